@@ -1,0 +1,78 @@
+"""Exotel calls: place flow calls, record their status callbacks, report on them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from .config import ConfigError, Settings, load_settings
+from .db import Database
+
+# Keys of the contract's environment that test_config may override.
+ENVIRONMENT = (
+    "DATABASE_URL", "SECRET_KEY", "EXOTEL_ACCOUNT_SID", "EXOTEL_API_KEY", "EXOTEL_API_TOKEN",
+    "EXOTEL_REGION", "EXOTEL_API_BASE", "EXOTEL_CALLER_ID", "EXOTEL_TIMEZONE", "PUBLIC_BASE_URL",
+)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: settings read once from the environment, then the parts registered."""
+    app = Flask(__name__, instance_relative_config=True)
+    test_config = dict(test_config or {})
+    env = dict(os.environ)
+    env.update({key: str(test_config.pop(key)) for key in ENVIRONMENT if key in test_config})
+    settings = load_settings(env, Path(app.instance_path))
+    register_config(app, settings, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    return app
+
+
+def register_config(app: Flask, settings: Settings, overrides: dict[str, Any]) -> None:
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        DATABASE_URL=settings.database_url,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        MAX_FORM_PARTS=200,
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(overrides)
+    app.extensions["settings"] = settings
+    if not app.testing:
+        from .logs import configure_logging
+
+        configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
+
+
+def register_extensions(app: Flask) -> None:
+    Database(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .views import api, health, webhooks
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(webhooks.bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from .views.errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register
+
+    register(app)
+
+
+__all__ = ["ConfigError", "create_app"]

@@ -1,0 +1,162 @@
+"""Placing a call: commit the pending row, ask Exotel outside any transaction, record the answer."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..db import Database, utcnow
+from ..exotel import (
+    ConnectRequest,
+    ExotelClient,
+    ExotelError,
+    ExotelRejected,
+    ExotelTimeout,
+    ExotelUncertain,
+    ExotelUnreachable,
+)
+from ..exotel.callbacks import EXOTEL_STATUSES, parse_exotel_time
+from ..models import Call, IdempotencyKey
+from ..signing import callback_token
+from .updates import advance_call
+from .validation import CallInput
+
+log = logging.getLogger(__name__)
+
+
+class IdempotencyConflict(Exception):
+    """An Idempotency-Key reused with a different request."""
+
+
+@dataclass
+class Placement:
+    """The result of a request to place a call."""
+
+    call: Call
+    replayed: bool = False  # an earlier request with the same Idempotency-Key made this call
+    error: ExotelError | None = None
+
+
+def callback_url(base_url: str, secret_key: str, call_id: str) -> str:
+    """The per-call StatusCallback URL that Exotel will post to."""
+    return f"{base_url.rstrip('/')}/webhooks/exotel/{call_id}/{callback_token(secret_key, call_id)}"
+
+
+def _existing(db: Database, scope: str, key: str, fingerprint: str) -> Call | None:
+    with db.transaction(write=False) as session:
+        row = session.scalar(select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key))
+        if row is None:
+            return None
+        if row.request_hash != fingerprint:
+            raise IdempotencyConflict("This Idempotency-Key was used for a different request.")
+        return session.get(Call, row.call_id)
+
+
+def _create_pending(db: Database, data: CallInput, scope: str | None, key: str | None) -> Call:
+    with db.transaction() as session:
+        call = Call(
+            from_number=data.from_number,
+            caller_id=data.caller_id,
+            flow_url=data.flow_url,
+            call_type=data.call_type,
+            time_limit=data.time_limit,
+            time_out=data.time_out,
+            custom_field=data.custom_field,
+            status="pending",
+            created_at=utcnow(),
+        )
+        session.add(call)
+        session.flush()
+        if scope and key:
+            session.add(IdempotencyKey(scope=scope, key=key, request_hash=data.fingerprint(), call_id=call.id))
+    return call
+
+
+def place_call(
+    db: Database,
+    client: ExotelClient,
+    data: CallInput,
+    *,
+    secret_key: str,
+    callback_base: str,
+    timezone,
+    scope: str | None = None,
+    idempotency_key: str | None = None,
+) -> Placement:
+    """Place one call; an Idempotency-Key seen before in `scope` returns the first call instead."""
+    if scope and idempotency_key:
+        existing = _existing(db, scope, idempotency_key, data.fingerprint())
+        if existing is not None:
+            return Placement(existing, replayed=True)
+    try:
+        # Committed before Exotel is asked, so an early callback finds its call.
+        call = _create_pending(db, data, scope, idempotency_key)
+    except IntegrityError:
+        # A concurrent twin with the same key won the insert: answer with its call.
+        existing = _existing(db, scope, idempotency_key, data.fingerprint())
+        if existing is None:
+            raise
+        return Placement(existing, replayed=True)
+
+    request = ConnectRequest(
+        from_number=data.from_number,
+        caller_id=data.caller_id,
+        flow_url=data.flow_url,
+        call_type=data.call_type,
+        time_limit=data.time_limit,
+        time_out=data.time_out,
+        custom_field=data.custom_field,
+        status_callback=callback_url(callback_base, secret_key, call.id),
+        status_callback_events=data.status_callback_events,
+    )
+    started = time.monotonic()
+    error: ExotelError | None = None
+    try:
+        info = client.connect_to_flow(request)
+    except ExotelError as exc:
+        error = exc
+    latency_ms = round((time.monotonic() - started) * 1000)
+
+    with db.transaction() as session:
+        if error is None:
+            status = info.status if info.status in EXOTEL_STATUSES else "queued"
+            placed_at = parse_exotel_time(info.date_created, timezone) or utcnow()
+            advance_call(session, call.id, sid=info.sid, status=status, fill={"placed_at": placed_at})
+        else:
+            status = "unknown" if error.outcome_unknown else "rejected"
+            code = "unreachable" if isinstance(error, ExotelUnreachable) else error.code
+            advance_call(
+                session,
+                call.id,
+                status=status,
+                replace={"error_code": (code or "")[:32] or None, "error_message": error.message[:1000]},
+            )
+        call = session.get(Call, call.id, populate_existing=True)
+
+    log.info(
+        "call placed",
+        extra={
+            "event": "call_placed",
+            "call_id": call.id,
+            "sid": call.sid,
+            "outcome": call.status if error is None else type(error).__name__,
+            "http_status": getattr(error, "http_status", 200),
+            "latency_ms": latency_ms,
+        },
+    )
+    return Placement(call, error=error)
+
+
+__all__ = [
+    "ExotelRejected",
+    "ExotelTimeout",
+    "ExotelUncertain",
+    "IdempotencyConflict",
+    "Placement",
+    "callback_url",
+    "place_call",
+]

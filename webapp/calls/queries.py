@@ -1,0 +1,154 @@
+"""Reading calls back: one call with its events, and keyset-paginated lists."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from ..models import Call, CallEvent
+from .status import KNOWN, is_final
+
+MAX_PAGE = 200
+
+
+class BadCursor(ValueError):
+    """A pagination cursor that this server did not issue."""
+
+
+@dataclass(frozen=True)
+class CallFilters:
+    """What a calls list is narrowed to; every part optional."""
+
+    status: str | None = None
+    from_number: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    custom_field: str | None = None  # substring match
+    caller_id: str | None = None
+
+
+@dataclass
+class CallPage:
+    calls: Sequence[Call]
+    next_cursor: str | None
+
+
+def encode_cursor(call: Call) -> str:
+    raw = json.dumps([call.created_at.isoformat(), call.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, call_id = json.loads(raw)
+        when = datetime.fromisoformat(created_at)
+        if when.tzinfo is None or not isinstance(call_id, str):
+            raise ValueError
+        return when.astimezone(timezone.utc), call_id
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise BadCursor("cursor is not one this server gave out") from None
+
+
+def filtered(filters: CallFilters):
+    """A SELECT of calls narrowed by `filters` (no ordering)."""
+    query = select(Call)
+    if filters.status:
+        query = query.where(Call.status == filters.status)
+    if filters.from_number:
+        query = query.where(Call.from_number == filters.from_number)
+    if filters.caller_id:
+        query = query.where(Call.caller_id == filters.caller_id)
+    if filters.since:
+        query = query.where(Call.created_at >= filters.since)
+    if filters.until:
+        query = query.where(Call.created_at < filters.until)
+    if filters.custom_field:
+        pattern = filters.custom_field.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Call.custom_field.ilike(f"%{pattern}%", escape="\\"))
+    return query
+
+
+def list_calls(session: Session, filters: CallFilters, *, limit: int = 50, cursor: str | None = None) -> CallPage:
+    """Newest first, `limit` at a time; the cursor is the last row's (created_at, id), never an OFFSET."""
+    limit = max(1, min(limit, MAX_PAGE))
+    query = filtered(filters)
+    if cursor:
+        created_at, call_id = decode_cursor(cursor)
+        query = query.where(
+            or_(Call.created_at < created_at, and_(Call.created_at == created_at, Call.id < call_id))
+        )
+    rows = session.scalars(query.order_by(Call.created_at.desc(), Call.id.desc()).limit(limit + 1)).all()
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return CallPage(rows[:limit], next_cursor)
+
+
+def get_call(session: Session, call_id: str) -> Call | None:
+    return session.get(Call, call_id)
+
+
+def call_events(session: Session, call_id: str) -> Sequence[CallEvent]:
+    """A call's events, oldest first (by arrival: Exotel's own times may be missing or skewed)."""
+    return session.scalars(
+        select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.received_at, CallEvent.id)
+    ).all()
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if value else None
+
+
+def call_to_dict(call: Call, events: Sequence[CallEvent] | None = None) -> dict[str, Any]:
+    """A call as the JSON API shows it; times in UTC ISO 8601."""
+    data: dict[str, Any] = {
+        "id": call.id,
+        "sid": call.sid,
+        "status": call.status,
+        "final": is_final(call.status),
+        "from": call.from_number,
+        "caller_id": call.caller_id,
+        "flow_url": call.flow_url,
+        "call_type": call.call_type,
+        "time_limit": call.time_limit,
+        "time_out": call.time_out,
+        "custom_field": call.custom_field,
+        "error": {"code": call.error_code, "message": call.error_message} if call.error_code or call.error_message else None,
+        "created_at": _iso(call.created_at),
+        "placed_at": _iso(call.placed_at),
+        "answered_at": _iso(call.answered_at),
+        "ended_at": _iso(call.ended_at),
+        "conversation_duration": call.conversation_duration,
+        "recording_url": call.recording_url,
+        "answered_by": call.answered_by,
+        "updated_at": _iso(call.updated_at),
+    }
+    if events is not None:
+        data["events"] = [event_to_dict(event) for event in events]
+    return data
+
+
+def event_to_dict(event: CallEvent) -> dict[str, Any]:
+    try:
+        payload = json.loads(event.payload)
+    except ValueError:
+        payload = event.payload
+    return {
+        "id": event.id,
+        "event_type": event.event_type,
+        "status": event.status,
+        "call_sid": event.call_sid,
+        "occurred_at": _iso(event.occurred_at),
+        "received_at": _iso(event.received_at),
+        "payload": payload,
+    }
+
+
+def valid_status(value: str) -> bool:
+    return value in KNOWN

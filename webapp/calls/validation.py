@@ -1,0 +1,165 @@
+"""Checking a request to place a call, before anything is stored or sent."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+import phonenumbers
+
+EVENTS = ("answered", "terminal")
+CALL_TYPES = ("trans", "promo")
+MAX_TIME_LIMIT = 14400  # Exotel's maximum call duration, 4 hours
+MAX_TIME_OUT = 60  # ring time; Exotel's support pages cap it at 60 s
+MAX_CUSTOM_FIELD = 128
+FIELDS = {
+    "from", "caller_id", "flow_url", "app_id", "call_type", "time_limit", "time_out",
+    "custom_field", "status_callback_events",
+}
+_CALLER_ID = re.compile(r"^\+?\d{6,16}$")
+_APP_ID = re.compile(r"^\d{1,12}$")
+
+
+class ValidationError(Exception):
+    """Input that cannot be placed; `field` names the culprit for the API and the form."""
+
+    def __init__(self, message: str, field: str | None = None, code: str = "invalid_field"):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.code = code
+
+
+@dataclass(frozen=True)
+class CallInput:
+    """A validated request to ring `from_number` and connect it to a flow."""
+
+    from_number: str  # E.164
+    caller_id: str
+    flow_url: str
+    call_type: str | None
+    time_limit: int | None
+    time_out: int | None
+    custom_field: str | None
+    status_callback_events: tuple[str, ...]
+
+    def fingerprint(self) -> str:
+        """A hash of the request, to tell an honest retry from a reused Idempotency-Key."""
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
+
+
+def normalize_number(value: Any, field: str = "from", region: str = "IN") -> str:
+    """A phone number as E.164; national numbers are read in `region` (India by default)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError("A phone number is required.", field, "missing_field")
+    try:
+        number = phonenumbers.parse(value.strip(), region)
+    except phonenumbers.NumberParseException:
+        raise ValidationError(f"{value.strip()[:40]!r} is not a phone number.", field) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(f"{value.strip()[:40]!r} is not a valid phone number.", field)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _optional_text(data: Mapping[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(f"{name} must be a string.", name)
+    return value.strip() or None
+
+
+def _optional_int(data: Mapping[str, Any], name: str, low: int, high: int) -> int | None:
+    value = data.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise ValidationError(f"{name} must be a whole number of seconds.", name)
+    if isinstance(value, str) and re.fullmatch(r"\s*\d{1,9}\s*", value):
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int):
+        raise ValidationError(f"{name} must be a whole number of seconds.", name)
+    if not low <= value <= high:
+        raise ValidationError(f"{name} must be between {low} and {high} seconds.", name)
+    return value
+
+
+def _flow_url(data: Mapping[str, Any], account_sid: str) -> str:
+    flow_url = _optional_text(data, "flow_url")
+    app_id = data.get("app_id")
+    if isinstance(app_id, int) and not isinstance(app_id, bool):
+        app_id = str(app_id)
+    app_id = _optional_text({"app_id": app_id}, "app_id")
+    if flow_url and app_id:
+        raise ValidationError("Give flow_url or app_id, not both.", "flow_url")
+    if app_id:
+        if not _APP_ID.match(app_id):
+            raise ValidationError("app_id is the number of a flow in App Bazaar > My Apps.", "app_id")
+        return f"http://my.exotel.com/{account_sid}/exoml/start_voice/{app_id}"
+    if not flow_url:
+        raise ValidationError("A flow is required: give flow_url or app_id.", "flow_url", "missing_field")
+    parts = urlsplit(flow_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(flow_url) > 500:
+        raise ValidationError("flow_url must be an http(s) URL such as http://my.exotel.com/<sid>/exoml/start_voice/<app_id>.", "flow_url")
+    return flow_url
+
+
+def _events(data: Mapping[str, Any]) -> tuple[str, ...]:
+    events = data.get("status_callback_events")
+    if events is None:
+        return EVENTS
+    if isinstance(events, str):
+        events = [events]
+    if not isinstance(events, (list, tuple)) or not all(isinstance(e, str) for e in events):
+        raise ValidationError('status_callback_events must be a list drawn from ["answered", "terminal"].', "status_callback_events")
+    unknown = [e for e in events if e not in EVENTS]
+    if unknown:
+        raise ValidationError(f"Unknown status callback event {unknown[0][:20]!r}; use answered and/or terminal.", "status_callback_events")
+    return tuple(e for e in EVENTS if e in events)
+
+
+def validate_call(data: Any, *, account_sid: str, default_caller_id: str | None) -> CallInput:
+    """Check a request (JSON object or form fields) and return what to place; raise ValidationError."""
+    if not isinstance(data, Mapping):
+        raise ValidationError("The body must be a JSON object.", None, "invalid_body")
+    unknown = sorted(set(data) - FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown field {str(unknown[0])[:40]!r}.", str(unknown[0])[:40], "unknown_field")
+    from_number = normalize_number(data.get("from"), "from")
+
+    caller_id = _optional_text(data, "caller_id") or default_caller_id
+    if not caller_id:
+        raise ValidationError("caller_id (your ExoPhone) is required; EXOTEL_CALLER_ID is not set.", "caller_id", "missing_field")
+    caller_id = re.sub(r"[\s\-()]", "", caller_id)
+    if not _CALLER_ID.match(caller_id):
+        raise ValidationError("caller_id must be an ExoPhone number, e.g. 08047112345.", "caller_id")
+
+    call_type = _optional_text(data, "call_type")
+    if call_type is not None and call_type not in CALL_TYPES:
+        raise ValidationError("call_type must be trans (transactional) or promo.", "call_type")
+
+    custom_field = data.get("custom_field")
+    if custom_field is not None and not isinstance(custom_field, str):
+        raise ValidationError("custom_field must be a string.", "custom_field")
+    if custom_field is not None and len(custom_field) > MAX_CUSTOM_FIELD:
+        raise ValidationError(f"custom_field is limited to {MAX_CUSTOM_FIELD} characters.", "custom_field")
+    if custom_field is not None and "\x00" in custom_field:
+        raise ValidationError("custom_field must not contain NUL characters.", "custom_field")
+
+    return CallInput(
+        from_number=from_number,
+        caller_id=caller_id,
+        flow_url=_flow_url(data, account_sid),
+        call_type=call_type,
+        time_limit=_optional_int(data, "time_limit", 1, MAX_TIME_LIMIT),
+        time_out=_optional_int(data, "time_out", 1, MAX_TIME_OUT),
+        custom_field=custom_field or None,
+        status_callback_events=_events(data),
+    )

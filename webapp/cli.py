@@ -1,0 +1,116 @@
+"""Command line: `flask --app webapp db|users|tokens|calls ...`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from .accounts import AccountError, create_token, create_user
+from .db import get_db
+
+db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
+users_cli = AppGroup("users", help="UI users.")
+tokens_cli = AppGroup("tokens", help="API tokens.")
+calls_cli = AppGroup("calls", help="Calls.")
+
+
+def migrations_dir() -> Path:
+    """The project's migrations/: beside the package in a checkout, else in the working directory."""
+    for candidate in (Path(__file__).resolve().parent.parent / "migrations", Path.cwd() / "migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise click.ClickException("migrations/ not found: run from the project's directory")
+
+
+def alembic_config():
+    """Alembic's configuration for this app's database, without an alembic.ini."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    config.attributes["database_url"] = current_app.config["DATABASE_URL"]
+    return config
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str):
+    """Apply migrations up to REVISION (default: all)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(), revision)
+    click.echo(f"database at {revision}")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision", default="-1")
+def db_downgrade(revision: str):
+    """Undo migrations down to REVISION (default: one step; `base` for all)."""
+    from alembic import command
+
+    command.downgrade(alembic_config(), revision)
+    click.echo(f"database at {revision}")
+
+
+@db_cli.command("current")
+def db_current():
+    """Show the applied revision."""
+    from alembic import command
+
+    command.current(alembic_config())
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--password", help="Prompted for (hidden) when not given.")
+@click.option("--admin/--no-admin", default=True, show_default=True)
+def users_create(email: str, password: str | None, admin: bool):
+    """Add a UI user."""
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_user(get_db(), email, password, is_admin=admin)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created user {user.email}")
+
+
+@tokens_cli.command("create")
+@click.argument("name")
+def tokens_create(name: str):
+    """Print a new API token (shown once; only its hash is stored) as the last line."""
+    try:
+        token = create_token(get_db(), name)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"API token {name!r} created. Store it now; it cannot be shown again:", err=True)
+    click.echo(token)
+
+
+@calls_cli.command("reconcile")
+@click.option("--older-than", "older_than", type=click.FloatRange(min=0), default=15, show_default=True, help="Minutes since the call was created.")
+def calls_reconcile(older_than: float):
+    """Ask Exotel's Call Details API about calls with no final status yet."""
+    from .calls.reconcile import reconcile
+    from .gateway import exotel_client
+
+    settings = current_app.extensions["settings"]
+    report = reconcile(get_db(), exotel_client(), older_than_minutes=older_than, tz=settings.tz)
+    click.echo(f"{report.open_calls} open call(s) older than {older_than:g} min; asked Exotel about {report.asked}.")
+    click.echo(f"{report.updated} new reconcile event(s); {len(report.settled)} call(s) now final.")
+    if report.not_listed:
+        click.echo(f"{len(report.not_listed)} call(s) not listed by Exotel yet (still in progress?): {', '.join(report.not_listed[:20])}")
+    if report.without_sid:
+        click.echo(f"{len(report.without_sid)} call(s) have no Exotel Sid and cannot be looked up:")
+        for call_id, status in report.without_sid[:50]:
+            click.echo(f"  {call_id} ({status})")
+    if report.error:
+        raise click.ClickException(report.error)
+
+
+def register(app: Flask) -> None:
+    for group in (db_cli, users_cli, tokens_cli, calls_cli):
+        app.cli.add_command(group)

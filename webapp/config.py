@@ -1,0 +1,159 @@
+"""Settings read from the environment once, validated, inside create_app()."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+REGIONS = {
+    "singapore": "https://api.exotel.com",
+    "mumbai": "https://api.in.exotel.com",
+}
+
+
+class ConfigError(SystemExit):
+    """A bad setting: raised as SystemExit so start-up stops with one line, no traceback."""
+
+    def __init__(self, variable: str, problem: str):
+        self.variable = variable
+        super().__init__(f"configuration error: {variable}: {problem}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app reads from its environment."""
+
+    database_url: str
+    secret_key: str = field(repr=False)
+    exotel_account_sid: str | None = None
+    exotel_api_key: str | None = None
+    exotel_api_token: str | None = field(default=None, repr=False)
+    exotel_region: str = "singapore"
+    exotel_api_base: str | None = None
+    exotel_caller_id: str | None = None
+    exotel_timezone: str = "Asia/Kolkata"
+    public_base_url: str | None = None
+
+    @property
+    def use_simulator(self) -> bool:
+        """No credentials means the built-in simulator stands in for Exotel."""
+        return self.exotel_api_key is None
+
+    @property
+    def api_origin(self) -> str | None:
+        """Where Exotel's API lives; None with the simulator and no override."""
+        if self.exotel_api_base:
+            return self.exotel_api_base
+        if self.use_simulator:
+            return None
+        return REGIONS[self.exotel_region]
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.exotel_timezone)
+
+
+def _clean(env: dict[str, str], name: str) -> str | None:
+    value = env.get(name)
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _check_origin(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(name, f"not an http(s) URL: {value!r}")
+    if parts.username or parts.password:
+        raise ConfigError(name, "must not carry credentials; set EXOTEL_API_KEY/EXOTEL_API_TOKEN")
+    if parts.query or parts.fragment:
+        raise ConfigError(name, "must be an origin (scheme://host[:port][/path]) without query")
+    return value.rstrip("/")
+
+
+def _secret_key(env: dict[str, str], instance_path: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once into instance/."""
+    value = _clean(env, "SECRET_KEY")
+    if value is not None:
+        if len(value) < 16:
+            raise ConfigError("SECRET_KEY", "too short: use at least 16 random characters")
+        return value
+    path = instance_path / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: two workers starting together agree on whichever key was written first.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def load_settings(env: dict[str, str], instance_path: Path) -> Settings:
+    """Read and validate every variable of the contract; raise ConfigError on the first bad one."""
+    database_url = _clean(env, "DATABASE_URL")
+    if database_url is None:
+        instance_path.mkdir(parents=True, exist_ok=True)
+        database_url = f"sqlite:///{instance_path / 'calls.db'}"
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        raise ConfigError("DATABASE_URL", "not a SQLAlchemy URL (sqlite:///... or postgresql+psycopg://...)")
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError("DATABASE_URL", f"unsupported database {url.get_backend_name()!r}; use sqlite or postgresql")
+    if url.get_backend_name() == "postgresql" and url.get_driver_name() not in ("psycopg", "psycopg2", "default", ""):
+        raise ConfigError("DATABASE_URL", "use the psycopg 3 driver: postgresql+psycopg://...")
+    if url.get_backend_name() == "postgresql":
+        # A bare postgresql:// would pick psycopg2, which is not installed.
+        database_url = url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+    creds = {name: _clean(env, name) for name in ("EXOTEL_ACCOUNT_SID", "EXOTEL_API_KEY", "EXOTEL_API_TOKEN")}
+    given = [name for name, value in creds.items() if value]
+    if given and len(given) != 3:
+        missing = [name for name in creds if not creds[name]]
+        raise ConfigError(missing[0], "set all three of EXOTEL_ACCOUNT_SID, EXOTEL_API_KEY, EXOTEL_API_TOKEN, or none (simulator)")
+
+    region = (_clean(env, "EXOTEL_REGION") or "singapore").lower()
+    if region not in REGIONS:
+        raise ConfigError("EXOTEL_REGION", f"unknown region {region!r}; use singapore or mumbai")
+
+    api_base = _clean(env, "EXOTEL_API_BASE")
+    if api_base is not None:
+        api_base = _check_origin("EXOTEL_API_BASE", api_base)
+
+    public_base = _clean(env, "PUBLIC_BASE_URL")
+    if public_base is not None:
+        public_base = _check_origin("PUBLIC_BASE_URL", public_base)
+
+    timezone = _clean(env, "EXOTEL_TIMEZONE") or "Asia/Kolkata"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("EXOTEL_TIMEZONE", f"unknown time zone {timezone!r}; use an IANA name like Asia/Kolkata")
+
+    return Settings(
+        database_url=database_url,
+        secret_key=_secret_key(env, instance_path),
+        exotel_account_sid=creds["EXOTEL_ACCOUNT_SID"],
+        exotel_api_key=creds["EXOTEL_API_KEY"],
+        exotel_api_token=creds["EXOTEL_API_TOKEN"],
+        exotel_region=region,
+        exotel_api_base=api_base,
+        exotel_caller_id=_clean(env, "EXOTEL_CALLER_ID"),
+        exotel_timezone=timezone,
+        public_base_url=public_base,
+    )

@@ -1,0 +1,318 @@
+"""A small client for Exotel's voice API: one Session, timeouts, no blind re-sends."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+import requests
+from defusedxml import ElementTree
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NameResolutionError, NewConnectionError
+from urllib3.util.retry import Retry
+
+from .errors import (
+    ExotelError,
+    ExotelRateLimited,
+    ExotelRejected,
+    ExotelTimeout,
+    ExotelUncertain,
+    ExotelUnreachable,
+)
+
+log = logging.getLogger(__name__)
+
+FLOW_URL = "http://my.exotel.com/{account_sid}/exoml/start_voice/{app_id}"
+BULK_LIMIT = 100  # Sids per Call Details request, Exotel's maximum
+
+
+def encode_status_callback_events(events: Sequence[str]) -> list[tuple[str, str]]:
+    """The wire form of StatusCallbackEvents; the docs disagree, so it lives only here.
+
+    Exotel's own examples use the indexed form (StatusCallbackEvents[0]=terminal);
+    a newer page shows StatusCallbackEvents[]=terminal.
+    """
+    return [(f"StatusCallbackEvents[{index}]", event) for index, event in enumerate(events)]
+
+
+@dataclass(frozen=True)
+class ConnectRequest:
+    """The parameters of one "connect number to call flow" request."""
+
+    from_number: str
+    caller_id: str
+    flow_url: str
+    call_type: str | None = None
+    time_limit: int | None = None
+    time_out: int | None = None
+    custom_field: str | None = None
+    status_callback: str | None = field(default=None, repr=False)  # carries a per-call secret
+    status_callback_events: tuple[str, ...] = ()
+    status_callback_content_type: str | None = None
+
+    def form(self) -> list[tuple[str, str]]:
+        """The url-encoded body, in Exotel's parameter names."""
+        pairs = [("From", self.from_number), ("CallerId", self.caller_id), ("Url", self.flow_url)]
+        optional = {
+            "CallType": self.call_type,
+            "TimeLimit": self.time_limit,
+            "TimeOut": self.time_out,
+            "CustomField": self.custom_field,
+            "StatusCallback": self.status_callback,
+            "StatusCallbackContentType": self.status_callback_content_type,
+        }
+        pairs += [(name, str(value)) for name, value in optional.items() if value not in (None, "")]
+        if self.status_callback:
+            pairs += encode_status_callback_events(self.status_callback_events)
+        return pairs
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    """A Call as Exotel describes it, from a connect answer or the Call Details API."""
+
+    sid: str
+    status: str | None
+    date_created: str | None
+    date_updated: str | None
+    start_time: str | None
+    end_time: str | None
+    conversation_duration: int | None
+    recording_url: str | None
+    answered_by: str | None
+    raw: dict[str, Any]
+
+    @classmethod
+    def from_payload(cls, call: dict[str, Any]) -> CallInfo:
+        details = call.get("Details") if isinstance(call.get("Details"), dict) else {}
+        duration = details.get("ConversationDuration", call.get("ConversationDuration"))
+        return cls(
+            sid=str(call["Sid"]),
+            status=_text(call.get("Status")),
+            date_created=_text(call.get("DateCreated")),
+            date_updated=_text(call.get("DateUpdated")),
+            start_time=_text(call.get("StartTime")),
+            end_time=_text(call.get("EndTime")),
+            conversation_duration=_int(duration),
+            recording_url=_text(call.get("RecordingUrl")),
+            answered_by=_text(call.get("AnsweredBy")),
+            raw=call,
+        )
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 else None
+
+
+def _xml_to_dict(element) -> Any:
+    children = list(element)
+    if not children:
+        return element.text
+    return {child.tag: _xml_to_dict(child) for child in children}
+
+
+def _parse_body(response: requests.Response) -> dict[str, Any] | None:
+    """Exotel's answer as a dict, from JSON or (without the .json suffix) XML; None if unreadable."""
+    text = response.text
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    try:
+        if content_type.endswith("json") or text.lstrip().startswith("{"):
+            body = json.loads(text)
+        elif content_type.endswith("xml") or text.lstrip().startswith("<?xml"):
+            root = ElementTree.fromstring(text)
+            body = _xml_to_dict(root)  # <TwilioResponse><Call>...</Call></TwilioResponse>
+        else:
+            return None
+    except (ValueError, ElementTree.ParseError, Exception) as exc:  # defusedxml raises its own types too
+        log.debug("unreadable Exotel body: %s", type(exc).__name__)
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _rest_exception(body: dict[str, Any] | None) -> tuple[str | None, str | None]:
+    """Exotel's (code, message) from a RestException body, if there is one."""
+    if not body or not isinstance(body.get("RestException"), dict):
+        return None, None
+    exc = body["RestException"]
+    return _text(exc.get("Code")), _text(exc.get("Message"))
+
+
+def _never_sent(exc: requests.ConnectionError) -> bool:
+    """Whether a connection error happened before any byte of the request was sent."""
+    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError, requests.exceptions.InvalidURL)):
+        return True
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return isinstance(reason, (NewConnectionError, ConnectTimeoutError, NameResolutionError))
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        reset = response.headers.get("X-RateLimit-Reset")
+        # Some gateways give seconds-until-reset, others an epoch; only trust a small number.
+        value = reset if reset and reset.isdigit() and int(reset) < 3600 else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+class ExotelClient:
+    """Exotel's voice API for one account. Thread-safe for concurrent requests."""
+
+    def __init__(
+        self,
+        account_sid: str,
+        api_key: str,
+        api_token: str,
+        base_url: str,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        max_rate_limit_wait: float = 10.0,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.account_sid = account_sid
+        self.base_url = base_url.rstrip("/")
+        self.timeout = (connect_timeout, read_timeout)
+        self.max_rate_limit_wait = max_rate_limit_wait
+        self._sleep = sleep
+        self._session = session or requests.Session()
+        self._session.auth = (api_key, api_token)  # Basic auth header, never key:token@ in the URL
+        self._session.headers.update({"Accept": "application/json", "User-Agent": "exotel-calls/0.1"})
+        # Only failures to connect are retried: the request never left, so nothing can
+        # be placed twice. Reads, resets and statuses are never retried here.
+        retry = Retry(total=2, connect=2, read=0, status=0, other=0, redirect=0, backoff_factor=0.2, raise_on_status=False)
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=32)
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
+
+    def __repr__(self) -> str:
+        return f"<ExotelClient account={self.account_sid} base={self.base_url}>"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def flow_url(self, app_id: str) -> str:
+        """The Url parameter for one of this account's call flows (App Bazaar apps)."""
+        return FLOW_URL.format(account_sid=self.account_sid, app_id=app_id)
+
+    # -- calls ---------------------------------------------------------------
+
+    def connect_to_flow(self, request: ConnectRequest) -> CallInfo:
+        """Ring `from_number` and connect it to the flow; raises an ExotelError subclass otherwise."""
+        body = self._request("POST", "/Calls/connect.json", data=request.form())
+        call = body.get("Call") if isinstance(body, dict) else None
+        if not isinstance(call, dict) or not _text(call.get("Sid")):
+            raise ExotelUncertain("Exotel answered 200 without a Call Sid", http_status=200)
+        return CallInfo.from_payload(call)
+
+    def get_call(self, sid: str) -> CallInfo:
+        """One call, with details (legs, conversation duration)."""
+        body = self._request("GET", f"/Calls/{sid}.json", params={"details": "true"})
+        call = body.get("Call")
+        if not isinstance(call, dict) or not call.get("Sid"):
+            raise ExotelUncertain("Exotel answered without a Call", http_status=200)
+        return CallInfo.from_payload(call)
+
+    def get_calls(self, sids: Iterable[str]) -> list[CallInfo]:
+        """Many calls by Sid, 100 per request; calls still in progress are not listed by Exotel."""
+        sids = list(dict.fromkeys(sids))
+        found: list[CallInfo] = []
+        for start in range(0, len(sids), BULK_LIMIT):
+            chunk = sids[start : start + BULK_LIMIT]
+            params: dict[str, str] | None = {"Sid": ",".join(chunk), "details": "true", "PageSize": str(BULK_LIMIT)}
+            path = "/Calls.json"
+            while path:
+                body = self._request("GET", path, params=params)
+                calls = body.get("Calls") or []
+                found += [CallInfo.from_payload(c) for c in calls if isinstance(c, dict) and c.get("Sid")]
+                path, params = self._next_page(body), None
+        return found
+
+    def _next_page(self, body: dict[str, Any]) -> str | None:
+        meta = body.get("Metadata") if isinstance(body.get("Metadata"), dict) else {}
+        next_uri = _text(meta.get("NextPageUri"))
+        if not next_uri:
+            return None
+        prefix = f"/v1/Accounts/{self.account_sid}"
+        return next_uri[len(prefix) :] if next_uri.startswith(prefix) else None
+
+    # -- transport -----------------------------------------------------------
+
+    def _request(self, method: str, path: str, **kwargs) -> dict[str, Any]:
+        url = f"{self.base_url}/v1/Accounts/{self.account_sid}{path}"
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.monotonic()
+            try:
+                response = self._session.request(method, url, timeout=self.timeout, **kwargs)
+            except requests.ConnectionError as exc:
+                elapsed = time.monotonic() - started
+                if _never_sent(exc):
+                    log.warning("exotel %s %s unreachable after %.0f ms", method, path, elapsed * 1000)
+                    raise ExotelUnreachable("Could not connect to Exotel; nothing was sent") from None
+                log.warning("exotel %s %s connection lost after sending (%.0f ms)", method, path, elapsed * 1000)
+                raise ExotelUncertain("The connection to Exotel broke after the request was sent") from None
+            except requests.Timeout:
+                log.warning("exotel %s %s no answer within %.0f s", method, path, self.timeout[1])
+                raise ExotelTimeout(f"Exotel gave no answer within {self.timeout[1]:g} s") from None
+            except requests.RequestException as exc:
+                raise ExotelUnreachable(f"Could not send the request to Exotel ({type(exc).__name__})") from None
+            elapsed_ms = (time.monotonic() - started) * 1000
+            log.info("exotel %s %s -> %s in %.0f ms", method, path, response.status_code, elapsed_ms)
+
+            if response.status_code == 429:
+                retry_after = _retry_after(response)
+                # A 429 means Exotel placed nothing, so waiting and asking again cannot
+                # call anyone twice; but never hold the caller for longer than allowed.
+                delay = retry_after if retry_after is not None else min(2.0**attempt, 8.0)
+                if attempt <= 2 and waited + delay <= self.max_rate_limit_wait:
+                    self._sleep(delay)
+                    waited += delay
+                    continue
+                code, message = _rest_exception(_parse_body(response))
+                raise ExotelRateLimited(
+                    message or "Exotel's rate limit was reached; try again shortly",
+                    http_status=429,
+                    code=code or "429",
+                    retry_after=retry_after,
+                    body=response.text,
+                )
+            return self._interpret(response)
+
+    @staticmethod
+    def _interpret(response: requests.Response) -> dict[str, Any]:
+        body = _parse_body(response)
+        status = response.status_code
+        if 200 <= status < 300:
+            if body is None:
+                raise ExotelUncertain("Exotel's answer could not be read", http_status=status, body=response.text)
+            return body
+        code, message = _rest_exception(body)
+        message = message or f"Exotel answered HTTP {status}"
+        if 400 <= status < 500:
+            raise ExotelRejected(message, http_status=status, code=code or str(status), body=response.text)
+        raise ExotelUncertain(message, http_status=status, code=code or str(status), body=response.text)
+
+
+__all__ = ["CallInfo", "ConnectRequest", "ExotelClient", "ExotelError", "encode_status_callback_events"]

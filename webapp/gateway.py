@@ -1,0 +1,69 @@
+"""The Exotel client of this app: the real API, or the built-in simulator when no credentials are set."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+
+from flask import Flask, current_app
+
+from .config import Settings
+from .exotel import ExotelClient
+
+log = logging.getLogger(__name__)
+
+# What the simulator calls its account when the app runs it, or when EXOTEL_API_BASE
+# points at a standalone one (`python -m webapp.simulator`), which accepts these too.
+SIMULATOR_ACCOUNT_SID = "simulator"
+SIMULATOR_API_KEY = "simulator"
+
+_lock = threading.Lock()
+
+
+def _start_embedded_simulator(app: Flask) -> str:
+    """Start this process's simulator on a free loopback port; return its origin."""
+    from .simulator import SimulatorServer  # imported only when used
+
+    token = secrets.token_urlsafe(16)
+    server = SimulatorServer(SIMULATOR_ACCOUNT_SID, SIMULATOR_API_KEY, token, speed=app.config.get("SIMULATOR_SPEED", 1.0))
+    server.start()
+    app.extensions["simulator"] = server
+    log.info("Exotel simulator listening on %s", server.base_url)
+    return token, server.base_url
+
+
+def exotel_client(app: Flask | None = None) -> ExotelClient:
+    """This app's Exotel client, made on first use (and the simulator started with it)."""
+    app = app or current_app._get_current_object()
+    client = app.extensions.get("exotel")
+    if client is not None:
+        return client
+    with _lock:
+        client = app.extensions.get("exotel")
+        if client is None:
+            client = _make_client(app, app.extensions["settings"])
+            app.extensions["exotel"] = client
+    return client
+
+
+def _make_client(app: Flask, settings: Settings) -> ExotelClient:
+    timeouts = {
+        "connect_timeout": app.config.get("EXOTEL_CONNECT_TIMEOUT", 5.0),
+        "read_timeout": app.config.get("EXOTEL_READ_TIMEOUT", 30.0),
+        "max_rate_limit_wait": app.config.get("EXOTEL_MAX_RATE_LIMIT_WAIT", 10.0),
+    }
+    if not settings.use_simulator:
+        return ExotelClient(
+            settings.exotel_account_sid, settings.exotel_api_key, settings.exotel_api_token, settings.api_origin, **timeouts
+        )
+    if settings.exotel_api_base:
+        return ExotelClient(SIMULATOR_ACCOUNT_SID, SIMULATOR_API_KEY, SIMULATOR_API_KEY, settings.exotel_api_base, **timeouts)
+    token, origin = _start_embedded_simulator(app)
+    return ExotelClient(SIMULATOR_ACCOUNT_SID, SIMULATOR_API_KEY, token, origin, **timeouts)
+
+
+def account_sid(app: Flask | None = None) -> str:
+    """The account whose flows calls connect to (for app_id -> flow URL)."""
+    settings: Settings = (app or current_app).extensions["settings"]
+    return SIMULATOR_ACCOUNT_SID if settings.use_simulator else settings.exotel_account_sid

@@ -1,0 +1,126 @@
+"""Tables: calls and their events (the reporting contract), users, API tokens."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import Base, UTCDateTime, utcnow
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL wants 64 bits for events.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Call(Base):
+    """One call placed through Exotel; columns are a public contract for analysts."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    from_number: Mapped[str] = mapped_column(String(20))
+    caller_id: Mapped[str] = mapped_column(String(32))
+    flow_url: Mapped[str] = mapped_column(Text)
+    call_type: Mapped[str | None] = mapped_column(String(16))
+    time_limit: Mapped[int | None] = mapped_column(Integer)
+    time_out: Mapped[int | None] = mapped_column(Integer)
+    custom_field: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    placed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    conversation_duration: Mapped[int | None] = mapped_column(Integer)
+    recording_url: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    events: Mapped[list[CallEvent]] = relationship(
+        back_populates="call", order_by="(CallEvent.occurred_at, CallEvent.id)", lazy="raise"
+    )
+
+    __table_args__ = (
+        # Newest-first listing with keyset pagination, plain and by status.
+        Index("ix_calls_created_at_id", "created_at", "id"),
+        Index("ix_calls_status_created_at", "status", "created_at"),
+        Index("ix_calls_from_number_created_at", "from_number", "created_at"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<Call {self.id} {self.status} sid={self.sid}>"
+
+
+class CallEvent(Base):
+    """One distinct status callback, or one reconciliation result, for a call."""
+
+    __tablename__ = "call_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    call_sid: Mapped[str | None] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str | None] = mapped_column(String(32))
+    occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    payload: Mapped[str] = mapped_column(Text)
+    # Identity of the delivery: a retried delivery hashes the same and adds no row.
+    dedup_key: Mapped[str] = mapped_column(String(64), unique=True)
+
+    call: Mapped[Call | None] = relationship(back_populates="events", lazy="raise")
+
+    __table_args__ = (
+        Index("ix_call_events_call_id_received_at", "call_id", "received_at"),
+        Index("ix_call_events_call_sid", "call_sid"),
+    )
+
+
+class User(Base):
+    """A person who signs in to the UI."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IdempotencyKey(Base):
+    """A request key seen in one scope (an API token, a signed-in user) and the call it created."""
+
+    __tablename__ = "idempotency_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # "token:<id>" for API clients, "user:<id>" for the place-a-call form.
+    scope: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("scope", "key"),)

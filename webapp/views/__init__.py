@@ -1,0 +1,1 @@
+"""HTTP views: thin adapters from requests to the services in webapp.calls."""

@@ -1,0 +1,160 @@
+"""The JSON API for backend systems: bearer tokens, place calls, read them back."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, time as dtime, timezone
+from functools import wraps
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from ..accounts import authenticate_token
+from ..calls.placing import IdempotencyConflict, place_call
+from ..calls.queries import BadCursor, CallFilters, call_events, call_to_dict, get_call, list_calls, valid_status
+from ..calls.validation import ValidationError, normalize_number, validate_call
+from ..db import get_db
+from ..exotel import ExotelRejected, ExotelTimeout, ExotelUnreachable
+from ..gateway import account_sid, exotel_client
+from .errors import error_response
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def token_required(view):
+    """Refuse the request with 401 unless it carries a live bearer token."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        api_token = authenticate_token(get_db(), token.strip()) if scheme.lower() == "bearer" else None
+        if api_token is None:
+            response = error_response(401, "unauthorized", "A valid API token is required: Authorization: Bearer <token>.")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+            return response
+        g.api_token = api_token
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def callback_base() -> str:
+    """Where Exotel should post callbacks: PUBLIC_BASE_URL, or the origin this request came to."""
+    settings = current_app.extensions["settings"]
+    return settings.public_base_url or request.host_url
+
+
+@bp.post("/calls")
+@token_required
+def create_call():
+    """Place a call; see CONTRACT.md for the answers."""
+    if not request.is_json:
+        return error_response(415, "unsupported_media_type", "Send a JSON body with Content-Type: application/json.")
+    try:
+        body = json.loads(request.get_data() or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return error_response(400, "invalid_json", "The body is not valid JSON.")
+    settings = current_app.extensions["settings"]
+    try:
+        data = validate_call(body, account_sid=account_sid(), default_caller_id=settings.exotel_caller_id)
+    except ValidationError as exc:
+        status = 400 if exc.code == "invalid_body" else 422
+        return error_response(status, exc.code, exc.message, exc.field)
+    key = request.headers.get("Idempotency-Key", "").strip() or None
+    if key is not None and len(key) > 255:
+        return error_response(400, "invalid_idempotency_key", "Idempotency-Key is limited to 255 characters.")
+    try:
+        placement = place_call(
+            get_db(),
+            exotel_client(),
+            data,
+            secret_key=settings.secret_key,
+            callback_base=callback_base(),
+            timezone=settings.tz,
+            scope=f"token:{g.api_token.id}",
+            idempotency_key=key,
+        )
+    except IdempotencyConflict as exc:
+        return error_response(422, "idempotency_conflict", str(exc))
+
+    call = call_to_dict(placement.call)
+    if placement.replayed:
+        return jsonify(call), 200
+    error = placement.error
+    if error is None:
+        return jsonify(call), 201, {"Location": f"/api/calls/{placement.call.id}"}
+    if isinstance(error, ExotelTimeout):
+        status, code = 504, "exotel_timeout"
+    elif isinstance(error, ExotelUnreachable):
+        status, code = 502, "exotel_unreachable"
+    elif isinstance(error, ExotelRejected):
+        status, code = 502, "exotel_rejected"
+    else:
+        status, code = 502, "exotel_error"
+    response = jsonify(
+        {
+            "error": {
+                "code": code,
+                "message": error.message,
+                "exotel_status": error.http_status,
+                "exotel_code": error.code,
+            },
+            "call": call,
+        }
+    )
+    response.status_code = status
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(int(retry_after + 0.999))
+    return response
+
+
+@bp.get("/calls/<call_id>")
+@token_required
+def show_call(call_id: str):
+    """One call with its events, oldest first."""
+    session = get_db().session()
+    call = get_call(session, call_id) if len(call_id) <= 64 else None
+    if call is None:
+        return error_response(404, "not_found", "No call with that id.")
+    return jsonify(call_to_dict(call, call_events(session, call.id)))
+
+
+def _when(name: str, value: str | None, *, end: bool = False) -> datetime | None:
+    """An ISO 8601 date or datetime (UTC when no zone is given); a bare date spans the whole day."""
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(f"{name} must be an ISO 8601 date or datetime.", name) from None
+    if len(value) == 10 and end:
+        when = datetime.combine(when.date(), dtime.max)
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+@bp.get("/calls")
+@token_required
+def index_calls():
+    """Calls newest first, filtered, with a cursor for the next page."""
+    args = request.args
+    try:
+        status = args.get("status") or None
+        if status and not valid_status(status):
+            raise ValidationError(f"Unknown status {status[:30]!r}.", "status")
+        from_number = normalize_number(args["from"], "from") if args.get("from") else None
+        limit_text = args.get("limit", "50")
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= 200:
+            raise ValidationError("limit must be between 1 and 200.", "limit")
+        filters = CallFilters(
+            status=status,
+            from_number=from_number,
+            since=_when("since", args.get("since")),
+            until=_when("until", args.get("until"), end=True),
+            custom_field=args.get("custom_field") or None,
+        )
+        page = list_calls(get_db().session(), filters, limit=int(limit_text), cursor=args.get("cursor") or None)
+    except ValidationError as exc:
+        return error_response(400, exc.code, exc.message, exc.field)
+    except BadCursor as exc:
+        return error_response(400, "invalid_cursor", str(exc), "cursor")
+    return jsonify({"calls": [call_to_dict(call) for call in page.calls], "next_cursor": page.next_cursor})

@@ -1,0 +1,58 @@
+"""Error answers: JSON for the API and the webhook, HTML for people; a database fault is a 503."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+MACHINE_PREFIXES = ("/api/", "/webhooks/", "/healthz")
+
+
+def wants_json() -> bool:
+    return request.path.startswith(MACHINE_PREFIXES) or request.accept_mimetypes.best == "application/json"
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None, headers=None):
+    """One error in the contract's shape: {"error": {"code", "message", "field"?}}."""
+    if wants_json():
+        error = {"code": code, "message": message}
+        if field:
+            error["field"] = field
+        response = jsonify({"error": error})
+    else:
+        try:
+            response = render_template("error.html", status=status, message=message), status
+        except Exception:  # no template yet, or the template itself failed
+            response = f"{status}: {message}\n", status, {"Content-Type": "text/plain; charset=utf-8"}
+        return response if headers is None else (*response[:2], headers)
+    response.status_code = status
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def _is_database_down(exc: Exception) -> bool:
+    if isinstance(exc, (OperationalError, PoolTimeout)):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(exc.code or 500, code, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        if _is_database_down(exc):
+            # Exotel retries a 5xx; a 503 says "try again", and nothing was committed.
+            log.warning("database unavailable: %s", type(getattr(exc, "orig", exc)).__name__)
+            return error_response(503, "database_unavailable", "The database is unavailable; try again shortly.", headers={"Retry-After": "5"})
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", InternalServerError.description)
