@@ -1,0 +1,81 @@
+"""Settings: the contract's variables, and one clear line for a bad one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from webapp.config import ConfigError, load_settings
+
+
+def settings(tmp_path, **env):
+    return load_settings(env, tmp_path)
+
+
+def test_defaults_are_the_simulator_and_an_embedded_database(tmp_path):
+    s = settings(tmp_path)
+    assert s.use_simulator and s.api_origin is None
+    assert s.database_url == f"sqlite:///{tmp_path / 'calls.db'}"
+    assert s.exotel_region == "singapore" and s.exotel_timezone == "Asia/Kolkata"
+
+
+def test_secret_key_is_generated_once_and_kept(tmp_path):
+    first = settings(tmp_path).secret_key
+    assert len(first) >= 32
+    assert settings(tmp_path).secret_key == first
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    assert settings(tmp_path, SECRET_KEY="x" * 20).secret_key == "x" * 20
+
+
+def test_regions_and_override(tmp_path):
+    creds = dict(EXOTEL_ACCOUNT_SID="a", EXOTEL_API_KEY="k", EXOTEL_API_TOKEN="t")
+    assert settings(tmp_path, **creds).api_origin == "https://api.exotel.com"
+    assert settings(tmp_path, **creds, EXOTEL_REGION="Mumbai").api_origin == "https://api.in.exotel.com"
+    assert settings(tmp_path, **creds, EXOTEL_API_BASE="http://127.0.0.1:9000/").api_origin == "http://127.0.0.1:9000"
+
+
+def test_secrets_are_not_in_the_repr(tmp_path):
+    s = settings(tmp_path, EXOTEL_ACCOUNT_SID="a", EXOTEL_API_KEY="k", EXOTEL_API_TOKEN="tok-secret-value", SECRET_KEY="sk-secret-value-1234")
+    assert "tok-secret-value" not in repr(s) and "sk-secret-value-1234" not in repr(s)
+
+
+@pytest.mark.parametrize(
+    "env, variable",
+    [
+        ({"EXOTEL_API_KEY": "k"}, "EXOTEL_ACCOUNT_SID"),
+        ({"EXOTEL_ACCOUNT_SID": "a", "EXOTEL_API_KEY": "k"}, "EXOTEL_API_TOKEN"),
+        ({"EXOTEL_REGION": "delhi"}, "EXOTEL_REGION"),
+        ({"EXOTEL_API_BASE": "not a url"}, "EXOTEL_API_BASE"),
+        ({"EXOTEL_API_BASE": "https://key:token@api.exotel.com"}, "EXOTEL_API_BASE"),
+        ({"PUBLIC_BASE_URL": "ftp://example.com"}, "PUBLIC_BASE_URL"),
+        ({"DATABASE_URL": "nonsense"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "mysql://localhost/x"}, "DATABASE_URL"),
+        ({"EXOTEL_TIMEZONE": "Mars/Olympus"}, "EXOTEL_TIMEZONE"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+    ],
+)
+def test_a_bad_value_names_its_variable(tmp_path, env, variable):
+    with pytest.raises(ConfigError) as raised:
+        settings(tmp_path, **env)
+    assert raised.value.variable == variable
+    assert str(raised.value.code).startswith(f"configuration error: {variable}:")
+
+
+def test_start_up_stops_with_one_line(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "EXOTEL_REGION": "delhi", "EXOTEL_API_TOKEN": "hush-hush-token"}
+    result = subprocess.run(
+        [sys.executable, "-c", "from webapp import create_app; create_app()"],
+        env=env, capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("configuration error: EXOTEL_ACCOUNT_SID")
+    assert "hush-hush-token" not in result.stderr
+
+
+def test_postgresql_urls_use_psycopg3(tmp_path):
+    s = settings(tmp_path, DATABASE_URL="postgresql://u:p@db/calls")
+    assert s.database_url.startswith("postgresql+psycopg://")
