@@ -1,0 +1,38 @@
+"""Signing a Flask test client in through the real form (CSRF included), for any UI test.
+
+Importable from every test module as `from signin import sign_in`: pytest puts
+tests/ on sys.path because tests/conftest.py lives there.
+"""
+
+from __future__ import annotations
+
+import re
+
+# The `user` fixture of tests/conftest.py.
+EMAIL = "ops@example.com"
+PASSWORD = "correct horse battery"
+
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token of the first form in a page."""
+    match = _CSRF.search(html)
+    assert match, "no csrf_token in the page"
+    return match.group(1) or match.group(2)
+
+
+def page_token(client, path: str) -> str:
+    """GET `path` and return its form's CSRF token."""
+    response = client.get(path)
+    assert response.status_code == 200, (path, response.status_code)
+    return csrf_token(response.get_data(as_text=True))
+
+
+def sign_in(client, email: str = EMAIL, password: str = PASSWORD, next: str | None = None):
+    """Sign in through /login; returns the POST's response (a 302 on success)."""
+    token = page_token(client, "/login")
+    data = {"csrf_token": token, "email": email, "password": password}
+    if next is not None:
+        data["next"] = next
+    return client.post("/login", data=data)

@@ -1,0 +1,14 @@
+"""UI fixtures: a client signed in as the `user` fixture's admin."""
+
+from __future__ import annotations
+
+import pytest
+from signin import sign_in
+
+
+@pytest.fixture
+def signed_in(client, user):
+    """The test client, signed in."""
+    response = sign_in(client)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client

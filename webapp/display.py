@@ -1,0 +1,173 @@
+"""How the UI shows things: the viewer's time zone, status badges, payloads, Exotel refusals in words."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from flask import Flask, current_app, request
+
+from .calls.status import FINAL, is_final
+from .exotel import ExotelError, ExotelRateLimited
+from .exotel.callbacks import fields_from_form, parse_callback
+
+TZ_COOKIE = "tz"
+
+STATUS_LABELS = {
+    "pending": "Pending",
+    "unknown": "Unknown",
+    "queued": "Queued",
+    "ringing": "Ringing",
+    "in-progress": "In progress",
+    "completed": "Completed",
+    "busy": "Busy",
+    "no-answer": "No answer",
+    "failed": "Failed",
+    "canceled": "Canceled",
+    "rejected": "Refused by Exotel",
+}
+# Badge colours by meaning rather than by word.
+STATUS_TONES = {
+    "completed": "good",
+    "in-progress": "live",
+    "queued": "live",
+    "ringing": "live",
+    "pending": "live",
+    "busy": "warn",
+    "no-answer": "warn",
+    "canceled": "muted",
+    "unknown": "muted",
+    "failed": "bad",
+    "rejected": "bad",
+}
+EVENT_LABELS = {"answered": "Answered", "terminal": "Ended", "status": "Status update", "reconcile": "Checked with Exotel"}
+
+
+@lru_cache(maxsize=1)
+def zone_names() -> tuple[str, ...]:
+    return tuple(sorted(name for name in available_timezones() if "/" in name and not name.startswith(("Etc/", "SystemV/"))) + ["UTC"])
+
+
+def default_zone() -> str:
+    return current_app.extensions["settings"].exotel_timezone
+
+
+def viewer_zone_name() -> str:
+    """The zone the viewer chose (a cookie), else the account's zone, EXOTEL_TIMEZONE."""
+    name = request.cookies.get(TZ_COOKIE, "")
+    if name and (name in zone_names()):
+        return name
+    return default_zone()
+
+
+def viewer_zone() -> ZoneInfo:
+    try:
+        return ZoneInfo(viewer_zone_name())
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """A UTC datetime in the viewer's zone, with the zone's abbreviation."""
+    if value is None:
+        return ""
+    local = value.astimezone(viewer_zone())
+    return f"{local.strftime(fmt)} {local.tzname()}"
+
+
+def isotime(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def status_label(status: str | None) -> str:
+    return STATUS_LABELS.get(status or "", status or "—")
+
+
+def status_tone(status: str | None) -> str:
+    return STATUS_TONES.get(status or "", "muted")
+
+
+def safe_recording_url(url: str | None) -> str | None:
+    """A recording URL worth linking to: http(s) only, never javascript: or data:."""
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() in ("http", "https") and parts.hostname:
+        return url.strip()
+    return None
+
+
+def parse_payload(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text
+
+
+def pretty_payload(text: str) -> str:
+    """An event's raw body, indented for reading (escaped by the template)."""
+    payload = parse_payload(text)
+    if isinstance(payload, str):
+        return payload
+    return json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True)
+
+
+def legs_of(events) -> list[dict[str, Any]]:
+    """The legs reported by the latest event that has any."""
+    tz = current_app.extensions["settings"].tz
+    for event in reversed(list(events)):
+        payload = parse_payload(event.payload)
+        if not isinstance(payload, dict):
+            continue
+        fields = payload if "Legs" in payload else fields_from_form(payload.items())
+        try:
+            legs = parse_callback(fields, tz).legs
+        except Exception:  # noqa: BLE001 - a payload the parser cannot read is shown raw instead
+            continue
+        if legs:
+            return [{"number": i + 1, "status": leg.status, "duration": leg.on_call_duration, "answered_by": leg.answered_by}
+                    for i, leg in enumerate(legs)]
+    return []
+
+
+def refusal_in_words(error: ExotelError) -> str:
+    """Why Exotel did not take a call, for a person at the form."""
+    message = (error.message or "").strip()
+    said = f" Exotel said: “{message}”" if message else ""
+    status = error.http_status
+    if isinstance(error, ExotelRateLimited) or status == 429:
+        return "Exotel is limiting how fast calls can be placed (about 200 a minute per account). Wait a moment and try again." + said
+    if status == 403:
+        return ("Exotel refused this call. Trial accounts can only call numbers verified in the Exotel dashboard, "
+                "and accounts awaiting KYC are limited." + said)
+    if status == 402:
+        return "Exotel refused this call: the account's balance or plan does not allow it." + said
+    if status == 401:
+        return "Exotel did not accept this service's API key and token. An administrator needs to check EXOTEL_API_KEY and EXOTEL_API_TOKEN." + said
+    if status == 404:
+        return "Exotel did not find the account or the flow. Check the app id or flow URL." + said
+    if status == 400:
+        return "Exotel found the request invalid." + said
+    if error.outcome_unknown:
+        return "Exotel did not answer clearly, so the call may or may not have been placed. It will be checked with Exotel; do not place it again yet."
+    return "Exotel could not be reached, so no call was placed. Try again in a moment." + said
+
+
+def init_display(app: Flask) -> None:
+    app.add_template_filter(localtime, "localtime")
+    app.add_template_filter(isotime, "isotime")
+    app.add_template_filter(status_label, "status_label")
+    app.add_template_filter(status_tone, "status_tone")
+    app.add_template_global(is_final, "is_final")
+    app.add_template_global(viewer_zone_name, "viewer_zone_name")
+    app.add_template_global(EVENT_LABELS, "EVENT_LABELS")
+    app.add_template_global(sorted(FINAL), "FINAL_STATUSES")
+
+    @app.context_processor
+    def simulator_flag():
+        settings = app.extensions["settings"]
+        return {"simulated": settings.use_simulator}

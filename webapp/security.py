@@ -1,0 +1,65 @@
+"""Browser-facing protections: security headers, CSRF, and a session cookie marked Secure on HTTPS."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFProtect
+
+csrf = CSRFProtect()
+
+# No inline script or style anywhere: everything comes from /static of this app.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """The signed-cookie session, Secure whenever the request came over HTTPS.
+
+    Deciding per request (rather than from PUBLIC_BASE_URL) keeps a plain-http
+    `make run` usable and still never sends the cookie in clear once the site is
+    served over HTTPS. Behind a TLS-terminating proxy the app must see the
+    scheme (X-Forwarded-Proto through ProxyFix); SESSION_COOKIE_SECURE=True
+    forces it.
+    """
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+
+def set_security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if response.mimetype == "text/html" and "Cache-Control" not in headers:
+        # Pages show customer data: never kept by shared caches or replayed from disk.
+        headers["Cache-Control"] = "no-store"
+    return response
+
+
+def init_security(app: Flask, exempt_blueprints=()) -> None:
+    """CSRF on every form except the machine endpoints named; headers on every answer."""
+    app.session_interface = SessionInterface()
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the token lives as long as the session
+    csrf.init_app(app)
+    for blueprint in exempt_blueprints:
+        csrf.exempt(blueprint)
+    app.after_request(set_security_headers)

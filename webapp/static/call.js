@@ -1,0 +1,31 @@
+// The call page follows its call: poll the status endpoint until the call is final.
+(function () {
+  "use strict";
+  var root = document.getElementById("call-live");
+  if (!root || root.dataset.final === "true") return;
+
+  function openPanels() {
+    var open = {};
+    root.querySelectorAll("details[open][data-key]").forEach(function (el) { open[el.dataset.key] = true; });
+    return open;
+  }
+
+  function update(data) {
+    if (data.html !== undefined && data.version !== root.dataset.version) {
+      var open = openPanels();
+      // The server renders this fragment with Jinja's escaping; nothing here builds markup from data.
+      root.innerHTML = data.html;
+      root.querySelectorAll("details[data-key]").forEach(function (el) {
+        if (open[el.dataset.key]) el.open = true;
+      });
+      root.dataset.version = data.version;
+    }
+    root.dataset.final = data.final ? "true" : "false";
+    return !data.final;
+  }
+
+  window.ExoPoll(function () {
+    var url = root.dataset.pollUrl + "?version=" + encodeURIComponent(root.dataset.version || "");
+    return window.ExoFetchJSON(url).then(update);
+  }, 1000);
+})();

@@ -1,0 +1,30 @@
+// The calls list keeps its in-flight rows current until each call is final.
+(function () {
+  "use strict";
+  var table = document.querySelector("table[data-poll-url]");
+  if (!table) return;
+
+  function inFlight() {
+    return Array.prototype.map.call(table.querySelectorAll('tr[data-final="false"]'), function (row) {
+      return row.dataset.callId;
+    });
+  }
+  if (!inFlight().length) return;
+
+  window.ExoPoll(function () {
+    var ids = inFlight();
+    if (!ids.length) return Promise.resolve(false);
+    return window.ExoFetchJSON(table.dataset.pollUrl + "?ids=" + encodeURIComponent(ids.join(","))).then(function (data) {
+      Object.keys(data.calls).forEach(function (id) {
+        var row = document.getElementById("call-" + id);
+        if (!row) return;
+        // Server-rendered and escaped by the template: a <tbody> parses the <tr> correctly.
+        var holder = document.createElement("tbody");
+        holder.innerHTML = data.calls[id].html;
+        var fresh = holder.querySelector("tr");
+        if (fresh) row.replaceWith(fresh);
+      });
+      return inFlight().length > 0;
+    });
+  }, 2000);
+})();

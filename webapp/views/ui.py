@@ -1,0 +1,260 @@
+"""The pages people use: place a call, follow it live, look calls up."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, time as dtime, timedelta
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
+
+from ..calls.placing import IdempotencyConflict, place_call
+from ..calls.queries import BadCursor, CallFilters, call_events, get_call, list_calls, valid_status
+from ..calls.status import KNOWN, is_final
+from ..calls.validation import ValidationError, normalize_number, validate_call
+from ..db import get_db
+from ..display import TZ_COOKIE, legs_of, pretty_payload, refusal_in_words, safe_recording_url, viewer_zone, zone_names
+from ..forms import PlaceCallForm, TimezoneForm
+from ..gateway import account_sid, exotel_client
+from ..models import Call
+
+bp = Blueprint("ui", __name__)
+
+PAGE_SIZE = 25
+MAX_POLLED = 100
+# validate_call's field names -> the form's.
+FORM_FIELDS = {
+    "from": "from_number",
+    "caller_id": "caller_id",
+    "flow_url": "flow",
+    "app_id": "flow",
+    "call_type": "call_type",
+    "time_limit": "time_limit",
+    "time_out": "time_out",
+    "custom_field": "custom_field",
+    "status_callback_events": "event_answered",
+}
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every page of this blueprint needs a signed-in user."""
+
+
+@bp.get("/")
+def index():
+    return redirect(url_for("ui.calls"))
+
+
+def _settings():
+    return current_app.extensions["settings"]
+
+
+def _callback_base() -> str:
+    return _settings().public_base_url or request.host_url
+
+
+def _call_request(form: PlaceCallForm) -> dict[str, Any]:
+    """The form's values in the shape validate_call reads (the JSON API's field names)."""
+    flow = (form.flow.data or "").strip()
+    events = [name for name, box in (("answered", form.event_answered), ("terminal", form.event_terminal)) if box.data]
+    return {
+        "from": form.from_number.data or "",
+        "caller_id": form.caller_id.data or None,
+        ("app_id" if flow.isdigit() else "flow_url"): flow or None,
+        "call_type": form.call_type.data or None,
+        "time_limit": form.time_limit.data or None,
+        "time_out": form.time_out.data or None,
+        "custom_field": form.custom_field.data or None,
+        "status_callback_events": events,
+    }
+
+
+def _render_form(form: PlaceCallForm, status: int = 200, *, refusal: str | None = None, refused_call: Call | None = None):
+    form.nonce.data = secrets.token_urlsafe(18)  # a fresh key: the next submit is a new request
+    return render_template("calls/new.html", form=form, refusal=refusal, refused_call=refused_call), status
+
+
+@bp.route("/calls/new", methods=["GET", "POST"])
+def new_call():
+    """The place-a-call form; a submit places one call (a repeated submit finds the first)."""
+    settings = _settings()
+    form = PlaceCallForm()
+    if request.method == "GET":
+        form.caller_id.data = settings.exotel_caller_id or ""
+        return _render_form(form)
+    if not form.validate_on_submit():
+        return _render_form(form, 422)
+    nonce = (form.nonce.data or "").strip()[:255]
+    try:
+        data = validate_call(_call_request(form), account_sid=account_sid(), default_caller_id=settings.exotel_caller_id)
+    except ValidationError as exc:
+        field = getattr(form, FORM_FIELDS.get(exc.field or "", ""), None)
+        if field is not None:
+            field.errors = [*field.errors, exc.message]
+        else:
+            flash(exc.message, "error")
+        return _render_form(form, 422)
+    try:
+        placement = place_call(
+            get_db(),
+            exotel_client(),
+            data,
+            secret_key=settings.secret_key,
+            callback_base=_callback_base(),
+            timezone=settings.tz,
+            scope=f"user:{current_user.id}",
+            idempotency_key=nonce or None,
+        )
+    except IdempotencyConflict:
+        flash("This form had already placed a call with other details. Nothing new was placed: check the details and submit again.", "error")
+        return _render_form(form, 422)
+    call = placement.call
+    if placement.replayed:
+        flash("This form was already submitted: here is the call it placed. No second call was made.", "info")
+        return redirect(url_for("ui.show_call", call_id=call.id), 303)
+    error = placement.error
+    if error is not None and not error.outcome_unknown:
+        return _render_form(form, 422, refusal=refusal_in_words(error), refused_call=call)
+    if error is not None:
+        flash(refusal_in_words(error), "warning")
+    return redirect(url_for("ui.show_call", call_id=call.id), 303)
+
+
+def _load_call(call_id: str) -> Call:
+    call = get_call(get_db().session(), call_id) if len(call_id) <= 64 else None
+    if call is None:
+        abort(404, "No call with that id.")
+    return call
+
+
+def _call_context(call: Call) -> dict[str, Any]:
+    events = call_events(get_db().session(), call.id)
+    return {
+        "call": call,
+        "events": events,
+        "legs": legs_of(events),
+        "recording_url": safe_recording_url(call.recording_url),
+        "payloads": {event.id: pretty_payload(event.payload) for event in events},
+        "version": _version(call, len(events)),
+    }
+
+
+def _version(call: Call, event_count: int) -> str:
+    """Changes whenever anything shown about the call changes."""
+    return f"{call.status}:{call.updated_at.isoformat() if call.updated_at else ''}:{event_count}"
+
+
+@bp.get("/calls/<call_id>")
+def show_call(call_id: str):
+    """One call: its status, timeline and legs; it follows the call until it is final."""
+    return render_template("calls/show.html", **_call_context(_load_call(call_id)))
+
+
+@bp.get("/calls/<call_id>/status.json")
+def call_status(call_id: str):
+    """What the call page polls: the status, and the page's live part when it changed."""
+    call = _load_call(call_id)
+    context = _call_context(call)
+    body = {"id": call.id, "status": call.status, "final": is_final(call.status), "version": context["version"]}
+    if request.args.get("version") != context["version"]:
+        body["html"] = render_template("calls/_detail.html", **context)
+    return jsonify(body)
+
+
+def _date_bound(value: str | None, field: str, *, end: bool = False) -> datetime | None:
+    """A yyyy-mm-dd day in the viewer's zone: its start, or (end) the start of the next day."""
+    if not value:
+        return None
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise ValidationError("Use a date like 2024-05-31.", field) from None
+    if end:
+        day += timedelta(days=1)
+    return datetime.combine(day, dtime.min, tzinfo=viewer_zone())
+
+
+def _filters(args) -> tuple[CallFilters, dict[str, str]]:
+    """The list's filters from the query string, and an error message per bad one."""
+    errors: dict[str, str] = {}
+    status = args.get("status") or None
+    if status and not valid_status(status):
+        errors["status"] = "Unknown status."
+        status = None
+    number = None
+    if args.get("number"):
+        try:
+            number = normalize_number(args["number"], "number")
+        except ValidationError as exc:
+            errors["number"] = exc.message
+    bounds = {}
+    for name, end in (("since", False), ("until", True)):
+        try:
+            bounds[name] = _date_bound(args.get(name), name, end=end)
+        except ValidationError as exc:
+            errors[name] = exc.message
+            bounds[name] = None
+    text = (args.get("q") or "").strip()[:128] or None
+    return CallFilters(status=status, from_number=number, since=bounds["since"], until=bounds["until"], custom_field=text), errors
+
+
+@bp.get("/calls")
+def calls():
+    """Calls newest first, filtered, a page at a time."""
+    filters, errors = _filters(request.args)
+    cursor = request.args.get("cursor") or None
+    try:
+        page = list_calls(get_db().session(), filters, limit=PAGE_SIZE, cursor=cursor)
+    except BadCursor:
+        errors["cursor"] = "That page link is no longer valid; showing the newest calls."
+        page = list_calls(get_db().session(), filters, limit=PAGE_SIZE)
+    args = {key: value for key, value in request.args.items() if key in ("status", "number", "since", "until", "q") and value}
+    next_url = url_for("ui.calls", **args, cursor=page.next_cursor) if page.next_cursor else None
+    first_url = url_for("ui.calls", **args) if cursor else None
+    return render_template(
+        "calls/index.html",
+        calls=page.calls,
+        errors=errors,
+        args=args,
+        statuses=sorted(KNOWN),
+        next_url=next_url,
+        first_url=first_url,
+    ), (400 if errors else 200)
+
+
+@bp.get("/calls/status.json")
+def calls_status():
+    """What the calls list polls: the current row of each call it still shows as in flight."""
+    ids = [value for value in (request.args.get("ids") or "").split(",") if value and len(value) <= 64][:MAX_POLLED]
+    session = get_db().session()
+    rows = {}
+    for call_id in ids:
+        call = get_call(session, call_id)
+        if call is not None:
+            rows[call.id] = {
+                "status": call.status,
+                "final": is_final(call.status),
+                "html": render_template("calls/_row.html", call=call),
+            }
+    return jsonify({"calls": rows})
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings():
+    """The viewer's preferences: the time zone pages show times in (a cookie)."""
+    form = TimezoneForm()
+    form.timezone.choices = [SelectChoice(name) for name in zone_names()]
+    if request.method == "GET":
+        form.timezone.data = request.cookies.get(TZ_COOKIE) or _settings().exotel_timezone
+    if form.validate_on_submit():
+        response = redirect(url_for("ui.settings"), 303)
+        response.set_cookie(
+            TZ_COOKIE, form.timezone.data, max_age=400 * 86400, samesite="Lax", secure=request.is_secure, httponly=True
+        )
+        flash(f"Times are now shown in {form.timezone.data}.", "success")
+        return response
+    return render_template("settings.html", form=form, default_zone=_settings().exotel_timezone), (422 if form.errors else 200)
