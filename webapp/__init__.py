@@ -53,14 +53,26 @@ def register_config(app: Flask, settings: Settings, overrides: dict[str, Any]) -
 
 def register_extensions(app: Flask) -> None:
     Database(app)
+    from .auth import init_login
+    from .display import init_display
+    from .setup_code import init_setup_code
+
+    init_login(app)
+    init_display(app)
+    init_setup_code(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    from .views import api, health, webhooks
+    from .security import init_security
+    from .views import api, auth, health, ui, webhooks
 
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(ui.bp)
+    # CSRF on every form; exempt exactly the machine endpoints (bearer token, per-call secret).
+    init_security(app, exempt_blueprints=(api.bp, webhooks.bp))
 
 
 def register_error_handlers(app: Flask) -> None:
