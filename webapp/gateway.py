@@ -13,20 +13,20 @@ from .exotel import ExotelClient
 
 log = logging.getLogger(__name__)
 
-# What the simulator calls its account when the app runs it, or when EXOTEL_API_BASE
-# points at a standalone one (`python -m webapp.simulator`), which accepts these too.
-SIMULATOR_ACCOUNT_SID = "simulator"
-SIMULATOR_API_KEY = "simulator"
+from .simulator import defaults as simulator_defaults
+
+# The account the simulator plays, embedded or standalone (`python -m webapp.simulator`).
+SIMULATOR_ACCOUNT_SID = simulator_defaults.ACCOUNT_SID
 
 _lock = threading.Lock()
 
 
-def _start_embedded_simulator(app: Flask) -> str:
+def _start_embedded_simulator(app: Flask) -> tuple[str, str]:
     """Start this process's simulator on a free loopback port; return its origin."""
     from .simulator import SimulatorServer  # imported only when used
 
     token = secrets.token_urlsafe(16)
-    server = SimulatorServer(SIMULATOR_ACCOUNT_SID, SIMULATOR_API_KEY, token, speed=app.config.get("SIMULATOR_SPEED", 1.0))
+    server = SimulatorServer(SIMULATOR_ACCOUNT_SID, simulator_defaults.API_KEY, token, speed=app.config.get("SIMULATOR_SPEED", 1.0))
     server.start()
     app.extensions["simulator"] = server
     log.info("Exotel simulator listening on %s", server.base_url)
@@ -58,9 +58,10 @@ def _make_client(app: Flask, settings: Settings) -> ExotelClient:
             settings.exotel_account_sid, settings.exotel_api_key, settings.exotel_api_token, settings.api_origin, **timeouts
         )
     if settings.exotel_api_base:
-        return ExotelClient(SIMULATOR_ACCOUNT_SID, SIMULATOR_API_KEY, SIMULATOR_API_KEY, settings.exotel_api_base, **timeouts)
+        d = simulator_defaults
+        return ExotelClient(d.ACCOUNT_SID, d.API_KEY, d.API_TOKEN, settings.exotel_api_base, **timeouts)
     token, origin = _start_embedded_simulator(app)
-    return ExotelClient(SIMULATOR_ACCOUNT_SID, SIMULATOR_API_KEY, token, origin, **timeouts)
+    return ExotelClient(SIMULATOR_ACCOUNT_SID, simulator_defaults.API_KEY, token, origin, **timeouts)
 
 
 def account_sid(app: Flask | None = None) -> str:

@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 
+from . import defaults
 from .server import SimulatorServer
 
 
@@ -16,10 +17,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m webapp.simulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9000)
-    parser.add_argument("--account-sid", default=os.environ.get("SIMULATOR_ACCOUNT_SID", "simulated"))
-    parser.add_argument("--api-key", default=os.environ.get("SIMULATOR_API_KEY", "sim-key"))
+    parser.add_argument("--account-sid", default=os.environ.get("SIMULATOR_ACCOUNT_SID", defaults.ACCOUNT_SID))
+    parser.add_argument("--api-key", default=os.environ.get("SIMULATOR_API_KEY", defaults.API_KEY))
     # The token may also come from the environment, to keep it out of `ps`.
-    parser.add_argument("--api-token", default=os.environ.get("SIMULATOR_API_TOKEN", "sim-token"))
+    parser.add_argument("--api-token", default=os.environ.get("SIMULATOR_API_TOKEN", defaults.API_TOKEN))
     parser.add_argument("--speed", type=float, default=1.0, help="delay multiplier (0.1 = 10x faster)")
     parser.add_argument("--drop-callbacks", type=float, default=0.0, help="fraction of callbacks lost")
     parser.add_argument("--seed", type=int, default=None)
