@@ -12,3 +12,31 @@ def signed_in(client, user):
     response = sign_in(client)
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
+
+
+@pytest.fixture
+def app_factory(database_url, sim):
+    """Builds more apps on the test's database (e.g. with a set-up code file), disposed after."""
+    from webapp import create_app
+
+    apps = []
+
+    def make(**overrides):
+        config = {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test-secret-key-not-for-production-0123456789",
+            "EXOTEL_ACCOUNT_SID": "testaccount",
+            "EXOTEL_API_KEY": "test-api-key",
+            "EXOTEL_API_TOKEN": "test-api-token-s3cr3t-value",
+            "EXOTEL_API_BASE": sim.base_url,
+            "EXOTEL_CALLER_ID": "08047112345",
+        }
+        config.update(overrides)
+        app = create_app(config)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["database"].engine.dispose()

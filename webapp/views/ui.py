@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime, time as dtime, timedelta
 from typing import Any
@@ -145,7 +146,8 @@ def _call_context(call: Call) -> dict[str, Any]:
 
 def _version(call: Call, event_count: int) -> str:
     """Changes whenever anything shown about the call changes."""
-    return f"{call.status}:{call.updated_at.isoformat() if call.updated_at else ''}:{event_count}"
+    state = f"{call.status}:{call.updated_at.isoformat() if call.updated_at else ''}:{event_count}"
+    return hashlib.sha256(state.encode()).hexdigest()[:16]
 
 
 @bp.get("/calls/<call_id>")
