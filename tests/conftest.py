@@ -104,16 +104,20 @@ def simulator():
     """The Exotel simulator as a real HTTP server, fast-forwarded."""
     from webapp.simulator import SimulatorServer
 
-    server = SimulatorServer(ACCOUNT_SID, API_KEY, API_TOKEN, speed=0.02, callback_retry_delays=(0.05, 0.1))
+    server = SimulatorServer(ACCOUNT_SID, API_KEY, API_TOKEN, **SIMULATOR_DEFAULTS)
     server.start()
     yield server
     server.stop()
 
 
+SIMULATOR_DEFAULTS = dict(speed=0.02, callback_retry_delays=(0.05, 0.1), drop_callbacks=0.0, rate_limit_per_minute=None)
+
+
 @pytest.fixture
 def sim(simulator):
-    """The simulator, reset before each test."""
+    """The simulator, with no calls and its default settings, for each test."""
     simulator.state.reset()
+    simulator.state.configure(**SIMULATOR_DEFAULTS)
     yield simulator
     simulator.state.reset()
 
@@ -153,8 +157,12 @@ def runner(app):
 
 
 @pytest.fixture
-def db(app):
-    """The app's Database, inside an app context."""
+def db(request):
+    """The Database of the test's app (the live one if the test serves one), inside its app context."""
+    if "live_app" in request.fixturenames:
+        app = request.getfixturevalue("live_app")[0]
+    else:
+        app = request.getfixturevalue("app")
     with app.app_context():
         yield get_db()
 

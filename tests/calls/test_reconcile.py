@@ -58,7 +58,7 @@ def test_reconcile_reports_an_exotel_failure(live_app, auth_headers, sim, db):
     requests.post(f"{live.url}/api/calls", json={**GOOD, "from": "+919876543210"}, headers=auth_headers, timeout=10)
     app.extensions["exotel"].base_url = "http://127.0.0.1:9"  # Exotel unreachable now
     result = app.test_cli_runner().invoke(args=["calls", "reconcile", "--older-than", "0"])
-    assert result.exit_code != 0
+    assert result.exit_code != 0, result.output
     assert "Call Details API failed" in result.output
 
 
