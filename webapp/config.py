@@ -112,7 +112,7 @@ def load_settings(env: dict[str, str], instance_path: Path) -> Settings:
     try:
         url = make_url(database_url)
     except ArgumentError:
-        raise ConfigError("DATABASE_URL", "not a SQLAlchemy URL (sqlite:///... or postgresql+psycopg://...)")
+        raise ConfigError("DATABASE_URL", "not a SQLAlchemy URL (sqlite:///... or postgresql+psycopg://...)") from None
     if url.get_backend_name() not in ("sqlite", "postgresql"):
         raise ConfigError("DATABASE_URL", f"unsupported database {url.get_backend_name()!r}; use sqlite or postgresql")
     if url.get_backend_name() == "postgresql" and url.get_driver_name() not in ("psycopg", "psycopg2", "default", ""):
@@ -143,7 +143,7 @@ def load_settings(env: dict[str, str], instance_path: Path) -> Settings:
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError("EXOTEL_TIMEZONE", f"unknown time zone {timezone!r}; use an IANA name like Asia/Kolkata")
+        raise ConfigError("EXOTEL_TIMEZONE", f"unknown time zone {timezone!r}; use an IANA name like Asia/Kolkata") from None
 
     return Settings(
         database_url=database_url,

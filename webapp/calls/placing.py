@@ -10,15 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..db import Database, utcnow
-from ..exotel import (
-    ConnectRequest,
-    ExotelClient,
-    ExotelError,
-    ExotelRejected,
-    ExotelTimeout,
-    ExotelUncertain,
-    ExotelUnreachable,
-)
+from ..exotel import ConnectRequest, ExotelClient, ExotelError, ExotelUnreachable
 from ..exotel.callbacks import EXOTEL_STATUSES, parse_exotel_time
 from ..models import Call, IdempotencyKey
 from ..signing import callback_token
@@ -150,13 +142,3 @@ def place_call(
     )
     return Placement(call, error=error)
 
-
-__all__ = [
-    "ExotelRejected",
-    "ExotelTimeout",
-    "ExotelUncertain",
-    "IdempotencyConflict",
-    "Placement",
-    "callback_url",
-    "place_call",
-]
