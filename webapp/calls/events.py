@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import enum
+import json
 
 from ..db import Database, utcnow
 from ..exotel.callbacks import CallbackEvent
-from .updates import advance_call, insert_event
+from .updates import record_row
 
 
 class Recorded(enum.Enum):
@@ -15,44 +16,32 @@ class Recorded(enum.Enum):
     ORPHAN = "orphan"  # stored, but its Call Sid matches no call we placed
 
 
-class _Twin(Exception):
-    """Raised inside the transaction to roll back the update when the event was a redelivery."""
+def event_params(call_id: str, event: CallbackEvent) -> dict:
+    """The values of the callback statements for one event (all Python work, before the database)."""
+    return {
+        "call_id": call_id,
+        "sid": event.call_sid,
+        "event_type": event.event_type,
+        "status": event.status,
+        "occurred_at": event.occurred_at,
+        "payload": json.dumps(event.payload, ensure_ascii=True, default=str, separators=(",", ":")),
+        "dedup_key": event.dedup_key(call_id),
+        "proposed": event.proposed_status,
+        # First answer wins; an answered event without DateUpdated is dated on arrival.
+        "answered_at": event.answered_at or (utcnow() if event.event_type == "answered" else None),
+        "answered_by": event.answered_by,
+        # Later values win: Exotel may settle duration and end time after the call.
+        "ended_at": event.ended_at,
+        "duration": event.conversation_duration,
+        "recording_url": event.recording_url,
+    }
 
 
 def record_event(db: Database, call_id: str, event: CallbackEvent) -> Recorded:
-    """Store one event exactly once and move its call forward, in one transaction."""
-    try:
-        with db.transaction() as session:
-            matched = advance_call(
-                session,
-                call_id,
-                sid=event.call_sid,
-                require_sid=event.call_sid,
-                status=event.proposed_status,
-                # First answer wins; an event without DateUpdated is dated on arrival.
-                fill={
-                    "answered_at": event.answered_at
-                    or (utcnow() if event.event_type == "answered" else None),
-                    "answered_by": event.answered_by,
-                },
-                replace={
-                    "ended_at": event.ended_at,
-                    "conversation_duration": event.conversation_duration,
-                    "recording_url": event.recording_url,
-                },
-            )
-            event_id = insert_event(
-                session,
-                call_id=call_id if matched else None,
-                call_sid=event.call_sid,
-                event_type=event.event_type,
-                status=event.status,
-                occurred_at=event.occurred_at,
-                payload=event.payload,
-                dedup_key=event.dedup_key(call_id),
-            )
-            if event_id is None:
-                raise _Twin
-    except _Twin:
+    """Store one event exactly once and move its call forward, atomically; committed on return."""
+    params = event_params(call_id, event)
+    dialect = db.dialect
+    event_id, matched = db.run_write(lambda cursor: record_row(cursor, dialect, params))
+    if event_id is None:
         return Recorded.DUPLICATE
     return Recorded.STORED if matched else Recorded.ORPHAN

@@ -6,12 +6,14 @@ import json
 import logging
 import time
 
-from flask import Blueprint, Request, current_app, jsonify, request
+from flask import Blueprint, Request, Response, current_app, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
-from ..calls.events import record_event
+from ..calls.events import Recorded, record_event
 from ..db import get_db
 from ..exotel.callbacks import fields_from_form, parse_callback
+from ..metrics import CALLBACK_SECONDS, CALLBACKS
 from ..signing import verify_callback_token
 from .errors import error_response
 
@@ -23,14 +25,17 @@ MAX_BODY = 64 * 1024
 MAX_PARTS = 200  # a callback has about 25 fields; Legs add 3 per leg
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
+# The success answers never change: built once, not serialised per request.
+_ANSWERS = {outcome: json.dumps({"result": outcome.value}).encode() + b"\n" for outcome in Recorded}
+
 
 class UnreadableBody(ValueError):
     """A body that cannot be read as what its Content-Type says."""
 
 
-def read_fields(req: Request) -> dict:
-    """Query parameters merged with the body's fields (the body wins), whatever the encoding."""
-    fields = fields_from_form(req.args.items(multi=True))
+def read_fields(req: Request) -> dict | None:
+    """Query parameters merged with the body's fields (the body wins), whatever the encoding; None: 415."""
+    fields = fields_from_form(req.args.items(multi=True)) if req.args else {}
     mimetype = req.mimetype
     has_body = bool(req.content_length) or req.headers.get("Transfer-Encoding", "").lower() == "chunked"
     if mimetype in FORM_TYPES:
@@ -44,7 +49,7 @@ def read_fields(req: Request) -> dict:
         if raw.strip():
             try:
                 body = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 raise UnreadableBody("the body is not valid JSON") from None
             if not isinstance(body, dict):
                 raise UnreadableBody("the JSON body must be an object")
@@ -56,12 +61,32 @@ def read_fields(req: Request) -> dict:
     return fields
 
 
+def _done(started: float, call_id: str, outcome: str, sid: str | None = None, event_type: str | None = None) -> None:
+    """The callback's log line and metrics: call id, Sid, outcome, latency; never the URL's token."""
+    elapsed = time.perf_counter() - started
+    CALLBACKS.labels(outcome).inc()
+    CALLBACK_SECONDS.observe(elapsed)
+    log.info(
+        "callback",
+        extra={
+            "event": "callback",
+            "call_id": call_id,
+            "sid": sid,
+            "event_type": event_type,
+            "outcome": outcome,
+            "latency_ms": round(elapsed * 1000, 1),
+        },
+    )
+
+
 @bp.route("/exotel/<call_id>/<token>", methods=["POST", "GET"])
 def status_callback(call_id: str, token: str):
     """Record one StatusCallback for the call this URL was made for."""
     started = time.perf_counter()
     settings = current_app.extensions["settings"]
+    # The token first, in constant time, before a byte of the body is read.
     if len(call_id) > 64 or not verify_callback_token(settings.secret_key, call_id, token):
+        _done(started, call_id[:64], "forbidden")
         return error_response(403, "forbidden", "This callback URL is not valid.")
     request.max_content_length = MAX_BODY
     request.max_form_parts = MAX_PARTS
@@ -69,25 +94,23 @@ def status_callback(call_id: str, token: str):
     try:
         fields = read_fields(request)
     except RequestEntityTooLarge:
+        _done(started, call_id, "too_large")
         return error_response(413, "body_too_large", f"The body is over {MAX_BODY // 1024} KiB or has too many parts.")
     except (UnreadableBody, BadRequest) as exc:
+        _done(started, call_id, "unreadable")
         message = exc.args[0] if isinstance(exc, UnreadableBody) else "The body could not be read."
         return error_response(400, "unreadable_body", message)
     if fields is None:
+        _done(started, call_id, "unsupported_media_type")
         return error_response(
             415, "unsupported_media_type", "Send multipart/form-data, application/x-www-form-urlencoded or application/json."
         )
     event = parse_callback(fields, settings.tz)
-    outcome = record_event(get_db(), call_id, event)
-    log.info(
-        "callback",
-        extra={
-            "event": "callback",
-            "call_id": call_id,
-            "sid": event.call_sid,
-            "event_type": event.event_type,
-            "outcome": outcome.value,
-            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-        },
-    )
-    return jsonify({"result": outcome.value})
+    try:
+        outcome = record_event(get_db(), call_id, event)
+    except SQLAlchemyError:
+        # Answered by the app's error handler: 503 for an outage (Exotel retries), nothing committed.
+        _done(started, call_id, "database_error", event.call_sid, event.event_type)
+        raise
+    _done(started, call_id, outcome.value, event.call_sid, event.event_type)
+    return Response(_ANSWERS[outcome], status=200, mimetype="application/json")

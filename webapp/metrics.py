@@ -1,0 +1,63 @@
+"""Prometheus metrics: calls placed, callbacks handled, callback latency; served at /metrics.
+
+With several gunicorn workers set PROMETHEUS_MULTIPROC_DIR (an empty directory,
+wiped before start): prometheus_client then keeps each worker's values in files
+there and /metrics sums them, whichever worker answers the scrape.
+
+/metrics is not public: with METRICS_TOKEN set it wants `Authorization: Bearer
+<METRICS_TOKEN>`; without it, it answers only clients on loopback that came
+directly (no proxy headers), so a TLS proxy on the same host does not expose it.
+Anyone else gets 404.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import os
+
+from flask import Blueprint, Flask, Response, current_app, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import REGISTRY, multiprocess
+
+CALLS_PLACED = Counter("exotel_calls_placed_total", "Calls placed through Exotel, by outcome.", ["outcome"])
+CALLBACKS = Counter("exotel_callbacks_total", "StatusCallbacks received, by result.", ["result"])
+CALLBACK_SECONDS = Histogram(
+    "exotel_callback_handling_seconds",
+    "Time to handle one StatusCallback, from routing to the answer (commit included).",
+    buckets=(0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+
+PROXY_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
+
+bp = Blueprint("metrics", __name__)
+
+
+def _allowed() -> bool:
+    token = current_app.config.get("METRICS_TOKEN") or os.environ.get("METRICS_TOKEN")
+    if token:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+    if any(name in request.headers for name in PROXY_HEADERS):
+        return False
+    try:
+        return ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        return False
+
+
+@bp.get("/metrics")
+def metrics():
+    """The Prometheus text exposition, summed over workers in multiprocess mode."""
+    if not _allowed():
+        return Response("Not Found\n", status=404, mimetype="text/plain")
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
