@@ -69,6 +69,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
+
+    from . import metrics
+
+    metrics.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(ui.bp)
     # CSRF on every form; exempt exactly the machine endpoints (bearer token, per-call secret).
