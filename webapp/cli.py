@@ -111,6 +111,18 @@ def calls_reconcile(older_than: float):
         raise click.ClickException(report.error)
 
 
+@calls_cli.command("seed")
+@click.argument("count", type=click.IntRange(min=1))
+@click.option("--days", type=click.IntRange(min=1), default=90, show_default=True, help="Spread the calls over this many days up to now.")
+@click.option("--seed", "random_seed", type=int, help="Random seed, for repeatable data.")
+def calls_seed(count: int, days: int, random_seed: int | None):
+    """Add COUNT synthetic calls with their events (for demos and benchmarks)."""
+    from .seeding import seed
+
+    report = seed(get_db().engine, count, days=days, seed=random_seed)
+    click.echo(f"seeded {report.calls} calls and {report.events} events over {days} days")
+
+
 def register(app: Flask) -> None:
     for group in (db_cli, users_cli, tokens_cli, calls_cli):
         app.cli.add_command(group)
