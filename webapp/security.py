@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 from flask.sessions import SecureCookieSessionInterface
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect
 
 csrf = CSRFProtect()
 
@@ -63,3 +63,9 @@ def init_security(app: Flask, exempt_blueprints=()) -> None:
     for blueprint in exempt_blueprints:
         csrf.exempt(blueprint)
     app.after_request(set_security_headers)
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(exc: CSRFError):
+        from .views.errors import error_response
+
+        return error_response(400, "csrf_failed", "This form has expired or came from another site. Reload the page and try again.")

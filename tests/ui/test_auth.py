@@ -48,7 +48,8 @@ def test_wrong_password_is_refused_without_saying_which_part(client, user):
 def test_logout_is_a_post_with_csrf(client, user):
     sign_in(client)
     assert client.get("/logout").status_code == 405
-    assert client.post("/logout").status_code == 400  # no CSRF token
+    refused = client.post("/logout")  # no CSRF token
+    assert refused.status_code == 400 and "Reload the page" in refused.get_data(as_text=True)
     assert client.get("/calls").status_code == 200  # still signed in
 
 
