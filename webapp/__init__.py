@@ -64,7 +64,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .security import init_security
-    from .views import api, auth, health, ui, webhooks
+    from .views import api, auth, health, reports, ui, webhooks
 
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
@@ -75,6 +75,7 @@ def register_blueprints(app: Flask) -> None:
     metrics.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(ui.bp)
+    app.register_blueprint(reports.bp)
     # CSRF on every form; exempt exactly the machine endpoints (bearer token, per-call secret).
     init_security(app, exempt_blueprints=(api.bp, webhooks.bp))
 

@@ -1,0 +1,167 @@
+"""Report pages and CSV downloads, for signed-in users."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from flask import Blueprint, render_template, request
+from flask_login import login_required
+from sqlalchemy import desc
+
+from .. import charts
+from ..calls.queries import filtered
+from ..csv_export import csv_lines, csv_response, query_rows
+from ..db import get_db
+from ..models import Call
+from ..reporting import DURATION_BUCKETS, MAX_DAYS, RING_BUCKETS, TABLES, Report, ReportFilters, build_report, choices
+
+bp = Blueprint("reports", __name__)
+
+DEFAULT_DAYS = 30
+CALL_CSV_COLUMNS = (
+    "id", "sid", "status", "from_number", "caller_id", "flow_url", "call_type", "time_limit", "time_out",
+    "custom_field", "error_code", "error_message", "created_at", "placed_at", "answered_at", "ended_at",
+    "conversation_duration", "recording_url", "answered_by", "updated_at",
+)
+OUTCOME_SERIES = (
+    ("completed", "Completed", "green"), ("no_answer", "No answer", "orange"), ("busy", "Busy", "vermillion"),
+    ("failed", "Failed", "purple"), ("canceled", "Canceled", "sky"), ("rejected", "Refused", "black"),
+    ("other", "Not settled", "grey"),
+)
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every page of this blueprint needs a signed-in user."""
+
+
+def _day(value: str | None, field: str, errors: dict[str, str]) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors[field] = "Use a date like 2024-05-31."
+        return None
+
+
+def report_filters(args) -> tuple[ReportFilters, dict[str, str]]:
+    """The report's scope from the query string (the last 30 UTC days by default), and errors per field."""
+    errors: dict[str, str] = {}
+    today = datetime.now(timezone.utc).date()
+    end = _day(args.get("end"), "end", errors) or today
+    start = _day(args.get("start"), "start", errors) or end - timedelta(days=DEFAULT_DAYS - 1)
+    if start > end:
+        errors["start"] = "The first day must not be after the last."
+        start = end - timedelta(days=DEFAULT_DAYS - 1)
+    if (end - start).days >= MAX_DAYS:
+        errors["start"] = f"A report spans at most {MAX_DAYS} days."
+        start = end - timedelta(days=MAX_DAYS - 1)
+    caller_id = (args.get("exophone") or "").strip()[:32] or None
+    flow_url = (args.get("flow") or "").strip()[:2000] or None
+    return ReportFilters(start, end, caller_id, flow_url), errors
+
+
+def _query_args(filters: ReportFilters) -> dict[str, str]:
+    args = {"start": filters.start.isoformat(), "end": filters.end.isoformat()}
+    if filters.caller_id:
+        args["exophone"] = filters.caller_id
+    if filters.flow_url:
+        args["flow"] = filters.flow_url
+    return args
+
+
+def _charts(report: Report) -> dict[str, object]:
+    days = list(report.daily_rows())
+    day_labels = [row["day"].strftime("%b %d") for row in days]
+    hours = list(report.hour_rows())
+    palette = charts.PALETTE
+    return {
+        "answer_rate": charts.line_chart(
+            "chart-answer-rate", "Answer rate per day", day_labels,
+            [charts.Series("Answered / placed", [row["answer_rate"] for row in days], palette["blue"])],
+            y_label="answered / placed", x_label="day (UTC)", percent=True,
+            description="Share of placed calls that were answered, each day; gaps are days with no placed call.",
+        ),
+        "outcomes": charts.bar_chart(
+            "chart-outcomes", "Outcomes per day", day_labels,
+            [charts.Series(label, [row[key] for row in days], palette[color]) for key, label, color in OUTCOME_SERIES],
+            y_label="calls", x_label="day (UTC)",
+            description="Calls created each day, stacked by how they ended.",
+        ),
+        "durations": charts.bar_chart(
+            "chart-durations", "Conversation duration of answered calls", [b[0] for b in DURATION_BUCKETS],
+            [charts.Series("Answered calls", report.total.durations, palette["green"])],
+            y_label="answered calls", x_label="conversation duration",
+            description="How long answered calls talked, in bands.",
+        ),
+        "ring_times": charts.bar_chart(
+            "chart-ring-times", "Ring time before answer", [b[0] for b in RING_BUCKETS],
+            [charts.Series("Answered calls", report.total.ring_times, palette["sky"])],
+            y_label="answered calls", x_label="seconds from placing to answer",
+            description="How long answered calls rang before the customer picked up, in bands.",
+        ),
+        "hours": charts.bar_chart(
+            "chart-hours", "Calls by hour of day (UTC)", [f"{row['hour_utc']:02d}" for row in hours],
+            [
+                charts.Series("Answered", [row["answered"] for row in hours], palette["blue"]),
+                charts.Series("Not answered", [row["calls"] - row["answered"] for row in hours], palette["grey"]),
+            ],
+            y_label="calls", x_label="hour of day (UTC)",
+            description="Calls created in each hour of the day over the whole range, answered and not.",
+        ),
+    }
+
+
+@bp.get("/reports")
+def index():
+    """The report page: charts, and the numbers behind them as tables."""
+    filters, errors = report_filters(request.args)
+    db = get_db()
+    with db.engine.connect() as connection:
+        report = build_report(connection, filters)
+        caller_ids, flows = choices(connection)
+    return render_template(
+        "reports/index.html",
+        report=report,
+        filters=filters,
+        errors=errors,
+        caller_ids=caller_ids,
+        flows=flows,
+        charts=_charts(report),
+        query_args=_query_args(filters),
+        tables=TABLES,
+    ), (400 if errors else 200)
+
+
+@bp.get("/reports/<table>.csv")
+def table_csv(table: str):
+    """One of the report's tables as CSV."""
+    rows_of = TABLES.get(table)
+    if rows_of is None:
+        return "No such report table.\n", 404, {"Content-Type": "text/plain; charset=utf-8"}
+    filters, errors = report_filters(request.args)
+    if errors:
+        return "\n".join(errors.values()) + "\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
+    with get_db().engine.connect() as connection:
+        report = build_report(connection, filters)
+    rows = list(rows_of(report))
+    header = list(rows[0]) if rows else []
+    name = f"calls-{table}-{filters.start.isoformat()}-to-{filters.end.isoformat()}.csv"
+    return csv_response(name, csv_lines(header, ([row[key] for key in header] for row in rows)))
+
+
+@bp.get("/calls.csv")
+def calls_csv():
+    """The calls list as CSV, every matching call, with the list's filters (status, number, since, until, q)."""
+    from .ui import _filters as list_filters  # the list page's own parser: both read the same query string
+
+    filters, errors = list_filters(request.args)
+    if errors:
+        return "\n".join(errors.values()) + "\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
+    columns = [getattr(Call, name) for name in CALL_CSV_COLUMNS]
+    query = filtered(filters).with_only_columns(*columns).order_by(desc(Call.created_at), desc(Call.id))
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return csv_response(f"calls-{stamp}.csv", csv_lines(CALL_CSV_COLUMNS, query_rows(get_db().engine, query)))
+
