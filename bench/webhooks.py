@@ -312,6 +312,49 @@ def run_wrk(url: str, runset: RunSet, concurrency: int, seconds: int, workdir: P
     }
 
 
+def start_profiler(server: "Gunicorn", kind: str, concurrency: int, seconds: int, workdir: Path):
+    """With BENCH_PROFILE=1, py-spy samples every worker during the run at 64 concurrent."""
+    if not os.environ.get("BENCH_PROFILE") or concurrency != 64:
+        return None
+    raw = workdir / f"profile-{kind}-c{concurrency}.raw"
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    command = [spy, "record", "--pid", str(server.process.pid), "--subprocesses", "--nonblocking",
+               "-r", "200", "-d", str(max(1, seconds - 2)), "-f", "raw", "-o", str(raw)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    class Profiler:
+        def wait(self) -> None:
+            process.wait()
+            summarize_profile(raw, workdir / f"profile-{kind}-c{concurrency}.txt")
+
+    return Profiler()
+
+
+def summarize_profile(raw: Path, out: Path) -> None:
+    """Share of worker samples spent in (inclusive) and on (self) each function."""
+    from collections import Counter
+
+    inclusive, own, total = Counter(), Counter(), 0
+    if not raw.exists():
+        return
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        if not count.isdigit() or not any("handle_request" in frame for frame in frames):
+            continue  # idle threads, the arbiter, the accept loop
+        total += int(count)
+        own[frames[-1]] += int(count)
+        for frame in set(frames):
+            inclusive[frame] += int(count)
+    with open(out, "w") as handle:
+        handle.write(f"{total} samples in request handling\n\ninclusive:\n")
+        for frame, count in inclusive.most_common(45):
+            handle.write(f"{count / total:6.1%}  {frame}\n")
+        handle.write("\nself:\n")
+        for frame, count in own.most_common(25):
+            handle.write(f"{count / total:6.1%}  {frame}\n")
+
+
 def redeliver_missing(url: str, database_url: str, runsets: dict[str, RunSet], sent: set) -> dict:
     """Post again each sent event that is not stored, as Exotel redelivers a callback it got no answer for.
 
@@ -450,7 +493,10 @@ def bench_database(kind: str, database_url: str, seconds: int, workdir: Path, ba
     try:
         for name in names:
             concurrency = 16 if name == "warmup" else int(name[1:])
+            profiler = start_profiler(server, kind, concurrency, durations[name], workdir)
             result = run_wrk(server.url, runsets[name], concurrency, durations[name], workdir)
+            if profiler is not None:
+                profiler.wait()
             sent |= runsets[name].sent_events(result["issued"])
             non2xx += result["non2xx"] + result["socket_errors"]
             if name != "warmup":

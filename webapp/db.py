@@ -17,7 +17,7 @@ except ImportError:  # Windows: SQLite's busy handler alone
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -74,7 +74,7 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _sqlite_setup(engine: Engine) -> None:
+def _sqlite_setup(engine: Engine, busy_timeout: float) -> None:
     """Pragmas and explicit BEGIN for SQLite (the driver's own transaction handling is off)."""
 
     @event.listens_for(engine, "connect")
@@ -82,7 +82,7 @@ def _sqlite_setup(engine: Engine) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
             # WAL + NORMAL: a commit survives an application crash; only power loss can
@@ -96,12 +96,12 @@ def _sqlite_setup(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_engine(database_url: str, **options) -> Engine:
-    """An engine tuned for the database behind the URL."""
+def make_engine(database_url: str, *, busy_timeout: float = 10.0, **options) -> Engine:
+    """An engine tuned for the database behind the URL; SQLite waits `busy_timeout` s for a lock."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 10, "check_same_thread": False}, **options)
-        _sqlite_setup(engine)
+        engine = create_engine(url, connect_args={"timeout": busy_timeout, "check_same_thread": False}, **options)
+        _sqlite_setup(engine, busy_timeout)
         return engine
     options.setdefault("pool_size", 5)
     options.setdefault("max_overflow", 10)
@@ -206,7 +206,7 @@ class Database:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        self.engine = make_engine(app.config["DATABASE_URL"])
+        self.engine = make_engine(app.config["DATABASE_URL"], busy_timeout=app.config.get("SQLITE_BUSY_TIMEOUT", 10.0))
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         url = self.engine.url
         self._write_lock = SQLiteWriteLock(url.database) if url.get_backend_name() == "sqlite" else None
@@ -236,12 +236,14 @@ class Database:
         `work` must issue a single statement (atomic on its own: one round trip,
         no BEGIN or COMMIT). SQLite: one BEGIN IMMEDIATE transaction, writers of
         this app queued on a lock first (see SQLiteWriteLock). Driver errors come
-        out as SQLAlchemy's (OperationalError: the app answers 503), and a broken
-        connection leaves the pool.
+        out as SQLAlchemy's (an outage as OperationalError: the app answers 503),
+        and a broken connection leaves the pool.
         """
-        fairy = self.engine.raw_connection()
-        connection = fairy.driver_connection
+        dialect = self.engine.dialect
+        fairy = connection = None
         try:
+            fairy = self.engine.raw_connection()
+            connection = fairy.driver_connection
             cursor = connection.cursor()
             if self._write_lock is None:
                 connection.autocommit = True
@@ -259,16 +261,18 @@ class Database:
                     raise
                 cursor.execute("COMMIT")
                 return result
-        except self.engine.dialect.loaded_dbapi.Error as exc:
-            invalidated = self.engine.dialect.is_disconnect(exc, connection, None)
+        except DisconnectionError as exc:  # the pool found no live connection
+            raise OperationalError(None, None, exc) from exc
+        except dialect.loaded_dbapi.Error as exc:
+            invalidated = connection is not None and dialect.is_disconnect(exc, connection, None)
             if invalidated:
                 fairy.invalidate(exc)
             raise DBAPIError.instance(
-                None, None, exc, self.engine.dialect.loaded_dbapi.Error,
-                connection_invalidated=invalidated, dialect=self.engine.dialect,
+                None, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=invalidated, dialect=dialect
             ) from exc
         finally:
-            fairy.close()  # back to the pool
+            if fairy is not None:
+                fairy.close()  # back to the pool
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Session]:

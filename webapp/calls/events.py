@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 import json
 
+from sqlalchemy.exc import IntegrityError
+
 from ..db import Database, utcnow
 from ..exotel.callbacks import CallbackEvent
 from .updates import record_row
@@ -41,7 +43,12 @@ def record_event(db: Database, call_id: str, event: CallbackEvent) -> Recorded:
     """Store one event exactly once and move its call forward, atomically; committed on return."""
     params = event_params(call_id, event)
     dialect = db.dialect
-    event_id, matched = db.run_write(lambda cursor: record_row(cursor, dialect, params))
+    try:
+        event_id, matched = db.run_write(lambda cursor: record_row(cursor, dialect, params))
+    except IntegrityError:
+        # Two calls claimed one Sid at the same instant (calls.sid is unique): nothing was
+        # written; once more, the statement sees the other's Sid and leaves this call's empty.
+        event_id, matched = db.run_write(lambda cursor: record_row(cursor, dialect, params))
     if event_id is None:
         return Recorded.DUPLICATE
     return Recorded.STORED if matched else Recorded.ORPHAN

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from ..db import Database, utcnow
 from ..exotel import ConnectRequest, ExotelClient, ExotelError, ExotelUnreachable
 from ..exotel.callbacks import EXOTEL_STATUSES, parse_exotel_time
+from ..metrics import CALLS_PLACED
 from ..models import Call, IdempotencyKey
 from ..signing import callback_token
 from .updates import advance_call
@@ -129,6 +130,7 @@ def place_call(
             )
         call = session.get(Call, call.id, populate_existing=True)
 
+    CALLS_PLACED.labels(call.status).inc()
     log.info(
         "call placed",
         extra={

@@ -115,7 +115,9 @@ def _call_update_sql(p, where: str) -> str:
         "UPDATE calls SET "
         f"status = CASE WHEN calls.status NOT IN ({_FINALS}) AND {_RANK_SQL} < {p('rank', 'integer')} "
         f"THEN {p('proposed', 'varchar')} ELSE calls.status END, "
-        f"sid = COALESCE(calls.sid, {p('sid', 'varchar')}), "
+        # A Sid another call holds already is not taken (unique): the event still lands on this call.
+        f"sid = COALESCE(calls.sid, CASE WHEN EXISTS (SELECT 1 FROM calls AS other WHERE other.sid = {p('sid', 'varchar')}) "
+        f"THEN NULL ELSE {p('sid', 'varchar')} END), "
         f"answered_at = COALESCE(calls.answered_at, {p('answered_at', 'timestamptz')}), "
         f"answered_by = COALESCE(calls.answered_by, {p('answered_by', 'varchar')}), "
         f"ended_at = COALESCE({p('ended_at', 'timestamptz')}, calls.ended_at), "
