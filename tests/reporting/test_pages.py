@@ -1,0 +1,133 @@
+"""Report page and CSV downloads: signed in, same numbers as the views, safe CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import pytest
+from known_data import A, CALLS, DAILY, F2, call_id
+from signin import sign_in
+from sqlalchemy import text
+
+from webapp.reporting import ReportFilters, build_report
+
+RANGE = {"start": "2024-05-01", "end": "2024-05-05"}
+
+
+@pytest.fixture
+def signed_in(client, user, known):
+    assert sign_in(client).status_code == 302
+    return client
+
+
+def _csv(response) -> list[list[str]]:
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "text/csv"
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+
+
+@pytest.mark.parametrize("path", ["/reports", "/reports/daily.csv", "/calls.csv"])
+def test_pages_need_sign_in(client, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_report_figures_equal_daily_call_stats(known):
+    """The page's per-day figures are the view's, on every day the view has."""
+    with known.engine.connect() as connection:
+        view = {str(row.day): row for row in connection.execute(text("SELECT * FROM daily_call_stats"))}
+        report = build_report(connection, ReportFilters(date(2024, 5, 1), date(2024, 5, 5)))
+    rows = {str(row["day"]): row for row in report.daily_rows()}
+    assert set(rows) == {"2024-05-01", "2024-05-02", "2024-05-03", "2024-05-04", "2024-05-05"}
+    assert rows["2024-05-03"]["calls"] == 0 and rows["2024-05-03"]["answer_rate"] is None
+    for day, expected in view.items():
+        row = rows[day]
+        for name in ("calls", "placed", "answered", "completed", "busy", "no_answer", "failed", "rejected",
+                     "answer_rate", "avg_conversation_seconds"):
+            assert row[name] == getattr(expected, name), (day, name)
+    assert report.total.calls == len(CALLS)
+    assert report.total.durations == [0, 0, 1, 1, 0, 1, 1]  # 30 s, 95 s, 400 s, 700 s
+    assert report.total.ring_times == [1, 2, 1, 0, 1, 0, 0]  # 3, 5, 8.123, 12.5, 20 s
+    assert report.total.avg_ring_seconds == pytest.approx((3 + 5 + 8.123 + 12.5 + 20) / 5)
+    hours = {row["hour_utc"]: row["calls"] for row in report.hour_rows()}
+    assert (hours[8], hours[9], hours[23], hours[0], hours[1]) == (4, 2, 1, 1, 0)
+
+
+def test_report_filters_by_exophone_and_flow(known):
+    with known.engine.connect() as connection:
+        report = build_report(connection, ReportFilters(date(2024, 5, 1), date(2024, 5, 5), caller_id=A, flow_url=F2))
+    assert report.total.calls == 2  # calls 2 and 8
+    assert (report.total.answered, report.total.failed, report.total.completed) == (1, 1, 1)
+
+
+def test_report_page_shows_charts_and_tables(signed_in):
+    response = signed_in.get("/reports", query_string=RANGE)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    for chart in ("chart-answer-rate", "chart-outcomes", "chart-durations", "chart-ring-times", "chart-hours"):
+        assert f'id="{chart}"' in html
+    assert "<script>" not in html and " style=" not in html  # CSP: no inline script or style
+    assert "50.0%" in html and "40.0%" in html  # answer rates of May 1st and 2nd
+    assert "62.5 s" in html  # average conversation on May 1st
+    assert A in html and F2 in html  # the filter's choices
+
+
+def test_report_page_refuses_a_reversed_range(signed_in):
+    response = signed_in.get("/reports", query_string={"start": "2024-05-05", "end": "2024-05-01"})
+    assert response.status_code == 400
+    assert "must not be after" in response.get_data(as_text=True)
+
+
+def test_daily_csv(signed_in):
+    rows = _csv(signed_in.get("/reports/daily.csv", query_string=RANGE))
+    assert rows[0][:4] == ["day", "calls", "placed", "answered"]
+    by_day = {row[0]: row for row in rows[1:]}
+    assert list(by_day) == ["2024-05-01", "2024-05-02", "2024-05-03", "2024-05-04", "2024-05-05"]
+    assert by_day["2024-05-01"][1:5] == ["6", "4", "2", "0.5"]
+    assert by_day["2024-05-04"][4] == ""  # no answer rate when nothing was placed
+
+
+@pytest.mark.parametrize("table, first", [("hours", "hour_utc"), ("durations", "conversation"), ("ring-times", "ring_time")])
+def test_other_report_tables_as_csv(signed_in, table, first):
+    rows = _csv(signed_in.get(f"/reports/{table}.csv", query_string=RANGE))
+    assert rows[0][0] == first
+    assert sum(int(row[-1] if table != "hours" else row[1]) for row in rows[1:]) == (14 if table == "hours" else 4 if table == "durations" else 5)
+
+
+def test_unknown_report_table_is_404(signed_in):
+    assert signed_in.get("/reports/nope.csv").status_code == 404
+
+
+def test_calls_csv_streams_every_call_with_utc_times_and_neutralised_formulas(signed_in):
+    response = signed_in.get("/calls.csv")
+    assert response.is_streamed
+    assert response.headers["Content-Disposition"].startswith("attachment; filename=")
+    rows = _csv(response)
+    header, body = rows[0], rows[1:]
+    assert header[:3] == ["id", "sid", "status"]
+    assert len(body) == len(CALLS)
+    by_id = {row[0]: dict(zip(header, row)) for row in body}
+    assert [row[0] for row in body] == [call_id(k) for k in (14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1)]
+    first = by_id[call_id(1)]
+    assert first["created_at"] == "2024-05-01T09:00:00.250000Z"
+    assert first["answered_at"] == "2024-05-01T09:00:13.500000Z"
+    assert first["from_number"] == "'+919876543201"  # E.164 starts with '+': neutralised too
+    assert by_id[call_id(2)]["custom_field"] == "'=HYPERLINK(\"http://x\")"
+    assert by_id[call_id(5)]["custom_field"] == "'-1+2"
+    assert by_id[call_id(11)]["custom_field"] == "'@SUM(A1)"
+    assert by_id[call_id(6)]["placed_at"] == ""
+
+
+def test_calls_csv_honours_the_list_filters(signed_in):
+    rows = _csv(signed_in.get("/calls.csv", query_string={"status": "completed", "q": "order"}))
+    assert [row[0] for row in rows[1:]] == [call_id(1)]
+    rows = _csv(signed_in.get("/calls.csv", query_string={"status": "rejected"}))
+    assert [row[0] for row in rows[1:]] == [call_id(13), call_id(5)]
+
+
+def test_calls_csv_refuses_bad_filters(signed_in):
+    response = signed_in.get("/calls.csv", query_string={"status": "nonsense"})
+    assert response.status_code == 400
