@@ -266,7 +266,9 @@ class Database:
         except dialect.loaded_dbapi.Error as exc:
             invalidated = connection is not None and dialect.is_disconnect(exc, connection, None)
             if invalidated:
-                fairy.invalidate(exc)
+                # As SQLAlchemy's Connection does: this connection goes, and every
+                # connection opened before it is replaced on its next checkout.
+                self.engine.pool._invalidate(fairy, exc)
             raise DBAPIError.instance(
                 None, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=invalidated, dialect=dialect
             ) from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import time
@@ -33,17 +34,46 @@ class UnreadableBody(ValueError):
     """A body that cannot be read as what its Content-Type says."""
 
 
+def _buffer_chunked_body(req: Request) -> None:
+    """Read a body sent without Content-Length (chunked) here, refusing it past MAX_BODY.
+
+    Werkzeug stops reading such a stream at max_content_length without a word, so
+    an oversized body would be parsed cut short instead of refused.
+    """
+    stream = req.environ["wsgi.input"]
+    chunks, size = [], 0
+    while size <= MAX_BODY:
+        chunk = stream.read(MAX_BODY + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > MAX_BODY:
+        raise RequestEntityTooLarge()
+    req.environ["wsgi.input"] = io.BytesIO(b"".join(chunks))
+    req.environ["CONTENT_LENGTH"] = str(size)
+    req.environ.pop("wsgi.input_terminated", None)
+
+
 def read_fields(req: Request) -> dict | None:
     """Query parameters merged with the body's fields (the body wins), whatever the encoding; None: 415."""
     fields = fields_from_form(req.args.items(multi=True)) if req.args else {}
     mimetype = req.mimetype
-    has_body = bool(req.content_length) or req.headers.get("Transfer-Encoding", "").lower() == "chunked"
+    chunked = req.content_length is None and req.headers.get("Transfer-Encoding", "").lower() == "chunked"
+    if chunked:
+        _buffer_chunked_body(req)
+    has_body = bool(req.content_length)
     if mimetype in FORM_TYPES:
         try:
             form = req.form
         except ValueError as exc:  # werkzeug refuses some malformed multipart this way
             raise UnreadableBody(str(exc)) from None
-        fields.update(fields_from_form(form.items(multi=True)))
+        items = form.items(multi=True)
+        if mimetype != "multipart/form-data":  # werkzeug counts multipart parts itself
+            items = list(items)
+            if len(items) > MAX_PARTS:
+                raise RequestEntityTooLarge()
+        fields.update(fields_from_form(items))
     elif mimetype == "application/json" or mimetype.endswith("+json"):
         raw = req.get_data(cache=False)
         if raw.strip():
