@@ -102,6 +102,14 @@ class ReportFilters:
         return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
 
 
+# The additive columns of report_sql, in its order after (day, hour).
+SUMMED = (
+    "calls", "placed", "answered", "completed", "busy", "no_answer", "failed", "canceled", "rejected",
+    "conversation_seconds", "conversations", "ring_seconds", "rings",
+)
+WIDTH = len(SUMMED) + len(DURATION_BUCKETS) + len(RING_BUCKETS)
+
+
 @dataclass
 class Counts:
     """Additive counts for one group of calls (a day, an hour, the whole range)."""
@@ -122,17 +130,14 @@ class Counts:
     durations: list[int] = field(default_factory=lambda: [0] * len(DURATION_BUCKETS))
     ring_times: list[int] = field(default_factory=lambda: [0] * len(RING_BUCKETS))
 
-    def add(self, row) -> None:
-        for name in (
-            "calls", "placed", "answered", "completed", "busy", "no_answer", "failed", "canceled", "rejected",
-            "conversation_seconds", "conversations", "rings",
-        ):
-            setattr(self, name, getattr(self, name) + int(getattr(row, name) or 0))
-        self.ring_seconds += float(row.ring_seconds or 0)
-        for i in range(len(DURATION_BUCKETS)):
-            self.durations[i] += int(getattr(row, f"d{i}") or 0)
-        for i in range(len(RING_BUCKETS)):
-            self.ring_times[i] += int(getattr(row, f"r{i}") or 0)
+    @classmethod
+    def from_sums(cls, sums: list) -> Counts:
+        """Counts from the summed columns of report_sql's rows."""
+        n, d = len(SUMMED), len(DURATION_BUCKETS)
+        counts = cls(*(int(value) for value in sums[: n - 2]), float(sums[n - 2]), int(sums[n - 1]))
+        counts.durations = [int(value) for value in sums[n : n + d]]
+        counts.ring_times = [int(value) for value in sums[n + d :]]
+        return counts
 
     @property
     def other(self) -> int:
@@ -218,16 +223,26 @@ def build_report(connection: Connection, filters: ReportFilters) -> Report:
         params["caller_id"] = filters.caller_id
     if filters.flow_url:
         params["flow_url"] = filters.flow_url
-    total, by_day, by_hour = Counts(), {}, {}
-    for row in connection.execute(statement, params):
-        total.add(row)
-        by_day.setdefault(_as_date(row.day), Counts()).add(row)
-        by_hour.setdefault(int(row.hour), Counts()).add(row)
-    return Report(filters, total, by_day, by_hour)
+    total = [0] * WIDTH
+    by_day: dict[date, list] = {}
+    by_hour: dict[int, list] = {}
+    for day, hour, *values in connection.execute(statement, params):
+        values = [value or 0 for value in values]
+        total = [a + b for a, b in zip(total, values)]
+        day, hour = _as_date(day), int(hour)
+        by_day[day] = [a + b for a, b in zip(by_day.get(day) or [0] * WIDTH, values)]
+        by_hour[hour] = [a + b for a, b in zip(by_hour.get(hour) or [0] * WIDTH, values)]
+    return Report(
+        filters,
+        Counts.from_sums(total),
+        {day: Counts.from_sums(sums) for day, sums in by_day.items()},
+        {hour: Counts.from_sums(sums) for hour, sums in by_hour.items()},
+    )
 
 
-def choices(connection: Connection) -> tuple[list[str], list[str]]:
-    """The ExoPhones and flows calls were placed with, for the filter's drop-downs."""
-    caller_ids = connection.execute(text("SELECT DISTINCT caller_id FROM calls ORDER BY caller_id")).scalars().all()
-    flows = connection.execute(text("SELECT DISTINCT flow_url FROM calls ORDER BY flow_url")).scalars().all()
+def choices(connection: Connection, recent: int = 2_000) -> tuple[list[str], list[str]]:
+    """ExoPhones and flows of the latest `recent` calls, to suggest in the filter (read from the index, not the table)."""
+    latest = f"(SELECT caller_id, flow_url FROM calls ORDER BY created_at DESC LIMIT {int(recent)}) AS latest"
+    caller_ids = connection.execute(text(f"SELECT DISTINCT caller_id FROM {latest} ORDER BY caller_id")).scalars().all()
+    flows = connection.execute(text(f"SELECT DISTINCT flow_url FROM {latest} ORDER BY flow_url")).scalars().all()
     return list(caller_ids), list(flows)

@@ -7,6 +7,7 @@ SQLite: a million calls take a minute or two, not the hours ORM objects would.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import itertools
 import random
 import uuid
@@ -149,24 +150,34 @@ def _events(rng: random.Random, call_id: str, sid: str | None, status: str, answ
 
 def seed(engine: Engine, n: int, *, days: int = 90, seed: int | None = None, now: datetime | None = None) -> SeedReport:
     """Insert `n` synthetic calls and their events, then refresh the planner's statistics."""
+    return seed_many([engine], n, days=days, seed=seed, now=now)
+
+
+def seed_many(engines: list[Engine], n: int, *, days: int = 90, seed: int | None = None, now: datetime | None = None) -> SeedReport:
+    """The same synthetic calls into several databases, generated once (the benchmark compares them)."""
     report = SeedReport()
     calls: list[tuple] = []
     events: list[tuple] = []
-    writer = _PostgresWriter(engine) if engine.dialect.name == "postgresql" else _SQLiteWriter(engine)
-    with writer:
+    writers = [_PostgresWriter(e) if e.dialect.name == "postgresql" else _SQLiteWriter(e) for e in engines]
+    with contextlib.ExitStack() as stack:
+        for writer in writers:
+            stack.enter_context(writer)
         for call, call_events in generate(n, days=days, seed=seed, now=now):
             calls.append(call)
             events.extend(call_events)
             if len(calls) >= BATCH:
-                writer.write(calls, events)
+                for writer in writers:
+                    writer.write(calls, events)
                 report.calls += len(calls)
                 report.events += len(events)
                 calls, events = [], []
         if calls:
-            writer.write(calls, events)
+            for writer in writers:
+                writer.write(calls, events)
             report.calls += len(calls)
             report.events += len(events)
-    _analyze(engine)
+    for engine in engines:
+        _analyze(engine)
     return report
 
 

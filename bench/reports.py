@@ -1,0 +1,318 @@
+"""Report page, calls list and CSV export over a million calls, on SQLite and PostgreSQL.
+
+It creates a scratch SQLite file and a scratch PostgreSQL database, migrates
+both, seeds the same BENCH_CALLS synthetic calls (1,000,000, with about two
+events each, over 90 days) into both, and then, per database, through the app's
+test client signed in as a user (server time: routing, SQL, rendering; no
+network):
+
+- the report page for the last 30 days (`GET /reports?start=&end=`);
+- the calls list page, first page and filtered by status and a date range
+  (`GET /calls`, the HTML page with keyset pagination);
+- the calls CSV export of at least 100,000 rows (`GET /calls.csv?since=&until=`),
+  in a fresh process: peak Python heap (tracemalloc) and RSS growth.
+
+Each timing is the median of 5 after one warm-up request. It also checks that
+the report's per-day figures equal `daily_call_stats` for the range.
+
+Environment: BENCH_CALLS (1000000), BENCH_DATABASE_URL (else TEST_DATABASE_URL,
+else postgresql+psycopg://postgres@127.0.0.1:5432/postgres: a scratch database
+is created beside it), BENCH_DATABASES (sqlite,postgresql), BENCH_TIMEOUT
+(seconds for the whole run, 3600).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import resource
+import signal
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET_KEY = "bench-secret-key-" + "r" * 32
+EMAIL, PASSWORD = "bench@example.com", "bench password 1234"
+RUNS = 5
+REPORT_DAYS = 30
+CSV_ROWS = 100_000
+TARGETS_MS = {
+    ("report", "postgresql"): 150, ("report", "sqlite"): 400,
+    ("list", "postgresql"): 100, ("list", "sqlite"): 100,
+    ("list filtered", "postgresql"): 100, ("list filtered", "sqlite"): 100,
+}
+CSV_TARGET_MB = 100
+
+
+class Timeout(Exception):
+    """BENCH_TIMEOUT passed."""
+
+
+def _config(database_url: str) -> dict:
+    return {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": SECRET_KEY,
+        "WTF_CSRF_ENABLED": False,
+        # Credentials that are never used: no simulator starts, nothing is placed.
+        "EXOTEL_ACCOUNT_SID": "bench", "EXOTEL_API_KEY": "bench", "EXOTEL_API_TOKEN": "bench",
+        "EXOTEL_API_BASE": "http://127.0.0.1:9",
+    }
+
+
+def _app(database_url: str):
+    from webapp import create_app
+
+    return create_app(_config(database_url))
+
+
+def _migrate(database_url: str) -> None:
+    from alembic import command
+
+    from webapp.cli import alembic_config
+
+    app = _app(database_url)
+    with app.app_context():
+        command.upgrade(alembic_config(), "head")
+    app.extensions["database"].engine.dispose()
+
+
+def _signed_in_client(app):
+    from webapp.accounts import AccountError, create_user
+    from webapp.db import get_db
+
+    with app.app_context():
+        try:
+            create_user(get_db(), EMAIL, PASSWORD, is_admin=True)
+        except AccountError:
+            pass  # made by an earlier step
+    client = app.test_client()
+    response = client.post("/login", data={"email": EMAIL, "password": PASSWORD})
+    if response.status_code != 302:
+        raise RuntimeError(f"sign-in failed: {response.status_code}")
+    return client
+
+
+def _median_ms(client, path: str, query: dict | None = None) -> tuple[float, int]:
+    """Median server time of RUNS requests after one warm-up, and the status of the last."""
+    response = client.get(path, query_string=query)
+    response.get_data()
+    times = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        response = client.get(path, query_string=query)
+        response.get_data()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times), response.status_code
+
+
+def _last_day(engine) -> date:
+    from sqlalchemy import text
+
+    with engine.connect() as connection:
+        return date.fromisoformat(str(connection.execute(text("SELECT MAX(day) FROM daily_call_stats")).scalar()))
+
+
+def _check_report(engine, start: date, end: date) -> str:
+    """Whether the report's days equal daily_call_stats's over the range."""
+    from sqlalchemy import text
+
+    from webapp.reporting import ReportFilters, build_report
+
+    columns = ("calls", "placed", "answered", "completed", "busy", "no_answer", "failed", "rejected",
+               "answer_rate", "avg_conversation_seconds")
+    with engine.connect() as connection:
+        report = build_report(connection, ReportFilters(start, end))
+        view = connection.execute(
+            text("SELECT * FROM daily_call_stats WHERE day >= :start AND day <= :end"),
+            {"start": start.isoformat(), "end": end.isoformat()},
+        ).mappings().all()
+    page = {str(row["day"]): row for row in report.daily_rows()}
+    for row in view:
+        mine = page[str(row["day"])]
+        if any(mine[name] != row[name] for name in columns):
+            return f"MISMATCH on {row['day']}"
+    return f"equal to daily_call_stats ({len(view)} days, {report.total.calls:,} calls)"
+
+
+def _csv_probe(database_url: str, query: dict, queue) -> None:
+    """In a fresh process: stream the calls CSV, report rows, time, peak heap and RSS growth."""
+    import tracemalloc
+
+    sys.path.insert(0, str(ROOT))
+    app = _app(database_url)
+    client = _signed_in_client(app)
+    warm = client.get("/calls.csv", query_string={**query, "status": "pending"})
+    for _chunk in warm.response:
+        pass
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tracemalloc.start()
+    start = time.perf_counter()
+    response = client.get("/calls.csv", query_string=query)
+    lines = 0
+    for chunk in response.response:
+        lines += chunk.count("\n") if isinstance(chunk, str) else chunk.count(b"\n")
+    seconds = time.perf_counter() - start
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    queue.put({"rows": lines - 1, "seconds": seconds, "heap_mb": peak / 2**20,
+               "rss_growth_mb": (rss_after - rss_before) / 1024, "rss_mb": rss_after / 1024})
+    app.extensions["database"].engine.dispose()
+
+
+def bench_database(kind: str, database_url: str) -> dict:
+    """Every measurement on one seeded database."""
+    app = _app(database_url)
+    engine = app.extensions["database"].engine
+    client = _signed_in_client(app)
+    end = _last_day(engine)
+    start = end - timedelta(days=REPORT_DAYS - 1)
+    result = {"check": _check_report(engine, start, end)}
+    result["report"] = _median_ms(client, "/reports", {"start": start.isoformat(), "end": end.isoformat()})
+    result["list"] = _median_ms(client, "/calls", {})
+    result["list filtered"] = _median_ms(
+        client, "/calls", {"status": "completed", "since": (end - timedelta(days=20)).isoformat(), "until": (end - timedelta(days=10)).isoformat()}
+    )
+    # Next page of the filtered list, through its own link: keyset, not OFFSET.
+    html = client.get("/calls", query_string={"status": "completed"}).get_data(as_text=True)
+    match = re.search(r'href="(/calls\?[^"]*cursor=[^"]+)"', html)
+    if match:
+        result["list page 2"] = _median_ms(client, match.group(1).replace("&amp;", "&"))
+    app.extensions["database"].engine.dispose()
+
+    csv_query = {"since": (end - timedelta(days=10)).isoformat(), "until": (end - timedelta(days=1)).isoformat()}
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_csv_probe, args=(database_url, csv_query, queue))
+    process.start()
+    result["csv"] = queue.get(timeout=900)
+    process.join(60)
+    return result
+
+
+def _postgres_base() -> str | None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or \
+        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    url = make_url(url).set(drivername="postgresql+psycopg")
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure means unreachable
+        print(f"PostgreSQL unreachable ({type(exc).__name__}): skipped", file=sys.stderr)
+        return None
+    return url.render_as_string(hide_password=False)
+
+
+def _on_alarm(_signum, _frame):
+    raise Timeout
+
+
+def main() -> int:
+    """Seed both databases, measure, print the table; non-zero when a target or check fails."""
+    sys.path.insert(0, str(ROOT))
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from webapp.db import make_engine
+    from webapp.seeding import seed_many
+
+    calls = int(os.environ.get("BENCH_CALLS", "1000000"))
+    chosen = os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",")
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.alarm(int(os.environ.get("BENCH_TIMEOUT", "3600")))
+    workdir = Path(tempfile.mkdtemp(prefix="bench-reports-"))
+    urls: dict[str, str] = {}
+    admin = scratch = None
+    try:
+        if "sqlite" in chosen:
+            urls["sqlite"] = f"sqlite:///{workdir / 'bench.db'}"
+        base = _postgres_base() if "postgresql" in chosen else None
+        if base:
+            scratch = f"bench_reports_{uuid.uuid4().hex[:8]}"
+            admin = create_engine(base, isolation_level="AUTOCOMMIT")
+            with admin.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{scratch}"'))
+            urls["postgresql"] = make_url(base).set(database=scratch).render_as_string(hide_password=False)
+        for url in urls.values():
+            _migrate(url)
+        engines = [make_engine(url) for url in urls.values()]
+        started = time.perf_counter()
+        print(f"seeding {calls:,} calls into {', '.join(urls)} ...", flush=True)
+        seeded = seed_many(engines, calls, days=90, seed=20240501)
+        for engine in engines:
+            engine.dispose()
+        print(f"seeded {seeded.calls:,} calls and {seeded.events:,} events in {time.perf_counter() - started:.0f} s "
+              f"(generated once, written to each)", flush=True)
+        results = {}
+        for kind, url in urls.items():
+            print(f"measuring {kind} ...", flush=True)
+            results[kind] = bench_database(kind, url)
+        return report(results, seeded)
+    except Timeout:
+        print("BENCH_TIMEOUT reached: stopped", file=sys.stderr)
+        return 1
+    finally:
+        signal.alarm(0)
+        if admin is not None:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+            admin.dispose()
+        for path in workdir.glob("*"):
+            path.unlink()
+        workdir.rmdir()
+
+
+def report(results: dict, seeded) -> int:
+    """Print the table of medians; 1 when a target is missed or the report disagrees with the view."""
+    status = 0
+    print(f"\n{seeded.calls:,} calls, {seeded.events:,} events; server time through the test client, median of {RUNS} warm runs")
+    print(f"{'measurement':<44}" + "".join(f"{kind:>14}" for kind in results) + "   target")
+    rows = [
+        ("report", f"report page, {REPORT_DAYS} days (ms)"),
+        ("list", "calls list page, first page (ms)"),
+        ("list filtered", "calls list, status + 10-day range (ms)"),
+        ("list page 2", "calls list, status, next page (ms)"),
+    ]
+    for key, label in rows:
+        line = f"{label:<44}"
+        for kind, result in results.items():
+            if key not in result:
+                line += f"{'-':>14}"
+                continue
+            ms, code = result[key]
+            target = TARGETS_MS.get((key, kind))
+            missed = code != 200 or (target is not None and ms > target)
+            status |= int(missed)
+            line += f"{ms:>12.1f}{'!' if missed else ' '} "
+        targets = sorted({f"{kind} < {TARGETS_MS[(key, kind)]}" for kind in results if (key, kind) in TARGETS_MS})
+        print(line + "   " + ", ".join(targets))
+    for label, field, fmt in (
+        ("CSV export: rows", "rows", "{:,.0f}"),
+        ("CSV export: seconds", "seconds", "{:.1f}"),
+        ("CSV export: peak Python heap (MB)", "heap_mb", "{:.1f}"),
+        ("CSV export: RSS growth (MB)", "rss_growth_mb", "{:.1f}"),
+        ("CSV export: process peak RSS (MB)", "rss_mb", "{:.1f}"),
+    ):
+        line = f"{label:<44}"
+        for result in results.values():
+            value = result["csv"][field]
+            line += f"{fmt.format(value):>14} "
+        print(line + ("   < 100 MB" if field in ("heap_mb", "rss_growth_mb") else ""))
+        if field in ("heap_mb", "rss_growth_mb"):
+            status |= int(any(result["csv"][field] > CSV_TARGET_MB for result in results.values()))
+    status |= int(any(result["csv"]["rows"] < CSV_ROWS for result in results.values()))
+    for kind, result in results.items():
+        print(f"{kind}: report figures {result['check']}")
+        status |= int(not result["check"].startswith("equal"))
+    return status
