@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
+import base64
+import logging
 
-from tests.conftest import LiveServer, make_app
-from tests.hardening.support import Outage
+import pytest
+from flask import request_finished
+
+from tests.conftest import API_KEY, API_TOKEN, SECRET_KEY, LiveServer, make_app
+from tests.hardening.support import Outage, dump_tables
+from webapp.logs import JsonFormatter
+
+SECRETS = {
+    "EXOTEL_API_TOKEN": API_TOKEN,
+    "Basic credentials": base64.b64encode(f"{API_KEY}:{API_TOKEN}".encode()).decode(),
+    "SECRET_KEY": SECRET_KEY,
+}
 
 
 @pytest.fixture
@@ -35,3 +46,33 @@ def outage_live_app(outage, sim):
     app.extensions["database"].engine.dispose()
 
 
+
+
+@pytest.fixture(autouse=True)
+def no_secrets(request, caplog):
+    """Every hardening test: the Exotel token (raw or in Basic credentials) and SECRET_KEY appear in
+    no log line (root, webapp, werkzeug at DEBUG), no answer the apps gave, and no table."""
+    for name in (None, "webapp", "werkzeug", "urllib3"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    caplog.set_level(logging.WARNING, logger="sqlalchemy")  # SQL echo: test_secrets turns it on
+    answers: list[str] = []
+    # Asked for now, so the database outlives this fixture's check at the end.
+    database_url = request.getfixturevalue("database_url") if "database_url" in request.fixturenames else None
+
+    def capture(sender, response, **_extra):
+        if not response.is_streamed:
+            answers.append(f"{response.status} {dict(response.headers)!r} {response.get_data(as_text=True)}")
+
+    request_finished.connect(capture)
+    try:
+        yield answers
+    finally:
+        request_finished.disconnect(capture)
+    formatter = JsonFormatter()
+    seen = [formatter.format(record) for record in caplog.records]
+    seen += answers
+    if database_url is not None:
+        seen.append(dump_tables(database_url))
+    text = "\n".join(seen)
+    for name, secret in SECRETS.items():
+        assert secret not in text, f"{name} leaked"
