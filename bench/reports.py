@@ -126,8 +126,8 @@ def _check_report(engine, start: date, end: date) -> str:
 
     columns = ("calls", "placed", "answered", "completed", "busy", "no_answer", "failed", "rejected",
                "answer_rate", "avg_conversation_seconds")
+    report = build_report(engine, ReportFilters(start, end))
     with engine.connect() as connection:
-        report = build_report(connection, ReportFilters(start, end))
         view = connection.execute(
             text("SELECT * FROM daily_call_stats WHERE day >= :start AND day <= :end"),
             {"start": start.isoformat(), "end": end.isoformat()},

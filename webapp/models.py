@@ -53,11 +53,8 @@ class Call(Base):
         Index("ix_calls_created_at_id", "created_at", "id"),
         Index("ix_calls_status_created_at", "status", "created_at"),
         Index("ix_calls_from_number_created_at", "from_number", "created_at"),
-        # Reports over a date range read only these columns: an index-only scan (migration 0002).
-        Index(
-            "ix_calls_report",
-            "created_at", "status", "answered_at", "placed_at", "conversation_duration", "caller_id", "sid",
-        ),
+        # Calls changed since the report cache's last refresh (migration 0002, webapp/reporting.py).
+        Index("ix_calls_updated_at", "updated_at"),
     )
 
     def __repr__(self) -> str:

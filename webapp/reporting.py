@@ -1,10 +1,17 @@
-"""The SQL behind the report pages: the `call_report` view, aggregated with `daily_call_stats`'s rules.
+"""The SQL behind the report pages: `call_report` aggregated with `daily_call_stats`'s rules, and its cache.
 
-The page reads `call_report` (migration 0002) for a UTC date range, optionally
-one ExoPhone and one flow, in a single grouped query per (day, hour of day).
-Its per-day columns use the expressions of `daily_call_stats` word for word,
-so an analyst's `SELECT * FROM daily_call_stats` and the page agree (a test
-pins it). Everything else on the page is a sum of those groups.
+One statement (`report_sql`) reads `call_report` (migration 0002) and sums, per
+UTC hour, ExoPhone and flow, the figures the pages show; its per-day columns use
+the expressions of `daily_call_stats` word for word, so an analyst's query and
+the page agree (tests and the benchmark pin it).
+
+Reading a 30-day range of a million calls that way costs seconds, so the sums
+are kept in `report_hours`, a cache refreshed before every report: the hours
+holding calls changed (`calls.updated_at`) since the last refresh, less a
+safety overlap for transactions that committed late, are recomputed by the
+same statement. A page then adds up at most 24 rows a day per ExoPhone and flow.
+Calls are never deleted; whoever writes calls behind the app's back (a bulk
+import) empties `report_refresh` to have the cache rebuilt.
 """
 
 from __future__ import annotations
@@ -13,10 +20,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterator
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import Column, Engine, Float, Integer, PrimaryKeyConstraint, String, Table, Text, bindparam, delete, func, insert, select, text
 from sqlalchemy.engine import Connection
 
-from .db import UTCDateTime
+from .db import WRITE, Base, UTCDateTime, utcnow
 
 MAX_DAYS = 366
 
@@ -33,11 +40,15 @@ OUTCOMES = ("completed", "busy", "no_answer", "failed", "canceled", "rejected", 
 
 # The rules of daily_call_stats (migration 0002), over call_report's columns.
 PLACED = "status NOT IN ('pending', 'rejected') AND NOT (status = 'unknown' AND sid IS NULL)"
-DAY = {"sqlite": "substr(created_at, 1, 10)", "postgresql": "CAST(created_at AT TIME ZONE 'UTC' AS date)"}
-HOUR = {
-    "sqlite": "CAST(substr(created_at, 12, 2) AS INTEGER)",
-    "postgresql": "CAST(EXTRACT(HOUR FROM created_at AT TIME ZONE 'UTC') AS integer)",
+HOUR_START = {
+    "sqlite": "substr(created_at, 1, 13) || ':00:00.000000'",
+    "postgresql": "date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
 }
+# Calls whose row changed this long before the last refresh are looked at again: a
+# transaction that stamped updated_at then may have committed after that refresh read.
+REFRESH_OVERLAP = timedelta(minutes=5)
+# More changed hours than this and the whole cache is rebuilt in one statement.
+MAX_PATCHED_HOURS = 200
 
 
 def _bucket_sums(column: str, prefix: str, buckets) -> list[str]:
@@ -48,11 +59,12 @@ def _bucket_sums(column: str, prefix: str, buckets) -> list[str]:
     return sums
 
 
-def report_sql(dialect: str, *, caller_id: bool, flow_url: bool) -> str:
-    """One scan of call_report over [since, until): counts per (day, hour)."""
+def report_sql(dialect: str) -> str:
+    """call_report's calls created in [since, until), summed per (UTC hour, ExoPhone, flow)."""
     columns = [
-        f"{DAY[dialect]} AS day",
-        f"{HOUR[dialect]} AS hour",
+        f"{HOUR_START[dialect]} AS hour_start",
+        "caller_id",
+        "flow_url",
         "COUNT(*) AS calls",
         f"SUM(CASE WHEN {PLACED} THEN 1 ELSE 0 END) AS placed",
         "SUM(CASE WHEN answered_at IS NOT NULL THEN 1 ELSE 0 END) AS answered",
@@ -62,21 +74,16 @@ def report_sql(dialect: str, *, caller_id: bool, flow_url: bool) -> str:
         "SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed",
         "SUM(CASE WHEN status = 'canceled' THEN 1 ELSE 0 END) AS canceled",
         "SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END) AS rejected",
-        "SUM(CASE WHEN answered_at IS NOT NULL THEN conversation_duration END) AS conversation_seconds",
+        "COALESCE(SUM(CASE WHEN answered_at IS NOT NULL THEN conversation_duration END), 0) AS conversation_seconds",
         "COUNT(CASE WHEN answered_at IS NOT NULL THEN conversation_duration END) AS conversations",
-        "SUM(ring_seconds) AS ring_seconds",
+        "COALESCE(SUM(ring_seconds), 0) AS ring_seconds",
         "COUNT(ring_seconds) AS rings",
         *_bucket_sums("CASE WHEN answered_at IS NOT NULL THEN conversation_duration END", "d", DURATION_BUCKETS),
         *_bucket_sums("ring_seconds", "r", RING_BUCKETS),
     ]
-    where = ["created_at >= :since", "created_at < :until"]
-    if caller_id:
-        where.append("caller_id = :caller_id")
-    if flow_url:
-        where.append("flow_url = :flow_url")
     return (
-        f"SELECT {', '.join(columns)} FROM call_report WHERE {' AND '.join(where)} "
-        f"GROUP BY {DAY[dialect]}, {HOUR[dialect]}"
+        f"SELECT {', '.join(columns)} FROM call_report WHERE created_at >= :since AND created_at < :until "
+        f"GROUP BY {HOUR_START[dialect]}, caller_id, flow_url"
     )
 
 
@@ -107,7 +114,24 @@ SUMMED = (
     "calls", "placed", "answered", "completed", "busy", "no_answer", "failed", "canceled", "rejected",
     "conversation_seconds", "conversations", "ring_seconds", "rings",
 )
-WIDTH = len(SUMMED) + len(DURATION_BUCKETS) + len(RING_BUCKETS)
+BUCKET_COLUMNS = tuple(f"d{i}" for i in range(len(DURATION_BUCKETS))) + tuple(f"r{i}" for i in range(len(RING_BUCKETS)))
+WIDTH = len(SUMMED) + len(BUCKET_COLUMNS)
+
+report_hours = Table(
+    "report_hours",
+    Base.metadata,
+    Column("hour_start", UTCDateTime, nullable=False),
+    Column("caller_id", String(32), nullable=False),
+    Column("flow_url", Text, nullable=False),
+    *[Column(name, Float if name == "ring_seconds" else Integer, nullable=False) for name in SUMMED + BUCKET_COLUMNS],
+    PrimaryKeyConstraint("hour_start", "caller_id", "flow_url"),
+)
+report_refresh = Table(
+    "report_refresh",
+    Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("refreshed_at", UTCDateTime, nullable=False),
+)
 
 
 @dataclass
@@ -208,28 +232,81 @@ TABLES = {
 }
 
 
-def _as_date(value) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
+def _fill(connection: Connection, since: datetime | None, until: datetime | None) -> None:
+    """Recompute the cache's hours in [since, until) (everything when None) from call_report."""
+    hours = report_hours.c.hour_start
+    if since is None:
+        connection.execute(delete(report_hours))
+        since, until = datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(9999, 1, 1, tzinfo=timezone.utc)
+    else:
+        connection.execute(delete(report_hours).where(hours >= since, hours < until))
+    names = ("hour_start", "caller_id", "flow_url", *SUMMED, *BUCKET_COLUMNS)
+    source = text(report_sql(connection.dialect.name)).bindparams(
+        bindparam("since", since, type_=UTCDateTime), bindparam("until", until, type_=UTCDateTime)
+    ).columns(*[report_hours.c[name] for name in names])
+    connection.execute(insert(report_hours).from_select(names, source))
 
 
-def build_report(connection: Connection, filters: ReportFilters) -> Report:
-    """The report for `filters`, from one query over call_report."""
-    dialect = connection.dialect.name
-    statement = text(
-        report_sql(dialect, caller_id=bool(filters.caller_id), flow_url=bool(filters.flow_url))
-    ).bindparams(bindparam("since", type_=UTCDateTime), bindparam("until", type_=UTCDateTime))
-    params = {"since": filters.since, "until": filters.until}
+def _runs(hours: list[datetime]) -> Iterator[tuple[datetime, datetime]]:
+    """Sorted hour starts as [start, end) ranges of consecutive hours."""
+    start = end = None
+    for hour in sorted(hours):
+        if end is not None and hour == end:
+            end = hour + timedelta(hours=1)
+            continue
+        if start is not None:
+            yield start, end
+        start, end = hour, hour + timedelta(hours=1)
+    if start is not None:
+        yield start, end
+
+
+def refresh(engine: Engine) -> None:
+    """Bring report_hours up to date with the calls, in one write transaction."""
+    dialect = engine.dialect.name
+    with engine.connect() as connection:
+        connection.execution_options(**WRITE)
+        with connection.begin():
+            if dialect == "postgresql":  # one refresher at a time; SQLite's BEGIN IMMEDIATE does the same
+                connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('report_hours'))"))
+            started = utcnow()
+            last = connection.execute(select(report_refresh.c.refreshed_at).where(report_refresh.c.id == 1)).scalar()
+            if last is None:
+                _fill(connection, None, None)
+            else:
+                changed = text(
+                    f"SELECT DISTINCT {HOUR_START[dialect]} AS hour_start FROM calls WHERE updated_at > :since"
+                ).bindparams(bindparam("since", last - REFRESH_OVERLAP, type_=UTCDateTime))
+                hours = connection.execute(changed.columns(report_hours.c.hour_start)).scalars().all()
+                if len(hours) > MAX_PATCHED_HOURS:
+                    _fill(connection, None, None)
+                else:
+                    for since, until in _runs(hours):
+                        _fill(connection, since, until)
+            connection.execute(delete(report_refresh))
+            connection.execute(insert(report_refresh).values(id=1, refreshed_at=started))
+
+
+def build_report(engine: Engine, filters: ReportFilters) -> Report:
+    """The report for `filters`: the cache refreshed, then its hours in range added up."""
+    refresh(engine)
+    hours = report_hours.c
+    query = select(hours.hour_start, *[func.sum(hours[name]) for name in SUMMED + BUCKET_COLUMNS]).where(
+        hours.hour_start >= filters.since, hours.hour_start < filters.until
+    )
     if filters.caller_id:
-        params["caller_id"] = filters.caller_id
+        query = query.where(hours.caller_id == filters.caller_id)
     if filters.flow_url:
-        params["flow_url"] = filters.flow_url
+        query = query.where(hours.flow_url == filters.flow_url)
     total = [0] * WIDTH
     by_day: dict[date, list] = {}
     by_hour: dict[int, list] = {}
-    for day, hour, *values in connection.execute(statement, params):
+    with engine.connect() as connection:
+        rows = connection.execute(query.group_by(hours.hour_start)).all()
+    for hour_start, *values in rows:
         values = [value or 0 for value in values]
         total = [a + b for a, b in zip(total, values)]
-        day, hour = _as_date(day), int(hour)
+        day, hour = hour_start.date(), hour_start.hour
         by_day[day] = [a + b for a, b in zip(by_day.get(day) or [0] * WIDTH, values)]
         by_hour[hour] = [a + b for a, b in zip(by_hour.get(hour) or [0] * WIDTH, values)]
     return Report(

@@ -1,4 +1,4 @@
-"""Reporting: the views `call_report` and `daily_call_stats`, and the index they read.
+"""Reporting: the views `call_report` and `daily_call_stats`, and the report pages' cache.
 
 The SQL is spelled out here, per dialect, rather than imported from the app, so
 this revision never changes under later code. The two dialects give the same
@@ -19,6 +19,9 @@ Revises: 0001
 Create Date: 2026-11-27 09:00:00
 """
 from alembic import op
+import sqlalchemy as sa
+
+UTC = sa.DateTime(timezone=True)
 
 revision = "0002"
 down_revision = "0001"
@@ -86,17 +89,36 @@ FROM calls
 GROUP BY {DAY[dialect]}"""
 
 
-# The report reads a date range of calls: every column it aggregates is in this
-# index, so the range is read from the index alone (an index-only scan).
-REPORT_INDEX_COLUMNS = [
-    "created_at", "status", "answered_at", "placed_at", "conversation_duration", "caller_id", "sid",
+# The report pages' cache (webapp/reporting.py): per UTC hour, ExoPhone and flow, the
+# sums of call_report's figures, refreshed from the calls changed since last time.
+COUNT_COLUMNS = [
+    "calls", "placed", "answered", "completed", "busy", "no_answer", "failed", "canceled", "rejected",
+    "conversation_seconds", "conversations",
 ]
+BUCKETS = [f"d{i}" for i in range(7)] + [f"r{i}" for i in range(7)]
 
 
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     with op.batch_alter_table("calls", schema=None) as batch_op:
-        batch_op.create_index("ix_calls_report", REPORT_INDEX_COLUMNS, unique=False)
+        batch_op.create_index("ix_calls_updated_at", ["updated_at"], unique=False)
+    op.create_table(
+        "report_hours",
+        sa.Column("hour_start", UTC, nullable=False),
+        sa.Column("caller_id", sa.String(length=32), nullable=False),
+        sa.Column("flow_url", sa.Text(), nullable=False),
+        *[sa.Column(name, sa.Integer(), nullable=False) for name in COUNT_COLUMNS],
+        sa.Column("ring_seconds", sa.Float(), nullable=False),
+        sa.Column("rings", sa.Integer(), nullable=False),
+        *[sa.Column(name, sa.Integer(), nullable=False) for name in BUCKETS],
+        sa.PrimaryKeyConstraint("hour_start", "caller_id", "flow_url", name=op.f("pk_report_hours")),
+    )
+    op.create_table(
+        "report_refresh",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("refreshed_at", UTC, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_report_refresh")),
+    )
     op.execute(call_report_sql(dialect))
     op.execute(daily_call_stats_sql(dialect))
 
@@ -104,5 +126,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP VIEW IF EXISTS daily_call_stats")
     op.execute("DROP VIEW IF EXISTS call_report")
+    op.drop_table("report_refresh")
+    op.drop_table("report_hours")
     with op.batch_alter_table("calls", schema=None) as batch_op:
-        batch_op.drop_index("ix_calls_report")
+        batch_op.drop_index("ix_calls_updated_at")

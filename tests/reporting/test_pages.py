@@ -39,7 +39,7 @@ def test_report_figures_equal_daily_call_stats(known):
     """The page's per-day figures are the view's, on every day the view has."""
     with known.engine.connect() as connection:
         view = {str(row.day): row for row in connection.execute(text("SELECT * FROM daily_call_stats"))}
-        report = build_report(connection, ReportFilters(date(2024, 5, 1), date(2024, 5, 5)))
+    report = build_report(known.engine, ReportFilters(date(2024, 5, 1), date(2024, 5, 5)))
     rows = {str(row["day"]): row for row in report.daily_rows()}
     assert set(rows) == {"2024-05-01", "2024-05-02", "2024-05-03", "2024-05-04", "2024-05-05"}
     assert rows["2024-05-03"]["calls"] == 0 and rows["2024-05-03"]["answer_rate"] is None
@@ -57,8 +57,7 @@ def test_report_figures_equal_daily_call_stats(known):
 
 
 def test_report_filters_by_exophone_and_flow(known):
-    with known.engine.connect() as connection:
-        report = build_report(connection, ReportFilters(date(2024, 5, 1), date(2024, 5, 5), caller_id=A, flow_url=F2))
+    report = build_report(known.engine, ReportFilters(date(2024, 5, 1), date(2024, 5, 5), caller_id=A, flow_url=F2))
     assert report.total.calls == 2  # calls 2 and 8
     assert (report.total.answered, report.total.failed, report.total.completed) == (1, 1, 1)
 
@@ -131,3 +130,27 @@ def test_calls_csv_honours_the_list_filters(signed_in):
 def test_calls_csv_refuses_bad_filters(signed_in):
     response = signed_in.get("/calls.csv", query_string={"status": "nonsense"})
     assert response.status_code == 400
+
+
+def test_report_cache_follows_changed_and_new_calls(known):
+    """A call that moves on, and a call added, after a report was built show in the next one."""
+    from sqlalchemy import insert, update
+
+    from webapp.db import utcnow
+    from webapp.models import Call
+
+    scope = ReportFilters(date(2024, 5, 1), date(2024, 5, 5))
+    before = build_report(known.engine, scope)
+    assert (before.total.answered, before.total.completed) == (5, 4)
+    with known.transaction() as session:
+        session.execute(
+            update(Call).where(Call.id == call_id(10)).values(status="completed", conversation_duration=61, updated_at=utcnow())
+        )
+        new = dict(CALLS[2], id="00000000-0000-4000-8000-000000000099", sid="sid99", updated_at=utcnow())
+        session.execute(insert(Call), [new])
+    after = build_report(known.engine, scope)
+    assert (after.total.calls, after.total.answered, after.total.completed, after.total.no_answer) == (15, 5, 5, 2)
+    assert after.total.durations == [0, 0, 1, 2, 0, 1, 1]  # 61 s joined 1-2 min
+    with known.engine.connect() as connection:
+        view = connection.execute(text("SELECT completed FROM daily_call_stats WHERE day = '2024-05-02'")).scalar()
+    assert after.by_day[date(2024, 5, 2)].completed == view == 2

@@ -69,7 +69,9 @@ def test_downgrade_drops_the_views_and_upgrade_restores_them(app, db):
         command.downgrade(config, "0001")
         names = inspect(db.engine).get_view_names()
         indexes = {index["name"] for index in inspect(db.engine).get_indexes("calls")}
+        tables = set(inspect(db.engine).get_table_names())
         command.upgrade(config, "head")
         assert not {"call_report", "daily_call_stats"} & set(names)
-        assert "ix_calls_report" not in indexes
+        assert "ix_calls_updated_at" not in indexes
+        assert not {"report_hours", "report_refresh"} & tables
         assert {"call_report", "daily_call_stats"} <= set(inspect(db.engine).get_view_names())

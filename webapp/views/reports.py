@@ -118,9 +118,9 @@ def _charts(report: Report) -> dict[str, object]:
 def index():
     """The report page: charts, and the numbers behind them as tables."""
     filters, errors = report_filters(request.args)
-    db = get_db()
-    with db.engine.connect() as connection:
-        report = build_report(connection, filters)
+    engine = get_db().engine
+    report = build_report(engine, filters)
+    with engine.connect() as connection:
         caller_ids, flows = choices(connection)
     return render_template(
         "reports/index.html",
@@ -144,9 +144,7 @@ def table_csv(table: str):
     filters, errors = report_filters(request.args)
     if errors:
         return "\n".join(errors.values()) + "\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
-    with get_db().engine.connect() as connection:
-        report = build_report(connection, filters)
-    rows = list(rows_of(report))
+    rows = list(rows_of(build_report(get_db().engine, filters)))
     header = list(rows[0]) if rows else []
     name = f"calls-{table}-{filters.start.isoformat()}-to-{filters.end.isoformat()}.csv"
     return csv_response(name, csv_lines(header, ([row[key] for key in header] for row in rows)))
