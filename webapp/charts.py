@@ -21,7 +21,7 @@ PALETTE = {
 }
 
 WIDTH, HEIGHT = 760, 300
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 40, 58
+LEFT, RIGHT, TOP, BOTTOM = 64, 16, 48, 58
 FONT = 'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif"'
 
 
@@ -56,10 +56,10 @@ def _percent(value: float) -> str:
 class _Canvas:
     """An SVG with a plotting area, axes and a y scale from 0 to `y_max`."""
 
-    def __init__(self, title: str, y_label: str, x_label: str, y_max: float, y_format: Callable[[float], str]):
+    def __init__(self, title: str, y_label: str, x_label: str, y_max: float, y_format: Callable[[float], str], width: int):
         self.parts: list[str] = []
-        self.title, self.y_max, self.y_format = title, y_max, y_format
-        self.plot_w = WIDTH - LEFT - RIGHT
+        self.title, self.y_max, self.y_format, self.width = title, y_max, y_format, width
+        self.plot_w = width - LEFT - RIGHT
         self.plot_h = HEIGHT - TOP - BOTTOM
         self.y_label, self.x_label = y_label, x_label
 
@@ -105,17 +105,17 @@ class _Canvas:
             return
         x = LEFT
         for item in series:
-            self.add(f'<rect x="{x}" y="{TOP - 24}" width="12" height="12" fill="{item.color}"/>')
-            self.add(f'<text x="{x + 16}" y="{TOP - 14}" font-size="11" fill="#333333">{escape(item.name)}</text>')
+            self.add(f'<rect x="{x}" y="{TOP - 22}" width="12" height="12" fill="{item.color}"/>')
+            self.add(f'<text x="{x + 16}" y="{TOP - 12}" font-size="11" fill="#333333">{escape(item.name)}</text>')
             x += 24 + 7 * len(item.name)
 
     def render(self, chart_id: str, description: str) -> Markup:
         title_id, desc_id = f"{chart_id}-title", f"{chart_id}-desc"
         head = (
-            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" class="chart" role="img" '
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {self.width} {HEIGHT}" class="chart" role="img" '
             f'aria-labelledby="{title_id} {desc_id}" id="{chart_id}" {FONT}>'
             f'<title id="{title_id}">{escape(self.title)}</title><desc id="{desc_id}">{escape(description)}</desc>'
-            f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>'
+            f'<rect x="0" y="0" width="{self.width}" height="{HEIGHT}" fill="#ffffff"/>'
             f'<text x="{LEFT}" y="16" font-size="14" font-weight="600" fill="#111111">{escape(self.title)}</text>'
         )
         return Markup(head + "".join(self.parts) + "</svg>")
@@ -130,10 +130,11 @@ def bar_chart(
     y_label: str,
     x_label: str,
     description: str,
+    width: int = WIDTH,
 ) -> Markup:
     """Bars per label, the series stacked bottom to top in the order given."""
     totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
-    canvas = _Canvas(title, y_label, x_label, nice_ceiling(max(totals, default=0)), _number)
+    canvas = _Canvas(title, y_label, x_label, nice_ceiling(max(totals, default=0)), _number, width)
     canvas.grid()
     canvas.legend(series)
     slot = canvas.plot_w / max(1, len(labels))
@@ -166,11 +167,12 @@ def line_chart(
     x_label: str,
     description: str,
     percent: bool = False,
+    width: int = WIDTH,
 ) -> Markup:
     """Lines with a dot per value; a missing value (None) breaks the line."""
     peak = max((v for s in series for v in s.values if v is not None), default=0)
     y_max = 1.0 if percent else nice_ceiling(peak)
-    canvas = _Canvas(title, y_label, x_label, y_max, _percent if percent else _number)
+    canvas = _Canvas(title, y_label, x_label, y_max, _percent if percent else _number, width)
     canvas.grid()
     canvas.legend(series)
     slot = canvas.plot_w / max(1, len(labels))

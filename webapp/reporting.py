@@ -29,12 +29,12 @@ MAX_DAYS = 366
 
 # (label, lower bound inclusive, upper bound exclusive or None), in seconds.
 DURATION_BUCKETS = (
-    ("under 10 s", 0, 10), ("10-30 s", 10, 30), ("30-60 s", 30, 60), ("1-2 min", 60, 120),
-    ("2-5 min", 120, 300), ("5-10 min", 300, 600), ("10 min or more", 600, None),
+    ("< 10 s", 0, 10), ("10-30 s", 10, 30), ("30-60 s", 30, 60), ("1-2 min", 60, 120),
+    ("2-5 min", 120, 300), ("5-10 min", 300, 600), ("10+ min", 600, None),
 )
 RING_BUCKETS = (
-    ("under 5 s", 0, 5), ("5-10 s", 5, 10), ("10-15 s", 10, 15), ("15-20 s", 15, 20),
-    ("20-30 s", 20, 30), ("30-45 s", 30, 45), ("45 s or more", 45, None),
+    ("< 5 s", 0, 5), ("5-10 s", 5, 10), ("10-15 s", 10, 15), ("15-20 s", 15, 20),
+    ("20-30 s", 20, 30), ("30-45 s", 30, 45), ("45+ s", 45, None),
 )
 OUTCOMES = ("completed", "busy", "no_answer", "failed", "canceled", "rejected", "other")
 

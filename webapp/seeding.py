@@ -88,9 +88,9 @@ def generate(n: int, *, days: int = 90, seed: int | None = None, now: datetime |
         return values[bisect.bisect(cumulative, random_() * cumulative[-1])]
 
     for _ in range(n):
-        created = start_ts + rng.randrange(days) * 86400 + pick(hours, hour_cum) * 3600 + random_() * 3600
-        if created >= now_ts:  # today's hours still to come: move the call into the past day
-            created -= 86400
+        created = now_ts
+        while created >= now_ts:  # today's hours still to come: draw again
+            created = start_ts + rng.randrange(days) * 86400 + pick(hours, hour_cum) * 3600 + random_() * 3600
         call_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         status = pick(outcomes, outcome_cum)
         if now_ts - created < 120 and status not in ("rejected", "pending", "unknown"):

@@ -18,6 +18,7 @@ from ..reporting import DURATION_BUCKETS, MAX_DAYS, RING_BUCKETS, TABLES, Report
 bp = Blueprint("reports", __name__)
 
 DEFAULT_DAYS = 30
+HALF_WIDTH = 500  # the charts shown side by side
 CALL_CSV_COLUMNS = (
     "id", "sid", "status", "from_number", "caller_id", "flow_url", "call_type", "time_limit", "time_out",
     "custom_field", "error_code", "error_message", "created_at", "placed_at", "answered_at", "ended_at",
@@ -93,13 +94,13 @@ def _charts(report: Report) -> dict[str, object]:
         "durations": charts.bar_chart(
             "chart-durations", "Conversation duration of answered calls", [b[0] for b in DURATION_BUCKETS],
             [charts.Series("Answered calls", report.total.durations, palette["green"])],
-            y_label="answered calls", x_label="conversation duration",
+            y_label="answered calls", x_label="conversation duration", width=HALF_WIDTH,
             description="How long answered calls talked, in bands.",
         ),
         "ring_times": charts.bar_chart(
             "chart-ring-times", "Ring time before answer", [b[0] for b in RING_BUCKETS],
             [charts.Series("Answered calls", report.total.ring_times, palette["sky"])],
-            y_label="answered calls", x_label="seconds from placing to answer",
+            y_label="answered calls", x_label="seconds from placing to answer", width=HALF_WIDTH,
             description="How long answered calls rang before the customer picked up, in bands.",
         ),
         "hours": charts.bar_chart(
