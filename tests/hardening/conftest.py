@@ -52,9 +52,9 @@ def outage_live_app(outage, sim):
 def no_secrets(request, caplog):
     """Every hardening test: the Exotel token (raw or in Basic credentials) and SECRET_KEY appear in
     no log line (root, webapp, werkzeug at DEBUG), no answer the apps gave, and no table."""
-    for name in (None, "webapp", "werkzeug", "urllib3"):
-        caplog.set_level(logging.DEBUG, logger=name)
     caplog.set_level(logging.WARNING, logger="sqlalchemy")  # SQL echo: test_secrets turns it on
+    for name in (None, "webapp", "werkzeug", "urllib3"):  # last: set_level also sets the handler's level
+        caplog.set_level(logging.DEBUG, logger=name)
     answers: list[str] = []
     # Asked for now, so the database outlives this fixture's check at the end.
     database_url = request.getfixturevalue("database_url") if "database_url" in request.fixturenames else None
