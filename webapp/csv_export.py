@@ -13,7 +13,8 @@ from sqlalchemy import Engine, Select
 # A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets
 # (tab and carriage return too, per OWASP's CSV injection advice).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-STREAM_BATCH = 1000
+STREAM_BATCH = 1000  # rows fetched from the database at a time
+CHUNK = 32 * 1024  # characters sent at a time
 
 
 def cell(value: Any) -> Any:
@@ -35,16 +36,17 @@ def cell(value: Any) -> Any:
 
 
 def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
-    """The header line, then one line per row, as they are read."""
+    """The header line, then the rows as they are read, handed on in pieces of about CHUNK characters."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
-    yield buffer.getvalue()
     for row in rows:
-        buffer.seek(0)
-        buffer.truncate()
         writer.writerow([cell(value) for value in row])
-        yield buffer.getvalue()
+        if buffer.tell() >= CHUNK:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
 
 
 def query_rows(engine: Engine, query: Select) -> Iterator[Sequence[Any]]:
