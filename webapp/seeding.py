@@ -12,7 +12,7 @@ import itertools
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Iterator
 
 from sqlalchemy import Engine, text

@@ -7,7 +7,7 @@ import io
 from datetime import date
 
 import pytest
-from known_data import A, CALLS, DAILY, F2, call_id
+from known_data import A, CALLS, F2, call_id
 from signin import sign_in
 from sqlalchemy import text
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from known_data import A, B, F1, F2, call_id
-from sqlalchemy import text
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 EXAMPLE = re.compile(r"<!-- example: ([\w-]+)(?: (sqlite|postgresql))? -->\s*```sql\n(.*?)```", re.S)
