@@ -483,22 +483,32 @@ def count_check(database_url: str, sent: set[tuple[str, str]], terminal_calls: s
 # -- The run -----------------------------------------------------------------------------
 
 
-def bench_bare(bare_set: RunSet, settings: tuple[int, int], seconds: int, workdir: Path) -> dict:
-    """The ceiling, served with `settings`: a warm-up, then one run per concurrency."""
-    server = Gunicorn("bench.webhooks:bare_app()", dict(os.environ), workdir / "gunicorn-bare.log", settings)
-    try:
-        run_wrk(server.url, bare_set, 16, 3, workdir)
-        runs = {concurrency: run_wrk(server.url, bare_set, concurrency, seconds, workdir) for concurrency in CONCURRENCY}
-    finally:
-        server.stop()
-    return {"settings": settings, "runs": runs}
+def combine(runs: list[dict]) -> dict:
+    """Rounds of one endpoint at one concurrency as one figure: the rate over all of them, the worse latencies."""
+    requests_ = sum(run["requests"] for run in runs)
+    return {
+        "rps": requests_ / sum(run["requests"] / run["rps"] for run in runs),
+        "p50": max(run["p50"] for run in runs),
+        "p99": max(run["p99"] for run in runs),
+        "requests": requests_,
+        "non2xx": sum(run["non2xx"] for run in runs),
+        "socket_errors": sum(run["socket_errors"] for run in runs),
+        "wrapped": any(run.get("wrapped") for run in runs),
+        "rounds": [round(run["rps"]) for run in runs],
+    }
 
 
-def bench_database(kind: str, database_url: str, seconds: int, workdir: Path, bare: dict) -> dict:
-    """Warm up, then one wrk run per concurrency against the app on `database_url`."""
+def bench_database(kind: str, database_url: str, bare_set: RunSet, seconds: int, workdir: Path) -> dict:
+    """The app on `database_url` and the bare endpoint, same gunicorn settings, in alternating rounds.
+
+    This machine is shared, so the load around a run drifts. Each concurrency
+    gets rounds in the order bare, app, app, bare (each `seconds` / 2): both
+    endpoints meet the same drift, and the ratio compares like with like.
+    """
     per_second = 2500  # more than the app answers here, so wrk never runs out of fresh events
-    names = ["warmup", *(f"c{c}" for c in CONCURRENCY)]
-    durations = {"warmup": 3, **{f"c{c}": seconds for c in CONCURRENCY}}
+    half = max(2, seconds // 2)
+    names = ["warmup", *(f"c{c}-{r}" for c in CONCURRENCY for r in (1, 2))]
+    durations = {name: (3 if name == "warmup" else half) for name in names}
     calls = {name: make_calls(per_second * durations[name] * 10 // 17) for name in names}
     _migrate(database_url)
     _insert_calls(database_url, [call for group in calls.values() for call in group])
@@ -509,31 +519,49 @@ def bench_database(kind: str, database_url: str, seconds: int, workdir: Path, ba
     env = {key: value for key, value in os.environ.items() if not key.startswith(("EXOTEL_", "TEST_DATABASE"))}
     env.update({"DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY, "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
                 "LOG_LEVEL": "INFO"})
-    server = Gunicorn("webapp:create_app()", env, workdir / f"gunicorn-{kind}.log", gunicorn_settings(kind))
-    results = {}
+    settings = gunicorn_settings(kind)
+    bare = Gunicorn("bench.webhooks:bare_app()", dict(os.environ), workdir / f"gunicorn-bare-{kind}.log", settings)
+    server = Gunicorn("webapp:create_app()", env, workdir / f"gunicorn-{kind}.log", settings)
+    app_runs: dict[int, list] = {c: [] for c in CONCURRENCY}
+    bare_runs: dict[int, list] = {c: [] for c in CONCURRENCY}
     sent: set[tuple[str, str]] = set()
     non2xx = 0
+
+    def app_round(name: str, concurrency: int) -> None:
+        nonlocal sent, non2xx
+        profiler = start_profiler(server, kind, concurrency, durations[name], workdir) if name.endswith("-1") else None
+        result = run_wrk(server.url, runsets[name], concurrency, durations[name], workdir)
+        if profiler is not None:
+            profiler.wait()
+        sent |= runsets[name].sent_events(result["issued"])
+        non2xx += result["non2xx"] + result["socket_errors"]
+        if name != "warmup":
+            app_runs[concurrency].append(result)
+
     try:
-        for name in names:
-            concurrency = 16 if name == "warmup" else int(name[1:])
-            profiler = start_profiler(server, kind, concurrency, durations[name], workdir)
-            result = run_wrk(server.url, runsets[name], concurrency, durations[name], workdir)
-            if profiler is not None:
-                profiler.wait()
-            sent |= runsets[name].sent_events(result["issued"])
-            non2xx += result["non2xx"] + result["socket_errors"]
-            if name != "warmup":
-                results[concurrency] = result
+        run_wrk(bare.url, bare_set, 16, 3, workdir)
+        app_round("warmup", 16)
+        for concurrency in CONCURRENCY:
+            bare_runs[concurrency].append(run_wrk(bare.url, bare_set, concurrency, half, workdir))
+            app_round(f"c{concurrency}-1", concurrency)
+            app_round(f"c{concurrency}-2", concurrency)
+            bare_runs[concurrency].append(run_wrk(bare.url, bare_set, concurrency, half, workdir))
         time.sleep(1)  # what wrk sent just before its deadline is still being answered
         redelivered = redeliver_missing(server.url, database_url, runsets, sent)
     finally:
         server.stop()
+        bare.stop()
     terminal_calls = {call_id for call_id, event_type in sent if event_type == "terminal"}
     check = count_check(database_url, sent, terminal_calls)
     check["non2xx"] = non2xx + redelivered["non2xx"]
     check["redelivered"] = redelivered["count"]
-    check["connections"] = 16 + sum(CONCURRENCY)  # the most requests wrk can cut off (warm-up at 16)
-    return {"runs": results, "check": check}
+    check["connections"] = 16 + 2 * sum(CONCURRENCY)  # the most requests wrk can cut off
+    return {
+        "settings": settings,
+        "runs": {c: combine(runs) for c, runs in app_runs.items()},
+        "bare": {c: combine(runs) for c, runs in bare_runs.items()},
+        "check": check,
+    }
 
 
 def main() -> int:
@@ -551,11 +579,9 @@ def main() -> int:
     bare_set = make_runset("bare", bare_calls, WRK_THREADS)
 
     outcomes: dict[str, dict] = {}
-    bare: dict[str, dict] = {}
     for kind in chosen:
-        bare[kind] = bench_bare(bare_set, gunicorn_settings(kind), seconds, workdir)
         if kind == "sqlite":
-            outcomes[kind] = bench_database(kind, f"sqlite:///{workdir / 'bench.db'}", seconds, workdir, bare)
+            outcomes[kind] = bench_database(kind, f"sqlite:///{workdir / 'bench.db'}", bare_set, seconds, workdir)
             continue
         base = _postgres_base()
         if base is None:
@@ -569,35 +595,35 @@ def main() -> int:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
         try:
             url = make_url(base).set(database=name).render_as_string(hide_password=False)
-            outcomes[kind] = bench_database(kind, url, seconds, workdir, bare)
+            outcomes[kind] = bench_database(kind, url, bare_set, seconds, workdir)
         finally:
             with admin.connect() as connection:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
 
-    return report(bare, outcomes, workdir)
+    return report(outcomes, workdir)
 
 
-def report(bare: dict, outcomes: dict, workdir: Path) -> int:
+def report(outcomes: dict, workdir: Path) -> int:
     status = 0
     print()
-    print("| database | gunicorn | endpoint | concurrent | requests/s | p50 ms | p99 ms | ratio to bare | non-2xx |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+    print("| database | gunicorn | endpoint | concurrent | requests/s | (per round) | p50 ms | p99 ms | ratio to bare | non-2xx |")
+    print("|---|---|---|---:|---:|---|---:|---:|---:|---:|")
     for kind, outcome in outcomes.items():
-        workers, threads = bare[kind]["settings"]
+        workers, threads = outcome["settings"]
         setting = f"{workers} x {threads}"
-        for concurrency, run in bare[kind]["runs"].items():
-            print(f"| {kind} | {setting} | bare Flask (reads the form) | {concurrency} | {run['rps']:.0f} | {run['p50']:.1f} | "
+        for concurrency, run in outcome["bare"].items():
+            print(f"| {kind} | {setting} | bare Flask (reads the form) | {concurrency} | {run['rps']:.0f} | {run['rounds']} | {run['p50']:.1f} | "
                   f"{run['p99']:.1f} | 100 % | {run['non2xx'] + run['socket_errors']} |")
         for concurrency, run in outcome["runs"].items():
-            ratio = run["rps"] / bare[kind]["runs"][concurrency]["rps"]
+            ratio = run["rps"] / outcome["bare"][concurrency]["rps"]
             flag = ""
             if concurrency == 64 and ratio < TARGETS[kind]:
                 flag, status = f" (target {TARGETS[kind]:.0%})", 1
             if concurrency == 16 and run["p99"] >= P99_TARGET_MS.get(kind, float("inf")):
                 flag, status = f"{flag} (p99 target {P99_TARGET_MS[kind]:.0f} ms)", 1
             wrapped = " (wrk reused events)" if run["wrapped"] else ""
-            print(f"| {kind} | {setting} | callback | {concurrency} | {run['rps']:.0f} | {run['p50']:.1f} | {run['p99']:.1f} | "
+            print(f"| {kind} | {setting} | callback | {concurrency} | {run['rps']:.0f} | {run['rounds']} | {run['p50']:.1f} | {run['p99']:.1f} | "
                   f"{ratio:.0%}{flag} | {run['non2xx'] + run['socket_errors']}{wrapped} |")
     print()
     print("| database | distinct events sent | events stored | duplicates | missing | unexpected | terminal but not final "

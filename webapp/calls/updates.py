@@ -3,21 +3,20 @@
 Each update is one UPDATE whose CASE expression applies `status.RANK`, so
 concurrent events for one call (answered racing terminal) cannot undo each
 other, on SQLite and PostgreSQL alike, without reading the row first.
+advance_call() serves the ORM paths (placing a call); record_row() is the
+StatusCallback's hot path, the same rules in two fixed statements.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import and_, case, func, or_, update
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
-from ..models import Call, CallEvent
+from ..models import Call
 from .status import FINAL, RANK
 
 _current_rank = case(RANK, value=Call.status, else_=0)
@@ -61,38 +60,6 @@ def advance_call(
     if require_sid:
         statement = statement.where(or_(Call.sid.is_(None), Call.sid == require_sid))
     return session.execute(statement.execution_options(synchronize_session=False)).rowcount == 1
-
-
-def insert_event(
-    session: Session,
-    *,
-    call_id: str | None,
-    call_sid: str | None,
-    event_type: str,
-    status: str | None,
-    occurred_at: datetime | None,
-    payload: dict[str, Any],
-    dedup_key: str,
-) -> int | None:
-    """Store an event unless its twin is stored already; the new row's id, or None for a twin.
-
-    ON CONFLICT DO NOTHING makes concurrent identical deliveries safe: on
-    PostgreSQL the second waits for the first to commit, then does nothing.
-    """
-    dialect = session.get_bind().dialect.name
-    make_insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(dialect, insert)
-    statement = make_insert(CallEvent).values(
-        call_id=call_id,
-        call_sid=call_sid,
-        event_type=event_type,
-        status=status,
-        occurred_at=occurred_at,
-        received_at=utcnow(),
-        payload=json.dumps(payload, ensure_ascii=True, default=str, separators=(",", ":")),
-        dedup_key=dedup_key,
-    )
-    statement = statement.on_conflict_do_nothing(index_elements=[CallEvent.dedup_key]).returning(CallEvent.id)
-    return session.execute(statement).scalar_one_or_none()
 
 
 # -- The callback hot path ----------------------------------------------------
