@@ -104,10 +104,9 @@ while time.monotonic() < deadline:
 """
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PostgreSQL's row locks are raced above
 def test_sqlite_concurrent_writers_never_answer_locked(request, database_url):
     """Callbacks from 16 threads while another process keeps taking the write lock: all 2xx, none locked."""
-    if make_url(database_url).get_backend_name() != "sqlite":
-        pytest.skip("SQLite's single writer only; PostgreSQL's row locks are raced above")
     app, live = request.getfixturevalue("live_app")
     calls = [new_call(app) for _ in range(120)]
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, make_url(database_url).database, "4"])

@@ -51,10 +51,16 @@ def test_the_readme_has_the_examples_the_issue_asks_for():
     assert len({name for name in names if not name.endswith("-postgresql")}) >= 6
 
 
-@pytest.mark.parametrize("name, dialect, sql", examples(), ids=lambda value: value if isinstance(value, str) and "\n" not in value else "")
-def test_readme_example(known, name, dialect, sql):
-    if dialect and dialect != known.dialect:
-        pytest.skip(f"a {dialect} example")
+def cases():
+    """Each example on each database it is written for (both, unless it names one)."""
+    for name, dialect, sql in examples():
+        for database in (dialect,) if dialect else ("sqlite", "postgresql"):
+            yield pytest.param(database, name, sql, id=f"{name}-{database}")
+
+
+@pytest.mark.parametrize("database_url, name, sql", list(cases()), indirect=["database_url"])
+def test_readme_example(known, name, sql):
+    assert known.dialect in ("sqlite", "postgresql")
     with known.engine.connect() as connection:
         cursor = connection.connection.cursor()  # the bare driver, as sqlite3 or psql would send it
         cursor.execute(sql)
