@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from webapp import reporting  # noqa: F401  (its cache tables join Base.metadata)
 from webapp.db import make_engine
 from webapp.models import Base
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, TypeVar
@@ -210,6 +211,10 @@ class Database:
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         url = self.engine.url
         self._write_lock = SQLiteWriteLock(url.database) if url.get_backend_name() == "sqlite" else None
+        # gunicorn --preload forks workers after create_app(), which may have used the
+        # pool: a child must open its own connections, never share its parent's sockets.
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: (db := ref()) is not None and db.engine.dispose(close=False))
         app.extensions["database"] = self
         app.teardown_appcontext(self._close_session)
 

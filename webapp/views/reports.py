@@ -154,7 +154,7 @@ def table_csv(table: str):
 @bp.get("/calls.csv")
 def calls_csv():
     """The calls list as CSV, every matching call, with the list's filters (status, number, since, until, q)."""
-    from .ui import _filters as list_filters  # the list page's own parser: both read the same query string
+    from .ui import list_filters  # the list page's own parser: both read the same query string
 
     filters, errors = list_filters(request.args)
     if errors:

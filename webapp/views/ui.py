@@ -180,8 +180,8 @@ def _date_bound(value: str | None, field: str, *, end: bool = False) -> datetime
     return datetime.combine(day, dtime.min, tzinfo=viewer_zone())
 
 
-def _filters(args) -> tuple[CallFilters, dict[str, str]]:
-    """The list's filters from the query string, and an error message per bad one."""
+def list_filters(args) -> tuple[CallFilters, dict[str, str]]:
+    """The list's filters from the query string, and an error message per bad one (the CSV export reads them too)."""
     errors: dict[str, str] = {}
     status = args.get("status") or None
     if status and not valid_status(status):
@@ -207,7 +207,7 @@ def _filters(args) -> tuple[CallFilters, dict[str, str]]:
 @bp.get("/calls")
 def calls():
     """Calls newest first, filtered, a page at a time."""
-    filters, errors = _filters(request.args)
+    filters, errors = list_filters(request.args)
     cursor = request.args.get("cursor") or None
     try:
         page = list_calls(get_db().session(), filters, limit=PAGE_SIZE, cursor=cursor)
