@@ -1,4 +1,5 @@
-"""The Exotel client of this app: the real API, or the built-in simulator when no credentials are set."""
+"""This app's wiring of the call services: its Exotel client (the real API, or the built-in
+simulator when no credentials are set), and placing a call for the current request."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import logging
 import secrets
 import threading
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 
 from .config import Settings
+from .calls.placing import Placement, place_call
+from .calls.validation import CallInput
+from .db import get_db
 from .exotel import ExotelClient
 
 log = logging.getLogger(__name__)
@@ -68,3 +72,24 @@ def account_sid(app: Flask | None = None) -> str:
     """The account whose flows calls connect to (for app_id -> flow URL)."""
     settings: Settings = (app or current_app).extensions["settings"]
     return SIMULATOR_ACCOUNT_SID if settings.use_simulator else settings.exotel_account_sid
+
+
+def callback_base() -> str:
+    """Where Exotel should post callbacks: PUBLIC_BASE_URL, or the origin this request came to."""
+    settings: Settings = current_app.extensions["settings"]
+    return settings.public_base_url or request.host_url
+
+
+def place(data: CallInput, *, scope: str, idempotency_key: str | None) -> Placement:
+    """Place a validated call for this request, with this app's database, Exotel client and settings."""
+    settings: Settings = current_app.extensions["settings"]
+    return place_call(
+        get_db(),
+        exotel_client(),
+        data,
+        secret_key=settings.secret_key,
+        callback_base=callback_base(),
+        timezone=settings.tz,
+        scope=scope,
+        idempotency_key=idempotency_key,
+    )

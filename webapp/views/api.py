@@ -9,12 +9,12 @@ from functools import wraps
 from flask import Blueprint, current_app, g, jsonify, request
 
 from ..accounts import authenticate_token
-from ..calls.placing import IdempotencyConflict, place_call
+from ..calls.placing import IdempotencyConflict
 from ..calls.queries import BadCursor, CallFilters, call_events, call_to_dict, get_call, list_calls, valid_status
 from ..calls.validation import ValidationError, normalize_number, validate_call
 from ..db import get_db
 from ..exotel import ExotelRejected, ExotelTimeout, ExotelUnreachable
-from ..gateway import account_sid, exotel_client
+from ..gateway import account_sid, place
 from .errors import error_response
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -37,12 +37,6 @@ def token_required(view):
     return wrapper
 
 
-def callback_base() -> str:
-    """Where Exotel should post callbacks: PUBLIC_BASE_URL, or the origin this request came to."""
-    settings = current_app.extensions["settings"]
-    return settings.public_base_url or request.host_url
-
-
 @bp.post("/calls")
 @token_required
 def create_call():
@@ -63,16 +57,7 @@ def create_call():
     if key is not None and len(key) > 255:
         return error_response(400, "invalid_idempotency_key", "Idempotency-Key is limited to 255 characters.")
     try:
-        placement = place_call(
-            get_db(),
-            exotel_client(),
-            data,
-            secret_key=settings.secret_key,
-            callback_base=callback_base(),
-            timezone=settings.tz,
-            scope=f"token:{g.api_token.id}",
-            idempotency_key=key,
-        )
+        placement = place(data, scope=f"token:{g.api_token.id}", idempotency_key=key)
     except IdempotencyConflict as exc:
         return error_response(422, "idempotency_conflict", str(exc))
 

@@ -11,14 +11,14 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from ..calls.placing import IdempotencyConflict, place_call
+from ..calls.placing import IdempotencyConflict
 from ..calls.queries import BadCursor, CallFilters, call_events, get_call, list_calls, valid_status
 from ..calls.status import KNOWN, is_final
 from ..calls.validation import ValidationError, normalize_number, validate_call
 from ..db import get_db
 from ..display import TZ_COOKIE, legs_of, pretty_payload, refusal_in_words, safe_recording_url, viewer_zone, zone_names
 from ..forms import PlaceCallForm, TimezoneForm
-from ..gateway import account_sid, exotel_client
+from ..gateway import account_sid, place
 from ..models import Call
 
 bp = Blueprint("ui", __name__)
@@ -52,10 +52,6 @@ def index():
 
 def _settings():
     return current_app.extensions["settings"]
-
-
-def _callback_base() -> str:
-    return _settings().public_base_url or request.host_url
 
 
 def _call_request(form: PlaceCallForm) -> dict[str, Any]:
@@ -100,16 +96,7 @@ def new_call():
             flash(exc.message, "error")
         return _render_form(form, 422)
     try:
-        placement = place_call(
-            get_db(),
-            exotel_client(),
-            data,
-            secret_key=settings.secret_key,
-            callback_base=_callback_base(),
-            timezone=settings.tz,
-            scope=f"user:{current_user.id}",
-            idempotency_key=nonce or None,
-        )
+        placement = place(data, scope=f"user:{current_user.id}", idempotency_key=nonce or None)
     except IdempotencyConflict:
         flash("This form had already placed a call with other details. Nothing new was placed: check the details and submit again.", "error")
         return _render_form(form, 422)
