@@ -35,6 +35,8 @@ import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
+from bench.common import postgres_base
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "bench-secret-key-" + "r" * 32
 EMAIL, PASSWORD = "bench@example.com", "bench password 1234"
@@ -219,24 +221,6 @@ def bench_database(kind: str, database_url: str) -> dict:
     return result
 
 
-def _postgres_base() -> str | None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or \
-        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    url = make_url(url).set(drivername="postgresql+psycopg")
-    try:
-        engine = create_engine(url, connect_args={"connect_timeout": 3})
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - any failure means unreachable
-        print(f"PostgreSQL unreachable ({type(exc).__name__}): skipped", file=sys.stderr)
-        return None
-    return url.render_as_string(hide_password=False)
-
-
 def _on_alarm(_signum, _frame):
     raise Timeout
 
@@ -260,7 +244,7 @@ def main() -> int:
     try:
         if "sqlite" in chosen:
             urls["sqlite"] = f"sqlite:///{workdir / 'bench.db'}"
-        base = _postgres_base() if "postgresql" in chosen else None
+        base = postgres_base() if "postgresql" in chosen else None
         if base:
             scratch = f"bench_reports_{uuid.uuid4().hex[:8]}"
             admin = create_engine(base, isolation_level="AUTOCOMMIT")

@@ -34,6 +34,8 @@ from urllib.parse import urlencode
 
 import requests
 
+from bench.common import postgres_base
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "bench-secret-key-" + "x" * 32
 CONCURRENCY = (16, 64)
@@ -407,24 +409,6 @@ def _stored_events(database_url: str) -> list:
 # -- Databases ---------------------------------------------------------------------------
 
 
-def _postgres_base() -> str | None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or \
-        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    url = make_url(url).set(drivername="postgresql+psycopg")
-    try:
-        engine = create_engine(url, connect_args={"connect_timeout": 3})
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        engine.dispose()
-    except Exception as exc:  # noqa: BLE001
-        print(f"PostgreSQL unreachable ({type(exc).__name__}): skipped", file=sys.stderr)
-        return None
-    return url.render_as_string(hide_password=False)
-
-
 def _migrate(database_url: str) -> None:
     from alembic import command
 
@@ -584,7 +568,7 @@ def main() -> int:
         if kind == "sqlite":
             outcomes[kind] = bench_database(kind, f"sqlite:///{workdir / 'bench.db'}", bare_set, seconds, workdir)
             continue
-        base = _postgres_base()
+        base = postgres_base()
         if base is None:
             continue
         from sqlalchemy import create_engine, text
