@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 
 from .db import Database, utcnow
 from .models import ApiToken, User
@@ -45,10 +45,6 @@ def create_user(db: Database, email: str, password: str, *, is_admin: bool = Fal
 def count_users(db: Database) -> int:
     with db.transaction(write=False) as session:
         return session.scalar(select(func.count()).select_from(User))
-
-
-def check_password(user: User, password: str) -> bool:
-    return check_password_hash(user.password_hash, password or "")
 
 
 def _hash_token(token: str) -> str:
