@@ -74,6 +74,28 @@ def test_multipart_terminal_is_stored_in_utc_with_its_raw_body(client, call, db)
     assert json.loads(event.payload)["Legs[0][AnsweredBy]"] == "human"
 
 
+@pytest.mark.parametrize(
+    "line_break, empty_value",
+    [
+        (b"\r\n", b"\r\n"),  # as the RFC and client libraries write it: the fast parser reads it
+        (b"\n", b"\n"),  # bare LF line breaks: handed back to werkzeug, still read
+        (b"\r\n", b""),  # an empty value sharing its CRLF with the next delimiter: werkzeug reads it
+    ],
+)
+def test_multipart_that_bends_the_rfc_is_still_read(client, call, db, line_break, empty_value):
+    fields = dict(TERMINAL, RecordingUrl="")
+    parts = []
+    for name, value in fields.items():
+        parts.append(b"--xyz" + line_break + f'Content-Disposition: form-data; name="{name}"'.encode() + line_break * 2)
+        parts.append(value.encode() + line_break if value else empty_value)
+    body = b"".join(parts) + b"--xyz--" + line_break
+    response = client.post(url_for(call.id), data=body, content_type="multipart/form-data; boundary=xyz")
+    assert response.status_code == 200
+    row, (event,), _ = state(db, call.id)
+    assert row.status == "completed" and row.conversation_duration == 84 and row.recording_url is None
+    assert json.loads(event.payload) == fields
+
+
 def test_urlencoded_json_and_query_parameters_are_all_read(client, call, db):
     assert client.post(url_for(call.id), data=ANSWERED).status_code == 200  # url-encoded
     legs = {"Legs": [{"Status": "completed", "OnCallDuration": 84, "AnsweredBy": "human"}]}

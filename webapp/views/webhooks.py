@@ -14,6 +14,7 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from ..calls.events import Recorded, record_event
 from ..db import get_db
 from ..exotel.callbacks import fields_from_form, parse_callback
+from ..exotel.multipart import ParserLimitReached, read_form_fields
 from ..metrics import CALLBACK_SECONDS, CALLBACKS
 from ..signing import verify_callback_token
 from .errors import error_response
@@ -55,6 +56,18 @@ def _buffer_chunked_body(req: Request) -> None:
     req.environ.pop("wsgi.input_terminated", None)
 
 
+def _read_multipart(req: Request) -> list[tuple[str, str]] | None:
+    """A multipart body's fields by the fast parser; None: leave it to werkzeug's `req.form`."""
+    boundary = req.mimetype_params.get("boundary")
+    if not boundary:
+        return None
+    body = req.get_data()  # cached: werkzeug re-reads it if this parser gives up
+    try:
+        return read_form_fields(body, boundary, MAX_PARTS)
+    except ParserLimitReached:
+        raise RequestEntityTooLarge() from None
+
+
 def read_fields(req: Request) -> dict | None:
     """Query parameters merged with the body's fields (the body wins), whatever the encoding; None: 415."""
     fields = fields_from_form(req.args.items(multi=True)) if req.args else {}
@@ -63,7 +76,9 @@ def read_fields(req: Request) -> dict | None:
     if chunked:
         _buffer_chunked_body(req)
     has_body = bool(req.content_length)
-    if mimetype in FORM_TYPES:
+    if mimetype == "multipart/form-data" and (quick := _read_multipart(req)) is not None:
+        fields.update(fields_from_form(quick))
+    elif mimetype in FORM_TYPES:
         try:
             form = req.form
         except ValueError as exc:  # werkzeug refuses some malformed multipart this way
