@@ -4,8 +4,9 @@ For each database (a scratch SQLite file, a scratch PostgreSQL database) it
 migrates, pre-creates calls, serves the app with gunicorn, and has wrk (a second
 process) post answered/terminal callbacks for those calls in all three encodings
 (multipart, url-encoded, JSON), one in ten an exact duplicate of an earlier one,
-for BENCH_SECONDS at 16 and at 64 concurrent connections. The ceiling is a bare
-Flask endpoint that only reads the form, served the same way in the same run.
+for BENCH_SECONDS at 16 and at 64 concurrent connections. The ceilings are bare
+Flask endpoints that only read the body (see CEILINGS), served the same way in
+the same run.
 Afterwards it checks the database: distinct events stored == distinct events
 sent, no event stored twice, no non-2xx answer.
 
@@ -114,20 +115,33 @@ end
 """
 
 
-def bare_app():
-    """The ceiling: a Flask endpoint on the same route that reads the body and nothing else."""
+# The ceilings: a bare Flask endpoint on the callback's route that reads the body
+# and does nothing else, served exactly as the app is.
+# - "form": Flask's request.form (json.loads for JSON), as the issue defines the
+#   ceiling. The targets are judged against it.
+# - "reader": the app's own body reader (webapp.views.webhooks.read_fields), whose
+#   multipart parser is much cheaper than werkzeug's. Against it the ratio counts
+#   only what the callback does beyond receiving its body: the stricter figure.
+CEILINGS = {"form": "bare Flask, request.form", "reader": "bare Flask, the app's body reader"}
+
+
+def bare_app(reader: str = "form"):
+    """A ceiling endpoint (see CEILINGS)."""
     from flask import Flask, request
+
+    from webapp.views.webhooks import MAX_BODY, MAX_PARTS, read_fields
 
     app = Flask("bare")
 
     @app.route("/webhooks/exotel/<call_id>/<token>", methods=["POST", "GET"])
     def read_only(call_id, token):
-        request.max_content_length = 64 * 1024
+        request.max_content_length = MAX_BODY
+        request.max_form_parts = MAX_PARTS
+        if reader == "reader":
+            return {"result": "read", "fields": len(read_fields(request) or ())}
         if request.mimetype == "application/json":
-            json.loads(request.get_data())
-        else:
-            request.form  # noqa: B018 - reading the form is the point
-        return {"result": "read"}
+            return {"result": "read", "fields": len(json.loads(request.get_data()))}
+        return {"result": "read", "fields": len(request.form)}
 
     @app.get("/healthz")
     def healthz():
@@ -490,7 +504,7 @@ def bench_database(kind: str, database_url: str, bare_set: RunSet, seconds: int,
     gets rounds in the order bare, app, app, bare (each `seconds` / 2): both
     endpoints meet the same drift, and the ratio compares like with like.
     """
-    per_second = 2500  # more than the app answers here, so wrk never runs out of fresh events
+    per_second = 5000  # more than the app answers here, so wrk never runs out of fresh events
     half = max(2, seconds // 2)
     names = ["warmup", *(f"c{c}-{r}" for c in CONCURRENCY for r in (1, 2))]
     durations = {name: (3 if name == "warmup" else half) for name in names}
@@ -505,12 +519,19 @@ def bench_database(kind: str, database_url: str, bare_set: RunSet, seconds: int,
     env.update({"DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY, "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
                 "LOG_LEVEL": "INFO"})
     settings = gunicorn_settings(kind)
-    bare = Gunicorn("bench.webhooks:bare_app()", dict(os.environ), workdir / f"gunicorn-bare-{kind}.log", settings)
+    bares = {
+        name: Gunicorn(f"bench.webhooks:bare_app({name!r})", dict(os.environ), workdir / f"gunicorn-bare-{name}-{kind}.log", settings)
+        for name in CEILINGS
+    }
     server = Gunicorn("webapp:create_app()", env, workdir / f"gunicorn-{kind}.log", settings)
     app_runs: dict[int, list] = {c: [] for c in CONCURRENCY}
-    bare_runs: dict[int, list] = {c: [] for c in CONCURRENCY}
+    bare_runs: dict[str, dict[int, list]] = {name: {c: [] for c in CONCURRENCY} for name in CEILINGS}
     sent: set[tuple[str, str]] = set()
     non2xx = 0
+
+    def bare_rounds(concurrency: int) -> None:
+        for name, bare in bares.items():
+            bare_runs[name][concurrency].append(run_wrk(bare.url, bare_set, concurrency, half, workdir))
 
     def app_round(name: str, concurrency: int) -> None:
         nonlocal sent, non2xx
@@ -524,18 +545,20 @@ def bench_database(kind: str, database_url: str, bare_set: RunSet, seconds: int,
             app_runs[concurrency].append(result)
 
     try:
-        run_wrk(bare.url, bare_set, 16, 3, workdir)
+        for bare in bares.values():
+            run_wrk(bare.url, bare_set, 16, 3, workdir)
         app_round("warmup", 16)
         for concurrency in CONCURRENCY:
-            bare_runs[concurrency].append(run_wrk(bare.url, bare_set, concurrency, half, workdir))
+            bare_rounds(concurrency)
             app_round(f"c{concurrency}-1", concurrency)
             app_round(f"c{concurrency}-2", concurrency)
-            bare_runs[concurrency].append(run_wrk(bare.url, bare_set, concurrency, half, workdir))
+            bare_rounds(concurrency)
         time.sleep(1)  # what wrk sent just before its deadline is still being answered
         redelivered = redeliver_missing(server.url, database_url, runsets, sent)
     finally:
         server.stop()
-        bare.stop()
+        for bare in bares.values():
+            bare.stop()
     terminal_calls = {call_id for call_id, event_type in sent if event_type == "terminal"}
     check = count_check(database_url, sent, terminal_calls)
     check["non2xx"] = non2xx + redelivered["non2xx"]
@@ -544,7 +567,7 @@ def bench_database(kind: str, database_url: str, bare_set: RunSet, seconds: int,
     return {
         "settings": settings,
         "runs": {c: combine(runs) for c, runs in app_runs.items()},
-        "bare": {c: combine(runs) for c, runs in bare_runs.items()},
+        "bare": {name: {c: combine(runs) for c, runs in by_c.items()} for name, by_c in bare_runs.items()},
         "check": check,
     }
 
@@ -592,16 +615,20 @@ def main() -> int:
 def report(outcomes: dict, workdir: Path) -> int:
     status = 0
     print()
-    print("| database | gunicorn | endpoint | concurrent | requests/s | (per round) | p50 ms | p99 ms | ratio to bare | non-2xx |")
-    print("|---|---|---|---:|---:|---|---:|---:|---:|---:|")
+    print("| database | gunicorn | endpoint | concurrent | requests/s | (per round) | p50 ms | p99 ms "
+          "| ratio to request.form | ratio to the app's reader | non-2xx |")
+    print("|---|---|---|---:|---:|---|---:|---:|---:|---:|---:|")
     for kind, outcome in outcomes.items():
         workers, threads = outcome["settings"]
         setting = f"{workers} x {threads}"
-        for concurrency, run in outcome["bare"].items():
-            print(f"| {kind} | {setting} | bare Flask (reads the form) | {concurrency} | {run['rps']:.0f} | {run['rounds']} | {run['p50']:.1f} | "
-                  f"{run['p99']:.1f} | 100 % | {run['non2xx'] + run['socket_errors']} |")
+        for name, label in CEILINGS.items():
+            for concurrency, run in outcome["bare"][name].items():
+                ratio = run["rps"] / outcome["bare"]["form"][concurrency]["rps"]
+                print(f"| {kind} | {setting} | {label} | {concurrency} | {run['rps']:.0f} | {run['rounds']} | {run['p50']:.1f} | "
+                      f"{run['p99']:.1f} | {ratio:.0%} | | {run['non2xx'] + run['socket_errors']} |")
         for concurrency, run in outcome["runs"].items():
-            ratio = run["rps"] / outcome["bare"][concurrency]["rps"]
+            ratio = run["rps"] / outcome["bare"]["form"][concurrency]["rps"]
+            strict = run["rps"] / outcome["bare"]["reader"][concurrency]["rps"]
             flag = ""
             if concurrency == 64 and ratio < TARGETS[kind]:
                 flag, status = f" (target {TARGETS[kind]:.0%})", 1
@@ -609,7 +636,7 @@ def report(outcomes: dict, workdir: Path) -> int:
                 flag, status = f"{flag} (p99 target {P99_TARGET_MS[kind]:.0f} ms)", 1
             wrapped = " (wrk reused events)" if run["wrapped"] else ""
             print(f"| {kind} | {setting} | callback | {concurrency} | {run['rps']:.0f} | {run['rounds']} | {run['p50']:.1f} | {run['p99']:.1f} | "
-                  f"{ratio:.0%}{flag} | {run['non2xx'] + run['socket_errors']}{wrapped} |")
+                  f"{ratio:.0%}{flag} | {strict:.0%} | {run['non2xx'] + run['socket_errors']}{wrapped} |")
     print()
     print("| database | distinct events sent | events stored | duplicates | missing | unexpected | terminal but not final "
           "| non-2xx | cut off by wrk, redelivered |")
