@@ -30,8 +30,10 @@ browser:
 test: $(VENV)/.installed-test browser
 	$(BIN)/python -m pytest
 
+# The webhook benchmark's load generator is Debian's wrk.
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	@scripts/ensure-command wrk wrk
 	$(BIN)/python -m bench
 
 clean:
