@@ -45,7 +45,11 @@ DUPLICATE_EVERY = 10  # one request in ten repeats an earlier one exactly
 # gunicorn on 2 cores, per database; the bare endpoint runs with the same settings
 # as the app it is compared with. Two processes per core: while one waits on the
 # database (or on the socket) the other runs Python. gthread keeps connections
-# alive, as Exotel's and a proxy's would.
+# alive, as Exotel's and a proxy's would. --reuse-port gives each worker its own
+# listening socket, so the kernel spreads connections over the workers: on one
+# shared socket, whichever worker woke first accepted most of wrk's connections
+# (seen here: all 64 in one worker of four), and the app ran at a quarter of its
+# capacity for the rest of the round.
 # - PostgreSQL: 2 threads per process hide the commit's round trip and WAL flush;
 #   no lock is held across them. Measured side by side here, 4 x 2 gave the same
 #   throughput as 4 x 4 and 3 x 4 with a lower p99 (fewer threads contend for the GIL).
@@ -292,7 +296,8 @@ class Gunicorn:
         command = [
             sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
             "--workers", str(settings[0]), "--worker-class", "gthread", "--threads", str(settings[1]),
-            "--backlog", "2048", "--keep-alive", "10", "--log-level", "warning", "--chdir", str(ROOT), target,
+            "--backlog", "2048", "--keep-alive", "10", "--reuse-port",
+            "--log-level", "warning", "--chdir", str(ROOT), target,
         ]
         self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + 30

@@ -1,0 +1,83 @@
+"""The README's gunicorn command serves the app: callbacks stored once, metrics summed over workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+from sqlalchemy import create_engine, text
+
+from tests.conftest import SECRET_KEY
+from tests.hardening.support import callback_path, new_call
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# As README.md, "Running in production", gives it (two workers suffice here).
+GUNICORN = ["--worker-class", "gthread", "--workers", "2", "--threads", "2", "--preload", "--reuse-port",
+            "--timeout", "60", "--keep-alive", "5", "--forwarded-allow-ips", "127.0.0.1"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _serve(database_url: str, metrics_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("EXOTEL_")}
+    env.update(DATABASE_URL=database_url, SECRET_KEY=SECRET_KEY, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", *GUNICORN, "webapp:create_app()"]
+    with log.open("wb") as output:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if requests.get(url + "/healthz", timeout=2).status_code == 200:
+                return process, url
+        except requests.RequestException:
+            time.sleep(0.2)
+    process.kill()
+    raise AssertionError(f"gunicorn did not serve: {log.read_text()[-2000:]}")
+
+
+def test_the_readme_gunicorn_command_records_each_callback_once(app, database_url, tmp_path):
+    (tmp_path / "metrics").mkdir()
+    calls = [new_call(app) for _ in range(4)]
+    process, url = _serve(database_url, tmp_path / "metrics", tmp_path / "gunicorn.log")
+    try:
+        def deliver(call) -> list[int]:
+            # Each call's terminal callback five times on one kept-alive connection, as a retrying sender would.
+            fields = {"CallSid": call.sid, "EventType": "terminal", "Status": "completed",
+                      "DateUpdated": "2026-11-27 14:01:30", "ConversationDuration": "12"}
+            with requests.Session() as session:
+                return [session.post(url + callback_path(call.id), files={k: (None, v) for k, v in fields.items()},
+                                     timeout=30).status_code for _ in range(5)]
+
+        with ThreadPoolExecutor(4) as pool:
+            statuses = [status for answer in pool.map(deliver, calls) for status in answer]
+        metrics = requests.get(url + "/metrics", timeout=10).text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+
+    assert statuses == [200] * 20
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        events = connection.execute(text("SELECT call_id, count(*) FROM call_events GROUP BY call_id")).all()
+        finals = connection.execute(text("SELECT status FROM calls")).scalars().all()
+    engine.dispose()
+    assert sorted(events) == sorted((call.id, 1) for call in calls)
+    assert finals == ["completed"] * 4
+    # Whichever worker answered the scrape, it counts every worker's callbacks.
+    counted = {line.split(" ")[0]: float(line.split(" ")[1]) for line in metrics.splitlines()
+               if line.startswith("exotel_callbacks_total{")}
+    assert counted == {'exotel_callbacks_total{result="stored"}': 4.0, 'exotel_callbacks_total{result="duplicate"}': 16.0}
