@@ -294,7 +294,8 @@ class Gunicorn:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(log, "ab")
         command = [
-            sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
+            # The project's settings (preload, the collector freeze), then this run's own.
+            sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{self.port}",
             "--workers", str(settings[0]), "--worker-class", "gthread", "--threads", str(settings[1]),
             "--backlog", "2048", "--keep-alive", "10", "--reuse-port",
             "--log-level", "warning", "--chdir", str(ROOT), target,

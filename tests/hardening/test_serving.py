@@ -20,8 +20,7 @@ from tests.hardening.support import callback_path, new_call
 ROOT = Path(__file__).resolve().parents[2]
 
 # As README.md, "Running in production", gives it (two workers suffice here).
-GUNICORN = ["--worker-class", "gthread", "--workers", "2", "--threads", "2", "--preload", "--reuse-port",
-            "--timeout", "60", "--keep-alive", "5", "--forwarded-allow-ips", "127.0.0.1"]
+GUNICORN = ["-c", str(ROOT / "gunicorn.conf.py"), "--workers", "2"]
 
 
 def _free_port() -> int:
@@ -81,3 +80,31 @@ def test_the_readme_gunicorn_command_records_each_callback_once(app, database_ur
     counted = {line.split(" ")[0]: float(line.split(" ")[1]) for line in metrics.splitlines()
                if line.startswith("exotel_callbacks_total{")}
     assert counted == {'exotel_callbacks_total{result="stored"}': 4.0, 'exotel_callbacks_total{result="duplicate"}': 16.0}
+
+
+def _settings(database_url: str) -> dict:
+    """gunicorn.conf.py's module namespace, read as gunicorn reads it, for one DATABASE_URL."""
+    import runpy
+    from unittest import mock
+
+    with mock.patch.dict(os.environ, {"DATABASE_URL": database_url}):
+        return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+
+def test_gunicorn_settings_follow_the_database():
+    assert _settings("sqlite:///instance/calls.db")["threads"] == 1
+    postgres = _settings("postgresql+psycopg://app@db/calls")
+    assert postgres["threads"] == 2 and postgres["reuse_port"] and postgres["preload_app"]
+    assert postgres["timeout"] > 30  # placing a call may wait 30 s for Exotel
+
+
+def test_workers_freeze_what_they_loaded_out_of_the_collectors_sight():
+    import gc
+
+    hook = _settings("sqlite://")["post_worker_init"]
+    assert gc.get_freeze_count() == 0
+    try:
+        hook(worker=None)
+        assert gc.get_freeze_count() > 1000
+    finally:
+        gc.unfreeze()
