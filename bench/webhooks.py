@@ -12,7 +12,7 @@ sent, no event stored twice, no non-2xx answer.
 
 Environment: BENCH_SECONDS (10), BENCH_DATABASE_URL (else TEST_DATABASE_URL,
 else postgresql+psycopg://postgres@127.0.0.1:5432/postgres: a scratch database
-is created beside it), BENCH_WORKERS / BENCH_THREADS (gunicorn, see GUNICORN),
+is created beside it), BENCH_WORKERS / BENCH_THREADS (else as gunicorn.conf.py picks them),
 BENCH_DATABASES (sqlite,postgresql).
 """
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import runpy
 import shutil
 import signal
 import socket
@@ -31,6 +32,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from unittest import mock
 from urllib.parse import urlencode
 
 import requests
@@ -42,28 +44,19 @@ SECRET_KEY = "bench-secret-key-" + "x" * 32
 CONCURRENCY = (16, 64)
 WRK_THREADS = 2
 DUPLICATE_EVERY = 10  # one request in ten repeats an earlier one exactly
-# gunicorn on 2 cores, per database; the bare endpoint runs with the same settings
-# as the app it is compared with. Two processes per core: while one waits on the
-# database (or on the socket) the other runs Python. gthread keeps connections
-# alive, as Exotel's and a proxy's would. --reuse-port gives each worker its own
-# listening socket, so the kernel spreads connections over the workers: on one
-# shared socket, whichever worker woke first accepted most of wrk's connections
-# (seen here: all 64 in one worker of four), and the app ran at a quarter of its
-# capacity for the rest of the round.
-# - PostgreSQL: 2 threads per process hide the commit's round trip and WAL flush;
-#   no lock is held across them. Measured side by side here, 4 x 2 gave the same
-#   throughput as 4 x 4 and 3 x 4 with a lower p99 (fewer threads contend for the GIL).
-# - SQLite: one thread per process. Its write transaction is several calls into
-#   sqlite3, each giving up the GIL; with other threads parsing bodies in the same
-#   process, each hand-back waits up to the 5 ms switch interval while the write
-#   lock is held, and every writer queues behind it (py-spy showed a quarter of
-#   worker time waiting on the lock with 4 threads).
-GUNICORN = {"postgresql": (4, 2), "sqlite": (4, 1)}
+# gunicorn as the project ships it (gunicorn.conf.py: workers, threads per database,
+# reuse_port, preload, the collector freeze), the bare endpoints with the same
+# settings as the app they are compared with. gthread keeps wrk's connections
+# alive, as Exotel's and a proxy's would. The README ("Serving") says why each
+# setting is what it is.
+GUNICORN_CONF = ROOT / "gunicorn.conf.py"
 
 
-def gunicorn_settings(kind: str) -> tuple[int, int]:
-    workers, threads = GUNICORN[kind]
-    return int(os.environ.get("BENCH_WORKERS", workers)), int(os.environ.get("BENCH_THREADS", threads))
+def gunicorn_settings(database_url: str) -> tuple[int, int]:
+    """(workers, threads) that gunicorn.conf.py picks for this database; BENCH_WORKERS / BENCH_THREADS override."""
+    with mock.patch.dict(os.environ, {"DATABASE_URL": database_url}):
+        conf = runpy.run_path(str(GUNICORN_CONF))
+    return int(os.environ.get("BENCH_WORKERS", conf["workers"])), int(os.environ.get("BENCH_THREADS", conf["threads"]))
 
 
 TARGETS = {"postgresql": 0.35, "sqlite": 0.30}
@@ -294,10 +287,9 @@ class Gunicorn:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(log, "ab")
         command = [
-            # The project's settings (preload, the collector freeze), then this run's own.
-            sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(settings[0]), "--worker-class", "gthread", "--threads", str(settings[1]),
-            "--backlog", "2048", "--keep-alive", "10", "--reuse-port",
+            # The project's settings, then this run's own (the same threads for app and bare).
+            sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "--bind", f"127.0.0.1:{self.port}",
+            "--workers", str(settings[0]), "--threads", str(settings[1]), "--backlog", "2048",
             "--log-level", "warning", "--chdir", str(ROOT), target,
         ]
         self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=self.log)
@@ -525,7 +517,7 @@ def bench_database(kind: str, database_url: str, bare_set: RunSet, seconds: int,
     env = {key: value for key, value in os.environ.items() if not key.startswith(("EXOTEL_", "TEST_DATABASE"))}
     env.update({"DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY, "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
                 "LOG_LEVEL": "INFO"})
-    settings = gunicorn_settings(kind)
+    settings = gunicorn_settings(database_url)
     bares = {
         name: Gunicorn(f"bench.webhooks:bare_app({name!r})", dict(os.environ), workdir / f"gunicorn-bare-{name}-{kind}.log", settings)
         for name in CEILINGS
