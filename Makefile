@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 
-.PHONY: run test bench browser clean
+.PHONY: run test lint bench browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
+$(VENV)/.installed-lint: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[lint]'
+	touch $@
+
 run: $(VENV)/.installed
 	$(BIN)/flask --app webapp db upgrade
 	$(BIN)/flask --app webapp run --host 127.0.0.1 --port $(PORT) --with-threads
@@ -29,6 +33,11 @@ browser:
 
 test: $(VENV)/.installed-test browser
 	$(BIN)/python -m pytest
+
+# Style and types: ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade) and mypy.
+lint: $(VENV)/.installed-lint
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # The webhook benchmark's load generator is Debian's wrk.
 bench: $(VENV)/.installed-test

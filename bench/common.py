@@ -19,7 +19,7 @@ def postgres_base() -> str | None:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - any failure means unreachable
+    except Exception as exc:
         print(f"PostgreSQL unreachable ({type(exc).__name__}): skipped", file=sys.stderr)
         return None
     return url.render_as_string(hide_password=False)

@@ -231,8 +231,8 @@ def main() -> int:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
+    from webapp.calls.seeding import seed_many
     from webapp.db import make_engine
-    from webapp.seeding import seed_many
 
     calls = int(os.environ.get("BENCH_CALLS", "1000000"))
     chosen = os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",")

@@ -126,7 +126,7 @@ def bare_app(reader: str = "form"):
     """A ceiling endpoint (see CEILINGS)."""
     from flask import Flask, request
 
-    from webapp.views.webhooks import MAX_BODY, MAX_PARTS, read_fields
+    from webapp.web.webhooks import MAX_BODY, MAX_PARTS, read_fields
 
     app = Flask("bare")
 
@@ -178,7 +178,7 @@ class RunSet:
     def sent_events(self, issued: list[int]) -> set[tuple[str, str]]:
         """The logical events among the first `issued[i]` requests of each thread (wrk wraps around)."""
         events = set()
-        for items, count in zip(self.per_thread, issued):
+        for items, count in zip(self.per_thread, issued, strict=False):
             if count >= len(items):
                 events.update(item.event for item in items)
             else:
@@ -253,7 +253,7 @@ def make_calls(count: int) -> list[dict]:
 
 def make_runset(name: str, calls: list[dict], threads: int) -> RunSet:
     """Every call's events (answered before terminal), round-robin encodings, 10 % exact duplicates."""
-    from webapp.signing import callback_token
+    from webapp.calls.signing import callback_token
 
     runset = RunSet(name, [[] for _ in range(threads)])
     start = time.time() - 3600
@@ -285,7 +285,7 @@ class Gunicorn:
     def __init__(self, target: str, env: dict[str, str], log: Path, settings: tuple[int, int]):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(log, "ab")
+        self.log = open(log, "ab")  # noqa: SIM115 - open for the server process's lifetime, closed in stop()
         command = [
             # The project's settings, then this run's own (the same threads for app and bare).
             sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "--bind", f"127.0.0.1:{self.port}",
@@ -335,11 +335,11 @@ def run_wrk(url: str, runset: RunSet, concurrency: int, seconds: int, workdir: P
         "non2xx": data["non2xx"],
         "socket_errors": data["connect"] + data["read"] + data["write"] + data["timeout"],
         "issued": issued,
-        "wrapped": any(count > len(items) for count, items in zip(issued, runset.per_thread)),
+        "wrapped": any(count > len(items) for count, items in zip(issued, runset.per_thread, strict=False)),
     }
 
 
-def start_profiler(server: "Gunicorn", kind: str, concurrency: int, seconds: int, workdir: Path):
+def start_profiler(server: Gunicorn, kind: str, concurrency: int, seconds: int, workdir: Path):
     """With BENCH_PROFILE=1, py-spy samples every worker during the run at 64 concurrent."""
     if not os.environ.get("BENCH_PROFILE") or concurrency != 64:
         return None

@@ -51,7 +51,7 @@ def postgres_server_url():
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - any failure means unreachable
+    except Exception as exc:
         if in_ci:
             pytest.fail(f"CI=true but PostgreSQL at TEST_DATABASE_URL is unreachable: {type(exc).__name__}")
         pytest.skip(f"PostgreSQL unreachable: {type(exc).__name__}")

@@ -15,6 +15,7 @@ from .db import Database
 ENVIRONMENT = (
     "DATABASE_URL", "SECRET_KEY", "EXOTEL_ACCOUNT_SID", "EXOTEL_API_KEY", "EXOTEL_API_TOKEN",
     "EXOTEL_REGION", "EXOTEL_API_BASE", "EXOTEL_CALLER_ID", "EXOTEL_TIMEZONE", "PUBLIC_BASE_URL",
+    "LOG_LEVEL", "METRICS_TOKEN", "PROMETHEUS_MULTIPROC_DIR",
 )
 
 
@@ -46,16 +47,16 @@ def register_config(app: Flask, settings: Settings, overrides: dict[str, Any]) -
     app.config.update(overrides)
     app.extensions["settings"] = settings
     if not app.testing:
-        from .logs import configure_logging
+        from .observability.logs import configure_logging
 
-        configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
+        configure_logging(settings.log_level)
 
 
 def register_extensions(app: Flask) -> None:
     Database(app)
-    from .auth import init_login
-    from .display import init_display
-    from .setup_code import init_setup_code
+    from .web.display import init_display
+    from .web.login import init_login
+    from .web.setup_code import init_setup_code
 
     init_login(app)
     init_display(app)
@@ -63,14 +64,14 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .security import init_security
-    from .views import api, auth, health, reports, ui, webhooks
+    from .web import api, auth, health, reports, ui, webhooks
+    from .web.security import init_security
 
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
 
-    from . import metrics
+    from .observability import metrics
 
     metrics.init_app(app)
     app.register_blueprint(auth.bp)
@@ -81,7 +82,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_error_handlers(app: Flask) -> None:
-    from .views.errors import register_error_handlers as register
+    from .web.errors import register_error_handlers as register
 
     register(app)
 

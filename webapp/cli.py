@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from .accounts import AccountError, create_token, create_user
+from .config import get_settings
 from .db import get_db
 
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
@@ -97,7 +98,7 @@ def calls_reconcile(older_than: float):
     from .calls.reconcile import reconcile
     from .gateway import exotel_client
 
-    settings = current_app.extensions["settings"]
+    settings = get_settings()
     report = reconcile(get_db(), exotel_client(), older_than_minutes=older_than, tz=settings.tz)
     click.echo(f"{report.open_calls} open call(s) older than {older_than:g} min; asked Exotel about {report.asked}.")
     click.echo(f"{report.updated} new reconcile event(s); {len(report.settled)} call(s) now final.")
@@ -117,7 +118,7 @@ def calls_reconcile(older_than: float):
 @click.option("--seed", "random_seed", type=int, help="Random seed, for repeatable data.")
 def calls_seed(count: int, days: int, random_seed: int | None):
     """Add COUNT synthetic calls with their events (for demos and benchmarks)."""
-    from .seeding import seed
+    from .calls.seeding import seed
 
     report = seed(get_db().engine, count, days=days, seed=random_seed)
     click.echo(f"seeded {report.calls} calls and {report.events} events over {days} days")

@@ -9,9 +9,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask import Flask, current_app
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 REGIONS = {
     "singapore": "https://api.exotel.com",
     "mumbai": "https://api.in.exotel.com",
@@ -40,6 +42,9 @@ class Settings:
     exotel_caller_id: str | None = None
     exotel_timezone: str = "Asia/Kolkata"
     public_base_url: str | None = None
+    log_level: str = "INFO"
+    metrics_token: str | None = field(default=None, repr=False)
+    prometheus_multiproc_dir: str | None = None
 
     @property
     def use_simulator(self) -> bool:
@@ -145,6 +150,10 @@ def load_settings(env: dict[str, str], instance_path: Path) -> Settings:
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError("EXOTEL_TIMEZONE", f"unknown time zone {timezone!r}; use an IANA name like Asia/Kolkata") from None
 
+    log_level = (_clean(env, "LOG_LEVEL") or "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError("LOG_LEVEL", f"unknown level {log_level!r}; use one of {', '.join(LOG_LEVELS)}")
+
     return Settings(
         database_url=database_url,
         secret_key=_secret_key(env, instance_path),
@@ -156,4 +165,12 @@ def load_settings(env: dict[str, str], instance_path: Path) -> Settings:
         exotel_caller_id=_clean(env, "EXOTEL_CALLER_ID"),
         exotel_timezone=timezone,
         public_base_url=public_base,
+        log_level=log_level,
+        metrics_token=_clean(env, "METRICS_TOKEN"),
+        prometheus_multiproc_dir=_clean(env, "PROMETHEUS_MULTIPROC_DIR"),
     )
+
+
+def get_settings(app: Flask | None = None) -> Settings:
+    """The Settings of the current app (or of `app`), read once at start-up."""
+    return (app or current_app).extensions["settings"]

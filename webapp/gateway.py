@@ -9,15 +9,14 @@ import threading
 
 from flask import Flask, current_app, request
 
-from .config import Settings
 from .calls.placing import Placement, place_call
 from .calls.validation import CallInput
+from .config import Settings, get_settings
 from .db import get_db
 from .exotel import ExotelClient
+from .simulator import defaults as simulator_defaults
 
 log = logging.getLogger(__name__)
-
-from .simulator import defaults as simulator_defaults
 
 # The account the simulator plays, embedded or standalone (`python -m webapp.simulator`).
 SIMULATOR_ACCOUNT_SID = simulator_defaults.ACCOUNT_SID
@@ -46,7 +45,7 @@ def exotel_client(app: Flask | None = None) -> ExotelClient:
     with _lock:
         client = app.extensions.get("exotel")
         if client is None:
-            client = _make_client(app, app.extensions["settings"])
+            client = _make_client(app, get_settings(app))
             app.extensions["exotel"] = client
     return client
 
@@ -70,19 +69,19 @@ def _make_client(app: Flask, settings: Settings) -> ExotelClient:
 
 def account_sid(app: Flask | None = None) -> str:
     """The account whose flows calls connect to (for app_id -> flow URL)."""
-    settings: Settings = (app or current_app).extensions["settings"]
+    settings: Settings = get_settings(app)
     return SIMULATOR_ACCOUNT_SID if settings.use_simulator else settings.exotel_account_sid
 
 
 def callback_base() -> str:
     """Where Exotel should post callbacks: PUBLIC_BASE_URL, or the origin this request came to."""
-    settings: Settings = current_app.extensions["settings"]
+    settings: Settings = get_settings()
     return settings.public_base_url or request.host_url
 
 
 def place(data: CallInput, *, scope: str, idempotency_key: str | None) -> Placement:
     """Place a validated call for this request, with this app's database, Exotel client and settings."""
-    settings: Settings = current_app.extensions["settings"]
+    settings: Settings = get_settings()
     return place_call(
         get_db(),
         exotel_client(),

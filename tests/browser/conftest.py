@@ -6,7 +6,6 @@ import os
 import shutil
 
 import pytest
-
 from browser_helpers import EMAIL, PASSWORD
 
 from webapp.accounts import create_user

@@ -1,6 +1,6 @@
 """Parsing callback bodies: every encoding, Legs both ways, odd fields, time zones."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -50,10 +50,10 @@ def test_form_terminal_is_read_in_ist_and_stored_utc():
     assert event.event_type == "terminal"
     assert event.status == "completed"
     assert event.proposed_status == "completed"
-    assert event.occurred_at == datetime(2026, 11, 27, 8, 31, 30, tzinfo=timezone.utc)
-    assert event.ended_at == datetime(2026, 11, 27, 8, 31, 29, tzinfo=timezone.utc)
+    assert event.occurred_at == datetime(2026, 11, 27, 8, 31, 30, tzinfo=UTC)
+    assert event.ended_at == datetime(2026, 11, 27, 8, 31, 29, tzinfo=UTC)
     assert event.conversation_duration == 75
-    assert event.answered_at == datetime(2026, 11, 27, 8, 30, 14, tzinfo=timezone.utc)
+    assert event.answered_at == datetime(2026, 11, 27, 8, 30, 14, tzinfo=UTC)
     assert event.answered_by == "human"
     assert event.legs == (Leg("completed", 75, "human"), Leg("no-answer", 0, None))
 
@@ -74,7 +74,7 @@ def test_legs_as_a_json_string_inside_a_form():
 def test_answered_event_proposes_in_progress_and_dates_the_answer():
     event = parse_callback({"CallSid": "x", "EventType": "answered", "Status": "in-progress", "DateUpdated": "2026-11-27 14:00:05"}, IST)
     assert event.proposed_status == "in-progress"
-    assert event.answered_at == datetime(2026, 11, 27, 8, 30, 5, tzinfo=timezone.utc)
+    assert event.answered_at == datetime(2026, 11, 27, 8, 30, 5, tzinfo=UTC)
     assert event.ended_at is None
 
 
@@ -130,9 +130,9 @@ def test_unknown_values_are_data_not_errors():
 @pytest.mark.parametrize(
     "raw, expected",
     [
-        ("2026-11-27 05:30:00", datetime(2026, 11, 27, 0, 0, tzinfo=timezone.utc)),
-        ("2026-11-27T10:00:00Z", datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)),
-        ("2026-11-27T10:00:00+01:00", datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)),
+        ("2026-11-27 05:30:00", datetime(2026, 11, 27, 0, 0, tzinfo=UTC)),
+        ("2026-11-27T10:00:00Z", datetime(2026, 11, 27, 10, 0, tzinfo=UTC)),
+        ("2026-11-27T10:00:00+01:00", datetime(2026, 11, 27, 9, 0, tzinfo=UTC)),
         ("1970-01-01 05:30:00", None),  # Exotel's "not set"
         ("0000-00-00 00:00:00", None),
         ("", None),
@@ -145,8 +145,8 @@ def test_exotel_time(raw, expected):
 
 
 def test_time_zone_is_configurable():
-    assert parse_exotel_time("2026-11-27 10:00:00", ZoneInfo("UTC")) == datetime(2026, 11, 27, 10, tzinfo=timezone.utc)
-    assert parse_exotel_time("2026-11-27 10:00:00", ZoneInfo("Asia/Singapore")) == datetime(2026, 11, 27, 2, tzinfo=timezone.utc)
+    assert parse_exotel_time("2026-11-27 10:00:00", ZoneInfo("UTC")) == datetime(2026, 11, 27, 10, tzinfo=UTC)
+    assert parse_exotel_time("2026-11-27 10:00:00", ZoneInfo("Asia/Singapore")) == datetime(2026, 11, 27, 2, tzinfo=UTC)
 
 
 def test_repeated_form_keys_are_kept_as_lists_in_the_payload():

@@ -8,9 +8,9 @@ import os
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from urllib3.filepost import encode_multipart_formdata
 from werkzeug.datastructures import MultiDict
 from werkzeug.test import encode_multipart
-from urllib3.filepost import encode_multipart_formdata
 from werkzeug.wrappers import Request
 
 from webapp.exotel.callbacks import fields_from_form

@@ -10,7 +10,7 @@ from flask import request_finished
 
 from tests.conftest import API_KEY, API_TOKEN, SECRET_KEY, LiveServer, make_app
 from tests.hardening.support import Outage, dump_tables
-from webapp.logs import JsonFormatter
+from webapp.observability.logs import JsonFormatter
 
 SECRETS = {
     "EXOTEL_API_TOKEN": API_TOKEN,

@@ -13,9 +13,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.conftest import SECRET_KEY
+from webapp.calls.signing import callback_token
 from webapp.db import get_db, utcnow
 from webapp.models import Call
-from webapp.signing import callback_token
 
 _QUIET = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
 # Examples per generated-input test: with both databases, a few thousand per run.

@@ -7,7 +7,8 @@ import uuid
 from functools import reduce
 from urllib.parse import urlencode
 
-from hypothesis import given, note, settings, strategies as st
+from hypothesis import given, note, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
@@ -117,7 +118,7 @@ def test_any_legs_shape_is_accepted(app, client, legs_json, legs_form, as_json):
     if as_json:
         response = client.post(callback_path(call.id), json={**base, "Legs": legs_json})
     else:
-        form = [(key, value) for key, value in base.items()]
+        form = list(base.items())
         form += [(f"Legs[{index}][{key}]", value) for index, key, value in legs_form]
         form.append(("Legs", json.dumps(legs_json)))
         response = client.post(callback_path(call.id), data=MultiDict(form), content_type="multipart/form-data")

@@ -12,9 +12,9 @@ from pathlib import Path
 from tests.conftest import SECRET_KEY
 from tests.hardening.support import callback_path, new_call
 from webapp.accounts import create_token
+from webapp.calls.signing import callback_token
 from webapp.db import get_db
-from webapp.logs import JsonFormatter
-from webapp.signing import callback_token
+from webapp.observability.logs import JsonFormatter
 
 
 def _lines(caplog, event):

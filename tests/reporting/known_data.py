@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import insert
 
@@ -15,7 +15,7 @@ F2 = "http://my.exotel.com/acme1/exoml/start_voice/1002"
 
 def at(text: str) -> datetime:
     """'2024-05-01 09:00:01.5' as an aware UTC datetime."""
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def _call(key, created, status, *, sid=True, caller=A, flow=F1, placed=None, answered=None, ended=None, duration=None, custom=None, error=None):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from webapp.charts import Series, bar_chart, line_chart, nice_ceiling
+from webapp.reporting.charts import Series, bar_chart, line_chart, nice_ceiling
 
 SVG = "{http://www.w3.org/2000/svg}"
 

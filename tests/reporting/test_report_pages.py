@@ -7,7 +7,7 @@ import io
 from datetime import date
 
 import pytest
-from known_data import A, CALLS, F2, call_id
+from known_data import CALLS, F2, A, call_id
 from signin import sign_in
 from sqlalchemy import text
 
@@ -108,7 +108,7 @@ def test_calls_csv_streams_every_call_with_utc_times_and_neutralised_formulas(si
     header, body = rows[0], rows[1:]
     assert header[:3] == ["id", "sid", "status"]
     assert len(body) == len(CALLS)
-    by_id = {row[0]: dict(zip(header, row)) for row in body}
+    by_id = {row[0]: dict(zip(header, row, strict=True)) for row in body}
     assert [row[0] for row in body] == [call_id(k) for k in (14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1)]
     first = by_id[call_id(1)]
     assert first["created_at"] == "2024-05-01T09:00:00.250000Z"

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from known_data import A, B, F1, F2, call_id
+from known_data import F1, F2, A, B, call_id
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 EXAMPLE = re.compile(r"<!-- example: ([\w-]+)(?: (sqlite|postgresql))? -->\s*```sql\n(.*?)```", re.S)

@@ -7,14 +7,14 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from webapp.accounts import create_user
+from webapp.calls.seeding import seed
 from webapp.db import get_db
-from webapp.seeding import seed
 
 EMAIL, PASSWORD = "reports@example.com", "correct horse battery"
 
@@ -44,8 +44,8 @@ def test_report_page_screenshot(live_app, chromium, tmp_path):
     with app.app_context():
         db = get_db()
         create_user(db, EMAIL, PASSWORD, is_admin=True)
-        seed(db.engine, 4000, days=30, seed=11, now=datetime.now(timezone.utc))
-    end = datetime.now(timezone.utc).date()
+        seed(db.engine, 4000, days=30, seed=11, now=datetime.now(UTC))
+    end = datetime.now(UTC).date()
     path = f"/reports?start={(end - timedelta(days=29)).isoformat()}&end={end.isoformat()}"
     shot = tmp_path / "report-page.png"
     script = Path(__file__).with_name("screenshot_report.py")

@@ -6,8 +6,9 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterator
+from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest

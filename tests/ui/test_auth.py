@@ -112,7 +112,7 @@ def test_repeated_failures_are_slowed_down(client, user):
 
 
 def test_throttle_backs_off_and_forgives():
-    from webapp.auth import Throttle
+    from webapp.web.login import Throttle
 
     throttle = Throttle(free={"email": 2, "ip": 4}, base_delay=1.0)
     keys = [("ip", "1.2.3.4"), ("email", "a@b.c")]

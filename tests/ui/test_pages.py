@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from signin import page_token
@@ -12,7 +12,7 @@ from signin import page_token
 from webapp.db import get_db
 from webapp.models import Call, CallEvent
 
-T0 = datetime(2024, 5, 10, 6, 0, tzinfo=timezone.utc)  # 11:30 in Asia/Kolkata
+T0 = datetime(2024, 5, 10, 6, 0, tzinfo=UTC)  # 11:30 in Asia/Kolkata
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
@@ -66,7 +66,7 @@ def test_list_filters(app, signed_in):
 
 def test_date_filters_use_the_viewers_zone(app, signed_in):
     # 20:00 UTC on the 10th is already the 11th in Kolkata (UTC+5:30).
-    late = add_call(app, created_at=datetime(2024, 5, 10, 20, 0, tzinfo=timezone.utc))
+    late = add_call(app, created_at=datetime(2024, 5, 10, 20, 0, tzinfo=UTC))
     assert rows(signed_in.get("/calls?since=2024-05-11").get_data(as_text=True)) == [late.id]
     signed_in.set_cookie("tz", "UTC")
     assert rows(signed_in.get("/calls?since=2024-05-11").get_data(as_text=True)) == []

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db import Database, utcnow
 from ..exotel.callbacks import CallbackEvent
-from .updates import record_row
+from .fastpath import record_row
 
 
 class Recorded(enum.Enum):

@@ -12,9 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from ..db import Database, utcnow
 from ..exotel import ConnectRequest, ExotelClient, ExotelError, ExotelUnreachable
 from ..exotel.callbacks import EXOTEL_STATUSES, parse_exotel_time
-from ..metrics import CALLS_PLACED
 from ..models import Call, IdempotencyKey
-from ..signing import callback_token
+from ..observability.metrics import CALLS_PLACED
+from .signing import callback_token
 from .updates import advance_call
 from .validation import CallInput
 

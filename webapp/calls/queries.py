@@ -5,17 +5,20 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Engine, and_, desc, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import Call, CallEvent
 from .status import KNOWN, is_final
 
 MAX_PAGE = 200
+# Rows fetched at a time when streaming every matching call (a server-side cursor on PostgreSQL).
+STREAM_BATCH = 1_000
 
 
 class BadCursor(ValueError):
@@ -52,7 +55,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         when = datetime.fromisoformat(created_at)
         if when.tzinfo is None or not isinstance(call_id, str):
             raise ValueError
-        return when.astimezone(timezone.utc), call_id
+        return when.astimezone(UTC), call_id
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         raise BadCursor("cursor is not one this server gave out") from None
 
@@ -102,7 +105,7 @@ def call_events(session: Session, call_id: str) -> Sequence[CallEvent]:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if value else None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
 def call_to_dict(call: Call, events: Sequence[CallEvent] | None = None) -> dict[str, Any]:
@@ -152,3 +155,13 @@ def event_to_dict(event: CallEvent) -> dict[str, Any]:
 
 def valid_status(value: str) -> bool:
     return value in KNOWN
+
+
+def call_rows(engine: Engine, filters: CallFilters, columns: Sequence[str]) -> Iterator[Sequence[Any]]:
+    """Every call matching `filters`, newest first, as tuples of `columns`, streamed from the database."""
+    query = filtered(filters).with_only_columns(*[getattr(Call, name) for name in columns])
+    with engine.connect() as connection:
+        result = connection.execution_options(stream_results=True, yield_per=STREAM_BATCH).execute(
+            query.order_by(desc(Call.created_at), desc(Call.id))
+        )
+        yield from result

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from ..exotel.status import ENDED, EXOTEL_STATUSES
+
 # Exotel's words plus three local ones (pending, rejected, unknown); see CONTRACT.md.
-FINAL = frozenset({"completed", "busy", "no-answer", "failed", "canceled", "rejected"})
-KNOWN = FINAL | {"pending", "unknown", "queued", "ringing", "in-progress"}
+# `rejected` (Exotel refused the request: never placed) is final like Exotel's ended words.
+FINAL = ENDED | {"rejected"}
+KNOWN = EXOTEL_STATUSES | {"pending", "rejected", "unknown"}
 
 # Progress order. A call only moves forward; every final status outranks every
 # other, so nothing moves a call out of a final status.
@@ -14,7 +17,7 @@ RANK: dict[str, int] = {
     "queued": 2,
     "ringing": 3,
     "in-progress": 4,
-    **{status: 10 for status in FINAL},
+    **dict.fromkeys(FINAL, 10),
 }
 
 

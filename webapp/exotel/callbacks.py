@@ -10,17 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..calls.status import KNOWN
+from .status import ENDED, EXOTEL_STATUSES
 
 MAX_LEGS = 20  # a call to a flow has one or two legs; more is noise, kept only in the raw payload
 _LEG_KEY = re.compile(r"^Legs\[(\d{1,3})\]\[([A-Za-z]{1,40})\]$")
-# Statuses Exotel itself may report; the local words (pending, rejected, unknown) are ours alone.
-EXOTEL_STATUSES = KNOWN - {"pending", "rejected", "unknown"}
 
 
 @dataclass(frozen=True)
@@ -110,7 +109,7 @@ def parse_exotel_time(value: Any, tz: ZoneInfo) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     try:
-        parsed = parsed.astimezone(timezone.utc)
+        parsed = parsed.astimezone(UTC)
     except (OverflowError, ValueError):
         return None
     # Exotel writes 1970-01-01 05:30:00 (epoch 0 in IST) for "not set".
@@ -190,7 +189,7 @@ def parse_callback(fields: Mapping[str, Any], tz: ZoneInfo) -> CallbackEvent:
     ended_at = answered_at = None
     if event_type == "answered":
         answered_at = occurred_at
-    elif status in EXOTEL_STATUSES and status not in ("queued", "ringing", "in-progress"):
+    elif status in ENDED:
         ended_at = parse_exotel_time(get("EndTime"), tz) or occurred_at
         if status == "completed" and ended_at and duration:
             # The answered callback may be lost; the talk time ends at EndTime.

@@ -10,18 +10,27 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 import requests
 
 from . import callbacks
 from .formats import format_ts, now_ist
 from .outcomes import (
-    BUSY, BUSY_SECONDS, COMPLETED, FAILED, FAILED_SECONDS, NO_ANSWER, RING_SECONDS,
-    conversation_seconds, no_answer_seconds, outcome_for_number,
+    BUSY,
+    BUSY_SECONDS,
+    COMPLETED,
+    FAILED,
+    FAILED_SECONDS,
+    NO_ANSWER,
+    RING_SECONDS,
+    conversation_seconds,
+    no_answer_seconds,
+    outcome_for_number,
 )
 from .scheduler import Scheduler
 

@@ -9,11 +9,12 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from flask import Flask, current_app, request
+from flask import Flask, request
 
-from .calls.status import FINAL, is_final
-from .exotel import ExotelError, ExotelRateLimited
-from .exotel.callbacks import fields_from_form, parse_callback
+from ..calls.status import FINAL, is_final
+from ..config import get_settings
+from ..exotel import ExotelError, ExotelRateLimited
+from ..exotel.callbacks import fields_from_form, parse_callback
 
 TZ_COOKIE = "tz"
 
@@ -53,7 +54,7 @@ def zone_names() -> tuple[str, ...]:
 
 
 def default_zone() -> str:
-    return current_app.extensions["settings"].exotel_timezone
+    return get_settings().exotel_timezone
 
 
 def viewer_zone_name() -> str:
@@ -118,7 +119,7 @@ def pretty_payload(text: str) -> str:
 
 def legs_of(events) -> list[dict[str, Any]]:
     """The legs reported by the latest event that has any."""
-    tz = current_app.extensions["settings"].tz
+    tz = get_settings().tz
     for event in reversed(list(events)):
         payload = parse_payload(event.payload)
         if not isinstance(payload, dict):
@@ -126,7 +127,7 @@ def legs_of(events) -> list[dict[str, Any]]:
         fields = payload if "Legs" in payload else fields_from_form(payload.items())
         try:
             legs = parse_callback(fields, tz).legs
-        except Exception:  # noqa: BLE001 - a payload the parser cannot read is shown raw instead
+        except Exception:
             continue
         if legs:
             return [{"number": i + 1, "status": leg.status, "duration": leg.on_call_duration, "answered_by": leg.answered_by}
@@ -169,5 +170,5 @@ def init_display(app: Flask) -> None:
 
     @app.context_processor
     def simulator_flag():
-        settings = app.extensions["settings"]
+        settings = get_settings(app)
         return {"simulated": settings.use_simulator}

@@ -309,8 +309,8 @@ def test_show_call_unknown_id(client, auth_headers):
 
 def test_callback_before_the_sid_is_stored_lands_on_its_call(client, app, auth_headers, sim, db):
     """Exotel may call back before its own 200 reaches us; the row was committed first."""
-    from webapp.signing import callback_token
     from tests.conftest import SECRET_KEY
+    from webapp.calls.signing import callback_token
 
     sim.state.add_fault(mode="timeout", delay=3.0, place=True)
     response = client.post("/api/calls", json=GOOD, headers=auth_headers)

@@ -11,9 +11,9 @@ import contextlib
 import itertools
 import random
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Iterator
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, text
 
@@ -54,7 +54,7 @@ class SeedReport:
 
 def _cumulative(choices) -> tuple[tuple, list]:
     """Values and cumulative weights, for random.choices."""
-    values, weights = zip(*choices)
+    values, weights = zip(*choices, strict=True)
     return values, list(itertools.accumulate(weights))
 
 
@@ -62,12 +62,12 @@ def _time(epoch: float | None) -> str | None:
     """Epoch seconds as the naive UTC text UTCDateTime stores on SQLite (PostgreSQL reads it too)."""
     if epoch is None:
         return None
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(" ", "microseconds")[:26]
+    return datetime.fromtimestamp(epoch, UTC).isoformat(" ", "microseconds")[:26]
 
 
 def _exotel_time(epoch: float) -> str:
     """Epoch seconds as Exotel writes DateUpdated: local time (IST), to the second."""
-    return datetime.fromtimestamp(epoch + IST_OFFSET, timezone.utc).isoformat(" ", "seconds")[:19]
+    return datetime.fromtimestamp(epoch + IST_OFFSET, UTC).isoformat(" ", "seconds")[:19]
 
 
 def generate(n: int, *, days: int = 90, seed: int | None = None, now: datetime | None = None) -> Iterator[tuple[tuple, list[tuple]]]:
@@ -77,7 +77,7 @@ def generate(n: int, *, days: int = 90, seed: int | None = None, now: datetime |
     """
     rng = random.Random(seed)
     random_ = rng.random
-    now_ts = int((now or datetime.now(timezone.utc)).timestamp())
+    now_ts = int((now or datetime.now(UTC)).timestamp())
     start_ts = now_ts - now_ts % 86400 - (days - 1) * 86400  # midnight UTC, `days` days ago
     phones, phone_cum = _cumulative(EXOPHONES)
     flows, flow_cum = _cumulative(FLOWS)
@@ -101,7 +101,7 @@ def generate(n: int, *, days: int = 90, seed: int | None = None, now: datetime |
         elif status == "unknown":
             error_message = "Exotel did not answer within 30 s"
         elif status != "pending":
-            sid = "%032x" % rng.getrandbits(128)
+            sid = f"{rng.getrandbits(128):032x}"
             placed = float(int(created) + 1)  # Exotel's DateCreated, to the second
             if status in ("completed", "in-progress"):
                 answered = placed + max(2, min(55, round(rng.gauss(12, 6))))
@@ -113,8 +113,8 @@ def generate(n: int, *, days: int = 90, seed: int | None = None, now: datetime |
                 low, high = ENDINGS[status]
                 duration, ended = 0, placed + rng.randint(low, high)
         call = (
-            call_id, sid, "+9198%08d" % rng.randrange(10**8), pick(phones, phone_cum), pick(flows, flow_cum),
-            "trans", 3600, 45, "order-%d" % rng.randrange(10**6) if random_() < 0.7 else None,
+            call_id, sid, f"+9198{rng.randrange(10**8):08d}", pick(phones, phone_cum), pick(flows, flow_cum),
+            "trans", 3600, 45, f"order-{rng.randrange(10**6)}" if random_() < 0.7 else None,
             status, error_code, error_message, _time(created), _time(placed), _time(answered), _time(ended),
             duration, None, answered_by, _time(ended or answered or placed or created),
         )

@@ -13,12 +13,10 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, jsonify, redirect, request, session, url_for
 from flask_login import LoginManager, UserMixin, login_user
-from sqlalchemy import select, update
-from werkzeug.security import check_password_hash, generate_password_hash
 
-from .accounts import AccountError, normalize_email
-from .db import Database, get_db, utcnow
-from .models import User
+from ..accounts import get_user, record_sign_in
+from ..db import Database, get_db
+from ..models import User
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
@@ -29,8 +27,6 @@ login_manager.login_message_category = "info"
 login_manager.session_protection = "basic"
 
 SESSION_LIFETIME = timedelta(hours=12)
-# Compared against when the email is unknown, so a miss costs as much as a wrong password.
-_DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True)
@@ -61,7 +57,7 @@ def load_user(user_key: str) -> SessionUser | None:
     user_id, _, stamp = user_key.partition(":")
     if not user_id.isdigit():
         return None
-    user = get_db().session().get(User, int(user_id))
+    user = get_user(get_db(), int(user_id))
     if user is None:
         return None
     found = session_user(user)
@@ -84,30 +80,13 @@ def init_login(app: Flask) -> None:
     login_manager.init_app(app)
 
 
-def authenticate(db: Database, email: str, password: str) -> User | None:
-    """The user with this email and password, or None; the same work is done either way."""
-    try:
-        email = normalize_email(email)
-    except AccountError:
-        email = None
-    user = None
-    if email is not None:
-        with db.transaction(write=False) as session_:
-            user = session_.scalar(select(User).where(User.email == email))
-    if user is None:
-        check_password_hash(_DUMMY_HASH, password or "")
-        return None
-    return user if check_password_hash(user.password_hash, password or "") else None
-
-
 def start_session(db: Database, user: User) -> None:
     """Sign `user` in on a fresh session: nothing from before sign-in survives (no fixation)."""
     session.clear()
     session.permanent = True
     session["sid"] = secrets.token_urlsafe(16)  # a new session identity at every sign-in
     login_user(session_user(user))
-    with db.transaction() as tx:
-        tx.execute(update(User).where(User.id == user.id).values(last_login_at=utcnow()))
+    record_sign_in(db, user.id)
 
 
 def safe_next(target: str | None, default: str) -> str:

@@ -7,16 +7,17 @@ import json
 import logging
 import time
 
-from flask import Blueprint, Request, Response, current_app, request
+from flask import Blueprint, Request, Response, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from ..calls.events import Recorded, record_event
+from ..calls.signing import verify_callback_token
+from ..config import get_settings
 from ..db import get_db
 from ..exotel.callbacks import fields_from_form, parse_callback
 from ..exotel.multipart import ParserLimitReached, read_form_fields
-from ..metrics import CALLBACK_SECONDS, CALLBACKS
-from ..signing import verify_callback_token
+from ..observability.metrics import CALLBACK_SECONDS, CALLBACKS
 from .errors import error_response
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,7 @@ def _done(started: float, call_id: str, outcome: str, sid: str | None = None, ev
 def status_callback(call_id: str, token: str):
     """Record one StatusCallback for the call this URL was made for."""
     started = time.perf_counter()
-    settings = current_app.extensions["settings"]
+    settings = get_settings()
     # The token first, in constant time, before a byte of the body is read.
     if len(call_id) > 64 or not verify_callback_token(settings.secret_key, call_id, token):
         _done(started, call_id[:64], "forbidden")

@@ -89,6 +89,6 @@ def init_security(app: Flask, exempt_blueprints=()) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_failed(exc: CSRFError):
-        from .views.errors import error_response
+        from .errors import error_response
 
         return error_response(400, "csrf_failed", "This form has expired or came from another site. Reload the page and try again.")

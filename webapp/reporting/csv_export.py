@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timezone
-from typing import Any, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
 
 from flask import Response
-from sqlalchemy import Engine, Select
 
 # A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets
 # (tab and carriage return too, per OWASP's CSV injection advice).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-STREAM_BATCH = 1000  # rows fetched from the database at a time
 CHUNK = 32 * 1024  # characters sent at a time
 
 
@@ -26,7 +25,7 @@ def cell(value: Any) -> Any:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("naive datetime in a CSV export")
-        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, (int, float)):
@@ -47,13 +46,6 @@ def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue()
-
-
-def query_rows(engine: Engine, query: Select) -> Iterator[Sequence[Any]]:
-    """The rows of `query`, fetched in batches on a connection of its own (a server-side cursor on PostgreSQL)."""
-    with engine.connect() as connection:
-        result = connection.execution_options(stream_results=True, yield_per=STREAM_BATCH).execute(query)
-        yield from result
 
 
 def csv_response(filename: str, lines: Iterator[str]) -> Response:

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import os
 
 from flask import Blueprint, Flask, Response, current_app, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client import REGISTRY, multiprocess
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+
+from ..config import get_settings
 
 CALLS_PLACED = Counter("exotel_calls_placed_total", "Calls placed through Exotel, by outcome.", ["outcome"])
 CALLBACKS = Counter("exotel_callbacks_total", "StatusCallbacks received, by result.", ["result"])
@@ -34,7 +34,7 @@ bp = Blueprint("metrics", __name__)
 
 
 def _allowed() -> bool:
-    token = current_app.config.get("METRICS_TOKEN") or os.environ.get("METRICS_TOKEN")
+    token = current_app.config.get("METRICS_TOKEN") or get_settings().metrics_token
     if token:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
@@ -51,7 +51,7 @@ def metrics():
     """The Prometheus text exposition, summed over workers in multiprocess mode."""
     if not _allowed():
         return Response("Not Found\n", status=404, mimetype="text/plain")
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if get_settings().prometheus_multiproc_dir:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:

@@ -1,4 +1,4 @@
-"""UI users and API tokens: creating them and checking what they present."""
+"""API tokens: created once in clear, stored as hashes, checked on every API request."""
 
 from __future__ import annotations
 
@@ -6,45 +6,13 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
-from werkzeug.security import generate_password_hash
+from sqlalchemy import select, update
 
-from .db import Database, utcnow
-from .models import ApiToken, User
+from ..db import Database, utcnow
+from ..models import ApiToken
+from .users import AccountError
 
 TOKEN_PREFIX = "exo_"
-MIN_PASSWORD = 10
-
-
-class AccountError(ValueError):
-    """A user or token that cannot be created as asked."""
-
-
-def normalize_email(email: str) -> str:
-    email = (email or "").strip().lower()
-    if "@" not in email or len(email) > 254 or email.startswith("@") or email.endswith("@"):
-        raise AccountError(f"{email[:60]!r} is not an email address")
-    return email
-
-
-def create_user(db: Database, email: str, password: str, *, is_admin: bool = False) -> User:
-    """A new UI user; the password is stored only as a salted scrypt hash."""
-    email = normalize_email(email)
-    if len(password or "") < MIN_PASSWORD:
-        raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
-    try:
-        with db.transaction() as session:
-            user = User(email=email, password_hash=generate_password_hash(password), is_admin=is_admin)
-            session.add(user)
-    except IntegrityError:
-        raise AccountError(f"a user {email} exists already") from None
-    return user
-
-
-def count_users(db: Database) -> int:
-    with db.transaction(write=False) as session:
-        return session.scalar(select(func.count()).select_from(User))
 
 
 def _hash_token(token: str) -> str:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, time as dtime, timezone
+from datetime import UTC, datetime
+from datetime import time as dtime
 from functools import wraps
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
 from ..accounts import authenticate_token
 from ..calls.placing import IdempotencyConflict
 from ..calls.queries import BadCursor, CallFilters, call_events, call_to_dict, get_call, list_calls, valid_status
 from ..calls.validation import ValidationError, normalize_number, validate_call
+from ..config import get_settings
 from ..db import get_db
 from ..exotel import ExotelRejected, ExotelTimeout, ExotelUnreachable
 from ..gateway import account_sid, place
@@ -47,7 +49,7 @@ def create_call():
         body = json.loads(request.get_data() or b"null")
     except (ValueError, UnicodeDecodeError):
         return error_response(400, "invalid_json", "The body is not valid JSON.")
-    settings = current_app.extensions["settings"]
+    settings = get_settings()
     try:
         data = validate_call(body, account_sid=account_sid(), default_caller_id=settings.exotel_caller_id)
     except ValidationError as exc:
@@ -114,7 +116,7 @@ def _when(name: str, value: str | None, *, end: bool = False) -> datetime | None
         raise ValidationError(f"{name} must be an ISO 8601 date or datetime.", name) from None
     if len(value) == 10 and end:
         when = datetime.combine(when.date(), dtime.max)
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 @bp.get("/calls")

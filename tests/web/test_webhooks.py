@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
 from sqlalchemy import func, select
 
 from tests.conftest import SECRET_KEY
+from webapp.calls.signing import callback_token
 from webapp.db import utcnow
 from webapp.models import Call, CallEvent
-from webapp.signing import callback_token
 
 SID = "5e0a1b2c3d4e5f60718293a4b5c6d7e8"
 
@@ -63,14 +63,14 @@ def test_multipart_terminal_is_stored_in_utc_with_its_raw_body(client, call, db)
     assert response.get_json() == {"result": "stored"}
     row, events, _ = state(db, call.id)
     assert row.status == "completed"
-    assert row.ended_at == datetime(2026, 11, 27, 8, 31, 29, tzinfo=timezone.utc)
+    assert row.ended_at == datetime(2026, 11, 27, 8, 31, 29, tzinfo=UTC)
     assert row.conversation_duration == 84
     assert row.recording_url == "https://recordings.example/x.mp3"
     assert row.answered_by == "human"
-    assert row.answered_at == datetime(2026, 11, 27, 8, 30, 5, tzinfo=timezone.utc)  # derived: end - duration
+    assert row.answered_at == datetime(2026, 11, 27, 8, 30, 5, tzinfo=UTC)  # derived: end - duration
     (event,) = events
     assert (event.event_type, event.status, event.call_sid) == ("terminal", "completed", SID)
-    assert event.occurred_at == datetime(2026, 11, 27, 8, 31, 30, tzinfo=timezone.utc)
+    assert event.occurred_at == datetime(2026, 11, 27, 8, 31, 30, tzinfo=UTC)
     assert json.loads(event.payload)["Legs[0][AnsweredBy]"] == "human"
 
 
@@ -103,7 +103,7 @@ def test_urlencoded_json_and_query_parameters_are_all_read(client, call, db):
     assert client.post(url_for(call.id), json=body).status_code == 200
     row, events, _ = state(db, call.id)
     assert [e.event_type for e in events] == ["answered", "terminal"]
-    assert row.status == "completed" and row.answered_at == datetime(2026, 11, 27, 8, 30, 5, tzinfo=timezone.utc)
+    assert row.status == "completed" and row.answered_at == datetime(2026, 11, 27, 8, 30, 5, tzinfo=UTC)
     assert json.loads(events[1].payload)["Legs"][0]["OnCallDuration"] == 84
 
     other = _another_call(db)

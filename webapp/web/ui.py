@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, time as dtime, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from ..calls.placing import IdempotencyConflict
-from ..calls.queries import BadCursor, CallFilters, call_events, get_call, list_calls, valid_status
+from ..calls.queries import BadCursor, call_events, get_call, list_calls
 from ..calls.status import KNOWN, is_final
-from ..calls.validation import ValidationError, normalize_number, validate_call
+from ..calls.validation import ValidationError, validate_call
+from ..config import get_settings
 from ..db import get_db
-from ..display import TZ_COOKIE, legs_of, pretty_payload, refusal_in_words, safe_recording_url, viewer_zone, zone_names
-from ..forms import PlaceCallForm, TimezoneForm
 from ..gateway import account_sid, place
 from ..models import Call
+from .display import TZ_COOKIE, legs_of, pretty_payload, refusal_in_words, safe_recording_url, zone_names
+from .filters import list_filters
+from .forms import PlaceCallForm, TimezoneForm
 
 bp = Blueprint("ui", __name__)
 
@@ -51,7 +52,7 @@ def index():
 
 
 def _settings():
-    return current_app.extensions["settings"]
+    return get_settings()
 
 
 def _call_request(form: PlaceCallForm) -> dict[str, Any]:
@@ -152,43 +153,6 @@ def call_status(call_id: str):
     if request.args.get("version") != context["version"]:
         body["html"] = render_template("calls/_detail.html", **context)
     return jsonify(body)
-
-
-def _date_bound(value: str | None, field: str, *, end: bool = False) -> datetime | None:
-    """A yyyy-mm-dd day in the viewer's zone: its start, or (end) the start of the next day."""
-    if not value:
-        return None
-    try:
-        day = datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise ValidationError("Use a date like 2024-05-31.", field) from None
-    if end:
-        day += timedelta(days=1)
-    return datetime.combine(day, dtime.min, tzinfo=viewer_zone())
-
-
-def list_filters(args) -> tuple[CallFilters, dict[str, str]]:
-    """The list's filters from the query string, and an error message per bad one (the CSV export reads them too)."""
-    errors: dict[str, str] = {}
-    status = args.get("status") or None
-    if status and not valid_status(status):
-        errors["status"] = "Unknown status."
-        status = None
-    number = None
-    if args.get("number"):
-        try:
-            number = normalize_number(args["number"], "number")
-        except ValidationError as exc:
-            errors["number"] = exc.message
-    bounds = {}
-    for name, end in (("since", False), ("until", True)):
-        try:
-            bounds[name] = _date_bound(args.get(name), name, end=end)
-        except ValidationError as exc:
-            errors[name] = exc.message
-            bounds[name] = None
-    text = (args.get("q") or "").strip()[:128] or None
-    return CallFilters(status=status, from_number=number, since=bounds["since"], until=bounds["until"], custom_field=text), errors
 
 
 @bp.get("/calls")

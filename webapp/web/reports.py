@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from flask import Blueprint, render_template, request
 from flask_login import login_required
-from sqlalchemy import desc
 
-from .. import charts
-from ..calls.queries import filtered
-from ..csv_export import csv_lines, csv_response, query_rows
+from ..calls.queries import call_rows
 from ..db import get_db
-from ..models import Call
-from ..reporting import DURATION_BUCKETS, MAX_DAYS, RING_BUCKETS, TABLES, Report, ReportFilters, build_report, choices
+from ..reporting import DURATION_BUCKETS, MAX_DAYS, RING_BUCKETS, TABLES, Report, ReportFilters, build_report, charts, choices
+from ..reporting.csv_export import csv_lines, csv_response
+from .filters import list_filters
 
 bp = Blueprint("reports", __name__)
 
@@ -50,7 +48,7 @@ def _day(value: str | None, field: str, errors: dict[str, str]) -> date | None:
 def report_filters(args) -> tuple[ReportFilters, dict[str, str]]:
     """The report's scope from the query string (the last 30 UTC days by default), and errors per field."""
     errors: dict[str, str] = {}
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     end = _day(args.get("end"), "end", errors) or today
     start = _day(args.get("start"), "start", errors) or end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:
@@ -121,8 +119,7 @@ def index():
     filters, errors = report_filters(request.args)
     engine = get_db().engine
     report = build_report(engine, filters)
-    with engine.connect() as connection:
-        caller_ids, flows = choices(connection)
+    caller_ids, flows = choices(engine)
     return render_template(
         "reports/index.html",
         report=report,
@@ -154,13 +151,10 @@ def table_csv(table: str):
 @bp.get("/calls.csv")
 def calls_csv():
     """The calls list as CSV, every matching call, with the list's filters (status, number, since, until, q)."""
-    from .ui import list_filters  # the list page's own parser: both read the same query string
-
     filters, errors = list_filters(request.args)
     if errors:
         return "\n".join(errors.values()) + "\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
-    columns = [getattr(Call, name) for name in CALL_CSV_COLUMNS]
-    query = filtered(filters).with_only_columns(*columns).order_by(desc(Call.created_at), desc(Call.id))
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return csv_response(f"calls-{stamp}.csv", csv_lines(CALL_CSV_COLUMNS, query_rows(get_db().engine, query)))
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    rows = call_rows(get_db().engine, filters, CALL_CSV_COLUMNS)
+    return csv_response(f"calls-{stamp}.csv", csv_lines(CALL_CSV_COLUMNS, rows))
 

@@ -7,11 +7,11 @@ import math
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 
-from .. import setup_code
-from ..accounts import AccountError, count_users, create_user
-from ..auth import authenticate, safe_next, start_session, throttle, throttle_keys
+from ..accounts import AccountError, authenticate, count_users, create_user
 from ..db import get_db
-from ..forms import LoginForm, LogoutForm, SetupForm
+from . import setup_code
+from .forms import LoginForm, LogoutForm, SetupForm
+from .login import safe_next, start_session, throttle, throttle_keys
 
 bp = Blueprint("auth", __name__)
 

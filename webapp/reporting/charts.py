@@ -9,8 +9,8 @@ holds.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from markupsafe import Markup, escape
 
@@ -93,7 +93,7 @@ class _Canvas:
 
     def x_labels(self, labels: Sequence[str], centers: Sequence[float]) -> None:
         step = max(1, math.ceil(len(labels) / 12))
-        for i, (label, x) in enumerate(zip(labels, centers)):
+        for i, (label, x) in enumerate(zip(labels, centers, strict=True)):
             if i % step == 0:
                 self.add(
                     f'<text x="{x:.1f}" y="{TOP + self.plot_h + 16}" font-size="11" fill="#333333" '
@@ -180,7 +180,7 @@ def line_chart(
     for item in series:
         segment: list[str] = []
         segments = [segment]
-        for x, value in zip(centers, item.values):
+        for x, value in zip(centers, item.values, strict=True):
             if value is None:
                 segment = []
                 segments.append(segment)
@@ -189,7 +189,7 @@ def line_chart(
         for points in segments:
             if len(points) > 1:
                 canvas.add(f'<polyline points="{" ".join(points)}" fill="none" stroke="{item.color}" stroke-width="2"/>')
-        for label, x, value in zip(labels, centers, item.values):
+        for label, x, value in zip(labels, centers, item.values, strict=True):
             if value is not None:
                 shown = _percent(value) if percent else _number(value)
                 canvas.add(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..db import get_db
@@ -15,8 +14,7 @@ bp = Blueprint("health", __name__)
 def healthz():
     """200 when the database answers a query, 503 otherwise."""
     try:
-        with get_db().engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        get_db().ping()
     except SQLAlchemyError:
         return jsonify({"status": "unavailable", "database": "unreachable"}), 503
     return jsonify({"status": "ok", "database": "ok"})

@@ -1,0 +1,79 @@
+"""The app's Database: one engine per app, one session per request, transactions owned by the caller."""
+
+from __future__ import annotations
+
+import os
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from .engine import WRITE, make_engine
+from .fastpath import SQLiteWriteLock, run_write
+
+T = TypeVar("T")
+
+
+class Database:
+    """The app's engine and session factory; sessions live for one request."""
+
+    def __init__(self, app: Flask | None = None):
+        self.engine: Engine | None = None
+        self.sessionmaker: sessionmaker[Session] | None = None
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        self.engine = make_engine(app.config["DATABASE_URL"], busy_timeout=app.config.get("SQLITE_BUSY_TIMEOUT", 10.0))
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        url = self.engine.url
+        self._write_lock = SQLiteWriteLock(url.database) if url.get_backend_name() == "sqlite" else None
+        # gunicorn --preload forks workers after create_app(), which may have used the
+        # pool: a child must open its own connections, never share its parent's sockets.
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: (db := ref()) is not None and db.engine.dispose(close=False))
+        app.extensions["database"] = self
+        app.teardown_appcontext(self._close_session)
+
+    @staticmethod
+    def _close_session(_exc) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def ping(self) -> None:
+        """One round trip to the database; raises SQLAlchemyError when it does not answer."""
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+
+    def session(self) -> Session:
+        """The session of this request (or app context), created on first use."""
+        if "db_session" not in g:
+            g.db_session = self.sessionmaker()
+        return g.db_session
+
+    def run_write(self, work: Callable[[Any], T]) -> T:
+        """Run `work(cursor)` as one committed write on the fast path (see fastpath.run_write)."""
+        return run_write(self.engine, self._write_lock, work)
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Session]:
+        """A new session in one transaction: committed on success, rolled back on error."""
+        with self.sessionmaker() as session, session.begin():
+            if write:
+                # First use of the connection: the option reaches the BEGIN it emits.
+                session.connection(execution_options=WRITE)
+            yield session
+
+
+def get_db() -> Database:
+    """The Database of the current app."""
+    return current_app.extensions["database"]

@@ -1,0 +1,171 @@
+"""A report read from the cache: totals, per day and per hour of day, for a range of UTC days."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Engine, func, select, text
+
+from .cache import refresh, report_hours
+from .sql import BUCKET_COLUMNS, DURATION_BUCKETS, OUTCOMES, RING_BUCKETS, SUMMED, WIDTH
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    """A report's scope: whole UTC days from `start` to `end` inclusive, optionally one ExoPhone and flow."""
+
+    start: date
+    end: date
+    caller_id: str | None = None
+    flow_url: str | None = None
+
+    @property
+    def since(self) -> datetime:
+        return datetime.combine(self.start, time.min, UTC)
+
+    @property
+    def until(self) -> datetime:
+        return datetime.combine(self.end + timedelta(days=1), time.min, UTC)
+
+    @property
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+
+@dataclass
+class Counts:
+    """Additive counts for one group of calls (a day, an hour, the whole range)."""
+
+    calls: int = 0
+    placed: int = 0
+    answered: int = 0
+    completed: int = 0
+    busy: int = 0
+    no_answer: int = 0
+    failed: int = 0
+    canceled: int = 0
+    rejected: int = 0
+    conversation_seconds: int = 0
+    conversations: int = 0
+    ring_seconds: float = 0.0
+    rings: int = 0
+    durations: list[int] = field(default_factory=lambda: [0] * len(DURATION_BUCKETS))
+    ring_times: list[int] = field(default_factory=lambda: [0] * len(RING_BUCKETS))
+
+    @classmethod
+    def from_sums(cls, sums: list) -> Counts:
+        """Counts from the summed columns of report_sql's rows."""
+        n, d = len(SUMMED), len(DURATION_BUCKETS)
+        counts = cls(*(int(value) for value in sums[: n - 2]), float(sums[n - 2]), int(sums[n - 1]))
+        counts.durations = [int(value) for value in sums[n : n + d]]
+        counts.ring_times = [int(value) for value in sums[n + d :]]
+        return counts
+
+    @property
+    def other(self) -> int:
+        """Calls with none of the final outcomes counted apart: in flight, pending, unknown."""
+        return self.calls - sum(getattr(self, name) for name in OUTCOMES[:-1])
+
+    @property
+    def answer_rate(self) -> float | None:
+        """answered / placed, as daily_call_stats computes it; None when none placed."""
+        return self.answered / self.placed if self.placed else None
+
+    @property
+    def avg_conversation_seconds(self) -> float | None:
+        return self.conversation_seconds / self.conversations if self.conversations else None
+
+    @property
+    def avg_ring_seconds(self) -> float | None:
+        return self.ring_seconds / self.rings if self.rings else None
+
+
+@dataclass
+class Report:
+    filters: ReportFilters
+    total: Counts
+    by_day: dict[date, Counts]
+    by_hour: dict[int, Counts]
+
+    def daily_rows(self) -> Iterator[dict]:
+        """One row a day (days without calls included), the columns of daily_call_stats and more."""
+        for day in self.filters.days:
+            counts = self.by_day.get(day) or Counts()
+            yield {
+                "day": day,
+                "calls": counts.calls,
+                "placed": counts.placed,
+                "answered": counts.answered,
+                "answer_rate": counts.answer_rate,
+                "completed": counts.completed,
+                "busy": counts.busy,
+                "no_answer": counts.no_answer,
+                "failed": counts.failed,
+                "canceled": counts.canceled,
+                "rejected": counts.rejected,
+                "other": counts.other,
+                "avg_conversation_seconds": counts.avg_conversation_seconds,
+                "avg_ring_seconds": counts.avg_ring_seconds,
+            }
+
+    def hour_rows(self) -> Iterator[dict]:
+        for hour in range(24):
+            counts = self.by_hour.get(hour) or Counts()
+            yield {"hour_utc": hour, "calls": counts.calls, "answered": counts.answered, "answer_rate": counts.answer_rate}
+
+    def duration_rows(self) -> Iterator[dict]:
+        for (label, low, high), calls in zip(DURATION_BUCKETS, self.total.durations, strict=True):
+            yield {"conversation": label, "from_seconds": low, "to_seconds": high, "calls": calls}
+
+    def ring_rows(self) -> Iterator[dict]:
+        for (label, low, high), calls in zip(RING_BUCKETS, self.total.ring_times, strict=True):
+            yield {"ring_time": label, "from_seconds": low, "to_seconds": high, "calls": calls}
+
+
+TABLES = {
+    "daily": Report.daily_rows,
+    "hours": Report.hour_rows,
+    "durations": Report.duration_rows,
+    "ring-times": Report.ring_rows,
+}
+
+
+def build_report(engine: Engine, filters: ReportFilters) -> Report:
+    """The report for `filters`: the cache refreshed, then its hours in range added up."""
+    refresh(engine)
+    hours = report_hours.c
+    query = select(hours.hour_start, *[func.sum(hours[name]) for name in SUMMED + BUCKET_COLUMNS]).where(
+        hours.hour_start >= filters.since, hours.hour_start < filters.until
+    )
+    if filters.caller_id:
+        query = query.where(hours.caller_id == filters.caller_id)
+    if filters.flow_url:
+        query = query.where(hours.flow_url == filters.flow_url)
+    total = [0] * WIDTH
+    by_day: dict[date, list] = {}
+    by_hour: dict[int, list] = {}
+    with engine.connect() as connection:
+        rows = connection.execute(query.group_by(hours.hour_start)).all()
+    for hour_start, *values in rows:
+        values = [value or 0 for value in values]
+        total = [a + b for a, b in zip(total, values, strict=True)]
+        day, hour = hour_start.date(), hour_start.hour
+        by_day[day] = [a + b for a, b in zip(by_day.get(day) or [0] * WIDTH, values, strict=True)]
+        by_hour[hour] = [a + b for a, b in zip(by_hour.get(hour) or [0] * WIDTH, values, strict=True)]
+    return Report(
+        filters,
+        Counts.from_sums(total),
+        {day: Counts.from_sums(sums) for day, sums in by_day.items()},
+        {hour: Counts.from_sums(sums) for hour, sums in by_hour.items()},
+    )
+
+
+def choices(engine: Engine, recent: int = 2_000) -> tuple[list[str], list[str]]:
+    """ExoPhones and flows of the latest `recent` calls, to suggest in the filter (read from the index, not the table)."""
+    latest = f"(SELECT caller_id, flow_url FROM calls ORDER BY created_at DESC LIMIT {int(recent)}) AS latest"
+    with engine.connect() as connection:
+        caller_ids = connection.execute(text(f"SELECT DISTINCT caller_id FROM {latest} ORDER BY caller_id")).scalars().all()
+        flows = connection.execute(text(f"SELECT DISTINCT flow_url FROM {latest} ORDER BY flow_url")).scalars().all()
+    return list(caller_ids), list(flows)
