@@ -21,26 +21,28 @@ T = TypeVar("T")
 class Database:
     """The app's engine and session factory; sessions live for one request."""
 
-    def __init__(self, app: Flask | None = None):
-        self.engine: Engine | None = None
-        self.sessionmaker: sessionmaker[Session] | None = None
-        if app is not None:
-            self.init_app(app)
-
-    def init_app(self, app: Flask) -> None:
-        self.engine = make_engine(app.config["DATABASE_URL"], busy_timeout=app.config.get("SQLITE_BUSY_TIMEOUT", 10.0))
-        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+    def __init__(self, app: Flask):
+        self.engine: Engine = make_engine(
+            app.config["DATABASE_URL"], busy_timeout=app.config.get("SQLITE_BUSY_TIMEOUT", 10.0)
+        )
+        self.sessionmaker: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
         url = self.engine.url
         self._write_lock = SQLiteWriteLock(url.database) if url.get_backend_name() == "sqlite" else None
         # gunicorn --preload forks workers after create_app(), which may have used the
         # pool: a child must open its own connections, never share its parent's sockets.
         ref = weakref.ref(self)
-        os.register_at_fork(after_in_child=lambda: (db := ref()) is not None and db.engine.dispose(close=False))
+
+        def forget_parent_connections() -> None:
+            database = ref()
+            if database is not None:
+                database.engine.dispose(close=False)
+
+        os.register_at_fork(after_in_child=forget_parent_connections)
         app.extensions["database"] = self
         app.teardown_appcontext(self._close_session)
 
     @staticmethod
-    def _close_session(_exc) -> None:
+    def _close_session(_exc: BaseException | None) -> None:
         session = g.pop("db_session", None)
         if session is not None:
             session.close()
@@ -58,7 +60,8 @@ class Database:
         """The session of this request (or app context), created on first use."""
         if "db_session" not in g:
             g.db_session = self.sessionmaker()
-        return g.db_session
+        session: Session = g.db_session
+        return session
 
     def run_write(self, work: Callable[[Any], T]) -> T:
         """Run `work(cursor)` as one committed write on the fast path (see fastpath.run_write)."""
