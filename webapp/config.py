@@ -45,6 +45,7 @@ class Settings:
     log_level: str = "INFO"
     metrics_token: str | None = field(default=None, repr=False)
     prometheus_multiproc_dir: str | None = None
+    exotel_requests_per_minute: int = 200
 
     @property
     def use_simulator(self) -> bool:

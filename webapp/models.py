@@ -120,7 +120,7 @@ class ApiToken(Base):
 
 
 class IdempotencyKey(Base):
-    """A request key seen in one scope (an API token, a signed-in user) and the call it created."""
+    """A request key seen in one scope (an API token, a signed-in user) and the call or campaign it created."""
 
     __tablename__ = "idempotency_keys"
 
@@ -129,7 +129,9 @@ class IdempotencyKey(Base):
     scope: Mapped[str] = mapped_column(String(64))
     key: Mapped[str] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
-    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    # What the first request made: a call, or a campaign.
+    call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("scope", "key"),)

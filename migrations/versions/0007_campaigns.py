@@ -159,11 +159,22 @@ def upgrade() -> None:
         batch_op.create_index("ix_calls_campaign_id", ["campaign_id"], unique=False)
 
     _alter_calls(add_columns)
+    with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
+        batch_op.alter_column("call_id", existing_type=sa.String(length=36), nullable=True)
+        batch_op.add_column(sa.Column("campaign_id", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(
+            op.f("fk_idempotency_keys_campaign_id_campaigns"), "campaigns", ["campaign_id"], ["id"], ondelete="CASCADE"
+        )
     op.execute(campaign_report_sql(dialect))
 
 
 def downgrade() -> None:
     op.execute("DROP VIEW IF EXISTS campaign_report")
+    op.execute("DELETE FROM idempotency_keys WHERE call_id IS NULL")
+    with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("fk_idempotency_keys_campaign_id_campaigns"), type_="foreignkey")
+        batch_op.drop_column("campaign_id")
+        batch_op.alter_column("call_id", existing_type=sa.String(length=36), nullable=False)
 
     def drop_columns(batch_op) -> None:
         batch_op.drop_index("ix_calls_campaign_id")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Call
 from .dispatch import policy_of, window_of
-from .models import CONTACT_STATES, Campaign, CampaignContact
+from .models import CONTACT_STATES, Campaign, CampaignContact, Suppression
 from .store import counts
 
 MAX_PAGE = 200
@@ -152,3 +152,12 @@ def results(engine: Engine, campaign_id: int) -> Iterator[tuple[Any, ...]]:
     )
     with engine.connect() as connection:
         yield from connection.execution_options(stream_results=True, yield_per=1000).execute(query)
+
+
+def list_suppressions(session: Session, *, limit: int = 10_000) -> list[dict[str, Any]]:
+    """The suppression list, newest first."""
+    rows = session.scalars(select(Suppression).order_by(Suppression.created_at.desc()).limit(limit))
+    return [
+        {"number": row.number, "reason": row.reason, "created_by": row.created_by, "created_at": _iso(row.created_at)}
+        for row in rows
+    ]

@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..db import Database
+from ..models import IdempotencyKey
 from .contacts import Contact, NotImported, RawRow, classify
 from .models import FINAL_CONTACT_STATES, IN_FLIGHT, Campaign, CampaignContact, Suppression
 from .spec import CampaignInput
@@ -44,11 +45,14 @@ def _suppressed(session: Session) -> Callable[[list[str]], set[str]]:
 
 def create_campaign(
     db: Database, spec: CampaignInput, rows: Iterable[RawRow], *, created_by: str, now: datetime, start: bool = True,
+    idempotency: tuple[str, str, str] | None = None,
 ) -> Created:
     """Store a campaign and import its contacts in one transaction; nothing is kept when no row is valid.
 
     `start` False keeps it paused ("not started") until someone presses Start, so
-    the browser can show what was not imported first.
+    the browser can show what was not imported first. `idempotency` (scope, key,
+    request hash) is recorded in the same transaction: a concurrent twin with the
+    same key fails on its unique index and creates nothing (IntegrityError).
     """
     options = spec.options
     with db.transaction() as session:
@@ -69,6 +73,10 @@ def create_campaign(
         )
         session.add(campaign)
         session.flush()
+        if idempotency is not None:
+            scope, key, fingerprint = idempotency
+            session.add(IdempotencyKey(scope=scope, key=key, request_hash=fingerprint, campaign_id=campaign.id))
+            session.flush()
         created = Created(campaign)
         batch: list[dict[str, object]] = []
         any_indian = False

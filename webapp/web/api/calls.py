@@ -1,42 +1,22 @@
-"""The JSON API for backend systems: bearer tokens, place calls, read them back."""
+"""The JSON API's calls: place one, read them back."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
 from datetime import time as dtime
-from functools import wraps
 
-from flask import Blueprint, g, jsonify, request
+from flask import g, jsonify, request
 
-from ..accounts import authenticate_token
-from ..calls.placing import IdempotencyConflict
-from ..calls.queries import BadCursor, CallFilters, call_events, call_to_dict, get_call, list_calls, valid_status
-from ..calls.validation import ValidationError, normalize_number, validate_call
-from ..config import get_settings
-from ..db import get_db
-from ..exotel import ExotelRejected, ExotelTimeout, ExotelUnreachable
-from ..gateway import account_sid, place
-from .errors import error_response
-
-bp = Blueprint("api", __name__, url_prefix="/api")
-
-
-def token_required(view):
-    """Refuse the request with 401 unless it carries a live bearer token."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        api_token = authenticate_token(get_db(), token.strip()) if scheme.lower() == "bearer" else None
-        if api_token is None:
-            response = error_response(401, "unauthorized", "A valid API token is required: Authorization: Bearer <token>.")
-            response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
-            return response
-        g.api_token = api_token
-        return view(*args, **kwargs)
-
-    return wrapper
+from ...calls.placing import IdempotencyConflict
+from ...calls.queries import BadCursor, CallFilters, call_events, call_to_dict, get_call, list_calls, valid_status
+from ...calls.validation import ValidationError, normalize_number, validate_call
+from ...config import get_settings
+from ...db import get_db
+from ...exotel import ExotelRejected, ExotelTimeout, ExotelUnreachable
+from ...gateway import account_sid, place
+from ..errors import error_response
+from . import bp, token_required
 
 
 @bp.post("/calls")
