@@ -113,7 +113,7 @@ def list_campaigns():
     return jsonify({"campaigns": [queries.campaign_to_dict(session, c) for c in queries.list_campaigns(session)]})
 
 
-@bp.get("/campaigns/<int:campaign_id>")
+@bp.get("/campaigns/<int(max=2147483647):campaign_id>")
 @token_required
 def show_campaign(campaign_id: int):
     session = get_db().session()
@@ -123,7 +123,7 @@ def show_campaign(campaign_id: int):
     return jsonify(queries.campaign_to_dict(session, campaign))
 
 
-@bp.get("/campaigns/<int:campaign_id>/contacts")
+@bp.get("/campaigns/<int(max=2147483647):campaign_id>/contacts")
 @token_required
 def campaign_contacts(campaign_id: int):
     session = get_db().session()
@@ -160,20 +160,20 @@ def _campaign_json(campaign_id: int) -> Any:
         return jsonify(queries.campaign_to_dict(session, campaign))
 
 
-@bp.post("/campaigns/<int:campaign_id>/pause")
+@bp.post("/campaigns/<int(max=2147483647):campaign_id>/pause")
 @token_required
 def pause_campaign(campaign_id: int):
     """Pause: no new attempt is placed after this answer; calls in flight run to their end."""
     return _control(store.pause, campaign_id)
 
 
-@bp.post("/campaigns/<int:campaign_id>/resume")
+@bp.post("/campaigns/<int(max=2147483647):campaign_id>/resume")
 @token_required
 def resume_campaign(campaign_id: int):
     return _control(store.resume, campaign_id)
 
 
-@bp.post("/campaigns/<int:campaign_id>/cancel")
+@bp.post("/campaigns/<int(max=2147483647):campaign_id>/cancel")
 @token_required
 def cancel_campaign(campaign_id: int):
     """Cancel: waiting contacts are canceled; calls in flight run to their end."""

@@ -6,6 +6,10 @@ from typing import Any
 
 from ...calls.status import KNOWN
 from ...campaigns.models import CONTACT_STATES
+
+# Campaign ids are 32-bit integers; a larger one is no campaign (404).
+CAMPAIGN_ID = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+
 from .schemas import ERRORS, NULLABLE_STRING, answer, error, ref
 
 IDEMPOTENCY_KEY = {
@@ -19,7 +23,7 @@ def _campaign_action(verb: str, summary: str) -> dict[str, Any]:
         "post": {
             "operationId": f"{verb}Campaign",
             "summary": summary,
-            "parameters": [{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "parameters": [{"name": "campaign_id", "in": "path", "required": True, "schema": CAMPAIGN_ID}],
             "responses": {
                 "200": answer(ref("Campaign"), "The campaign, as it now stands."),
                 "404": error("No such campaign."),
@@ -111,7 +115,7 @@ PATHS: dict[str, Any] = {
         "get": {
             "operationId": "getCampaign",
             "summary": "One campaign with its counts.",
-            "parameters": [{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "parameters": [{"name": "campaign_id", "in": "path", "required": True, "schema": CAMPAIGN_ID}],
             "responses": {"200": answer(ref("Campaign"), "The campaign."), "404": error("No such campaign."),
                           "401": ERRORS["401"]},
         }
@@ -121,7 +125,7 @@ PATHS: dict[str, Any] = {
             "operationId": "listCampaignContacts",
             "summary": "A campaign's contacts in list order, each with its attempts.",
             "parameters": [
-                {"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                {"name": "campaign_id", "in": "path", "required": True, "schema": CAMPAIGN_ID},
                 {"name": "status", "in": "query", "schema": {"enum": list(CONTACT_STATES)}},
                 {"name": "cursor", "in": "query", "schema": {"type": "string"}},
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
