@@ -6,11 +6,10 @@ from typing import Any
 
 from ...calls.status import KNOWN
 from ...campaigns.models import CONTACT_STATES
+from .schemas import ERRORS, NULLABLE_STRING, answer, error, ref
 
 # Campaign ids are 32-bit integers; a larger one is no campaign (404).
 CAMPAIGN_ID = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
-
-from .schemas import ERRORS, NULLABLE_STRING, answer, error, ref
 
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 255},
