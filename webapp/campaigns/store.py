@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
@@ -87,11 +88,11 @@ def create_campaign(
             any_indian = any_indian or item.in_india
             batch.append(_contact_row(campaign.id, item, now))
             if len(batch) >= INSERT_BATCH:
-                session.execute(insert(CampaignContact), batch)
+                _insert_contacts(session, batch)
                 created.imported += len(batch)
                 batch = []
         if batch:
-            session.execute(insert(CampaignContact), batch)
+            _insert_contacts(session, batch)
             created.imported += len(batch)
         if created.imported == 0:
             raise CampaignError("No row of the list can be called: every number is invalid, repeated or suppressed.",
@@ -100,6 +101,25 @@ def create_campaign(
             raise CampaignError("Calls to Indian numbers must be between 09:00 and 21:00 India time; this window is not.",
                                 "window")
     return created
+
+
+CONTACT_COLUMNS = ("campaign_id", "row_number", "number", "custom_field", "state", "attempts", "next_attempt_at", "updated_at")
+
+
+def _insert_contacts(session: Session, rows: list[dict[str, object]]) -> None:
+    """Insert a batch of contacts in the session's transaction: COPY on PostgreSQL, executemany on SQLite.
+
+    A list of 100,000 contacts must import in seconds; COPY is several times
+    faster than multi-row INSERTs, and both run inside the campaign's transaction.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(CampaignContact.__table__), rows)
+        return
+    driver: Any = connection.connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(f"COPY campaign_contacts ({', '.join(CONTACT_COLUMNS)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[name] for name in CONTACT_COLUMNS])
 
 
 def _contact_row(campaign_id: int, contact: Contact, now: datetime) -> dict[str, object]:
