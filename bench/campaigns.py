@@ -25,7 +25,7 @@ IMPORT_TARGET_S, RSS_TARGET_MB = 10.0, 100.0
 # Runs in the child process: migrate, import the CSV through the app's own code, report.
 CHILD = r"""
 import json, sys, time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from alembic import command
 from webapp import create_app
 from webapp.cli import alembic_config
@@ -35,8 +35,8 @@ from webapp.campaigns.contacts import csv_rows
 from webapp.campaigns.dispatch import dispatch
 from webapp.campaigns.spec import parse_campaign
 
-url, csv_path = sys.argv[1], sys.argv[2]
-app = create_app({"DATABASE_URL": url, "SECRET_KEY": %r, "TESTING": True})
+url, csv_path, secret_key = sys.argv[1:4]
+app = create_app({"DATABASE_URL": url, "SECRET_KEY": secret_key, "TESTING": True})
 with app.app_context():
     command.upgrade(alembic_config(), "head")
     db = get_db()
@@ -50,13 +50,13 @@ with app.app_context():
     claimed, spent = 0, 0.0
     for tick in range(300):  # 300 rounds, 1 s apart on the campaign's clock: about 1,000 attempts claimed
         started = time.perf_counter()
-        claimed += len(dispatch(db, now.replace(second=0) + __import__("datetime").timedelta(seconds=tick)))
+        claimed += len(dispatch(db, now + timedelta(seconds=tick)))
         spent += time.perf_counter() - started
 with open("/proc/self/status") as status:
     hwm = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
 print(json.dumps({"imported": created.imported, "not_imported": len(created.not_imported), "import_s": import_s,
                   "peak_rss_mb": hwm / 1024, "claimed": claimed, "dispatch_us_per_attempt": spent / max(claimed, 1) * 1e6}))
-""" % SECRET_KEY
+"""
 
 
 def _write_csv(path: Path, count: int) -> None:
@@ -73,7 +73,7 @@ def _write_csv(path: Path, count: int) -> None:
 
 
 def _measure(url: str, csv_path: Path) -> dict[str, float]:
-    result = subprocess.run([sys.executable, "-c", CHILD, url, str(csv_path)], capture_output=True, text=True, check=True)
+    result = subprocess.run([sys.executable, "-c", CHILD, url, str(csv_path), SECRET_KEY], capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
