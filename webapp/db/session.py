@@ -12,7 +12,7 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from .engine import WRITE, make_engine
+from .engine import ANSWER_SECONDS, WRITE, answer_within, make_engine
 from .fastpath import SQLiteWriteLock, run_write
 
 T = TypeVar("T")
@@ -50,8 +50,8 @@ class Database:
         return self.engine.dialect.name
 
     def ping(self) -> None:
-        """One round trip to the database; raises SQLAlchemyError when it does not answer."""
-        with self.engine.connect() as connection:
+        """One round trip to the database; raises SQLAlchemyError when it does not answer in time."""
+        with answer_within(ANSWER_SECONDS), self.engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
 
     def session(self) -> Session:
@@ -61,8 +61,13 @@ class Database:
         return g.db_session
 
     def run_write(self, work: Callable[[Any], T]) -> T:
-        """Run `work(cursor)` as one committed write on the fast path (see fastpath.run_write)."""
-        return run_write(self.engine, self._write_lock, work)
+        """Run `work(cursor)` as one committed write on the fast path (see fastpath.run_write).
+
+        PostgreSQL must answer within ANSWER_SECONDS (a callback is a 503 in under
+        5 s when it hangs; Exotel retries, and the redelivery is deduplicated).
+        """
+        with answer_within(ANSWER_SECONDS):
+            return run_write(self.engine, self._write_lock, work)
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Session]:
