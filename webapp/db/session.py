@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,8 +11,10 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import probe
 from .engine import ANSWER_SECONDS, WRITE, answer_within, make_engine
 from .fastpath import SQLiteWriteLock, run_write
 
@@ -49,10 +52,15 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def ping(self) -> None:
-        """One round trip to the database; raises SQLAlchemyError when it does not answer in time."""
-        with answer_within(ANSWER_SECONDS), self.engine.connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
+    def ping(self, *, min_free_bytes: int = probe.MIN_FREE_BYTES) -> str:
+        """"ok", "read_only", "full" or "locked" (see db.probe); raises SQLAlchemyError when it does not answer in time."""
+        if self.dialect == "sqlite":
+            try:
+                return probe.probe_sqlite(self.engine, min_free_bytes)
+            except sqlite3.Error as exc:
+                raise OperationalError("health probe", None, exc) from exc
+        with answer_within(ANSWER_SECONDS):
+            return probe.probe_postgresql(self.engine)
 
     def session(self) -> Session:
         """The session of this request (or app context), created on first use."""
