@@ -117,3 +117,32 @@ def test_start_up_without_public_base_url_stops_with_one_line(tmp_path):
     assert result.stderr.strip().splitlines() == [
         "configuration error: PUBLIC_BASE_URL: required with Exotel credentials: the https origin Exotel posts callbacks to"
     ]
+
+
+def _flask(tmp_path, **env) -> subprocess.CompletedProcess:
+    """`flask --app webapp users --help` in a fresh process (prometheus_client reads its variable at import)."""
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "webapp", "users", "--help"],
+        env={"PATH": "/usr/bin:/bin", "SECRET_KEY": "x" * 32, "DATABASE_URL": f"sqlite:///{tmp_path / 'calls.db'}", **env},
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )
+
+
+def test_a_missing_metrics_directory_is_created(tmp_path):
+    metrics = tmp_path / "run" / "metrics"
+    result = _flask(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(metrics))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "Usage:" in result.stdout
+    assert metrics.is_dir()
+
+
+def test_a_metrics_directory_that_cannot_be_one_stops_with_one_line(tmp_path):
+    (tmp_path / "file").write_text("")
+    result = _flask(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "file"))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [f"configuration error: PROMETHEUS_MULTIPROC_DIR: not a directory: '{tmp_path / 'file'}'"]
+    result = _flask(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "file" / "metrics"))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"configuration error: PROMETHEUS_MULTIPROC_DIR: cannot create '{tmp_path / 'file' / 'metrics'}': Not a directory"
+    ]

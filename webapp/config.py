@@ -132,6 +132,27 @@ def _proxy_hops(value: str | None) -> int:
     return int(value)
 
 
+def _multiproc_dir(value: str | None) -> str | None:
+    """PROMETHEUS_MULTIPROC_DIR, created when missing.
+
+    prometheus_client opens a file there for every metric as soon as the metric is
+    defined (webapp.observability.metrics, imported after the settings), so the
+    directory must exist by then or every command fails.
+    """
+    if value is None:
+        return None
+    path = Path(value)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError("PROMETHEUS_MULTIPROC_DIR", f"not a directory: {value!r}") from None
+    except OSError as exc:
+        raise ConfigError("PROMETHEUS_MULTIPROC_DIR", f"cannot create {value!r}: {exc.strerror}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError("PROMETHEUS_MULTIPROC_DIR", f"not writable: {value!r}")
+    return value
+
+
 def load_settings(env: dict[str, str], instance_path: Path) -> Settings:
     """Read and validate every variable of the contract; raise ConfigError on the first bad one."""
     database_url = _clean(env, "DATABASE_URL")
@@ -197,7 +218,7 @@ def load_settings(env: dict[str, str], instance_path: Path) -> Settings:
         public_base_url=public_base,
         log_level=log_level,
         metrics_token=_clean(env, "METRICS_TOKEN"),
-        prometheus_multiproc_dir=_clean(env, "PROMETHEUS_MULTIPROC_DIR"),
+        prometheus_multiproc_dir=_multiproc_dir(_clean(env, "PROMETHEUS_MULTIPROC_DIR")),
     )
 
 
