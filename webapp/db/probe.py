@@ -44,7 +44,7 @@ def probe_sqlite(engine: Engine, min_free_bytes: int) -> str:
             return FULL
     fairy = engine.raw_connection()
     try:
-        connection = fairy.driver_connection
+        connection: sqlite3.Connection = fairy.driver_connection  # type: ignore[assignment]
         busy_ms = connection.execute("PRAGMA busy_timeout").fetchone()[0]
         connection.execute(f"PRAGMA busy_timeout={min(busy_ms, LOCK_WAIT_MS)}")
         try:
