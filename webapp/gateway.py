@@ -3,11 +3,14 @@ simulator when no credentials are set), and placing a call for the current reque
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
 import threading
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request
+from werkzeug.exceptions import BadRequest
 
 from .calls.placing import Placement, place_call
 from .calls.validation import CallInput
@@ -76,9 +79,30 @@ def account_sid(app: Flask | None = None) -> str:
 
 
 def callback_base() -> str:
-    """Where Exotel should post callbacks: PUBLIC_BASE_URL, or the origin this request came to."""
+    """Where Exotel should post callbacks: PUBLIC_BASE_URL, or the origin this request came to.
+
+    The request's origin only for a loopback host or one named in ALLOWED_HOSTS:
+    the Host header is the client's to choose, and the callback URL carries the
+    call's token.
+    """
     settings: Settings = get_settings()
-    return settings.public_base_url or request.host_url
+    if settings.public_base_url:
+        return settings.public_base_url
+    host = (urlsplit(f"//{request.host}").hostname or "").rstrip(".")
+    if not (_is_loopback(host) or host in settings.allowed_hosts):
+        raise BadRequest(
+            f"Callbacks cannot be sent to host {host[:100]!r}: set PUBLIC_BASE_URL, or list the host in ALLOWED_HOSTS."
+        )
+    return request.host_url
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def place(data: CallInput, *, scope: str, idempotency_key: str | None) -> Placement:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,9 +11,11 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .engine import WRITE, make_engine
+from . import probe
+from .engine import ANSWER_SECONDS, WRITE, answer_within, make_engine
 from .fastpath import SQLiteWriteLock, run_write
 
 T = TypeVar("T")
@@ -51,10 +54,15 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def ping(self) -> None:
-        """One round trip to the database; raises SQLAlchemyError when it does not answer."""
-        with self.engine.connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
+    def ping(self, *, min_free_bytes: int = probe.MIN_FREE_BYTES) -> str:
+        """"ok", "read_only", "full" or "locked" (see db.probe); raises SQLAlchemyError when it does not answer in time."""
+        if self.dialect == "sqlite":
+            try:
+                return probe.probe_sqlite(self.engine, min_free_bytes)
+            except sqlite3.Error as exc:
+                raise OperationalError("health probe", None, exc) from exc
+        with answer_within(ANSWER_SECONDS):
+            return probe.probe_postgresql(self.engine)
 
     def session(self) -> Session:
         """The session of this request (or app context), created on first use."""
@@ -64,8 +72,13 @@ class Database:
         return session
 
     def run_write(self, work: Callable[[Any], T]) -> T:
-        """Run `work(cursor)` as one committed write on the fast path (see fastpath.run_write)."""
-        return run_write(self.engine, self._write_lock, work)
+        """Run `work(cursor)` as one committed write on the fast path (see fastpath.run_write).
+
+        PostgreSQL must answer within ANSWER_SECONDS (a callback is a 503 in under
+        5 s when it hangs; Exotel retries, and the redelivery is deduplicated).
+        """
+        with answer_within(ANSWER_SECONDS):
+            return run_write(self.engine, self._write_lock, work)
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Session]:
