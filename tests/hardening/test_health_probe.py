@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -51,7 +52,10 @@ def test_a_query_only_sqlite_connection_is_unhealthy(sqlite_template, tmp_path, 
 
 def test_a_sqlite_database_that_cannot_grow_is_full(sqlite_template, tmp_path, sim):
     """SQLite's page limit stands in for the disk: the probe needs one new page, as a growing table does."""
-    app = make_app(f"sqlite:///{_sqlite_copy(sqlite_template, tmp_path)}", sim.base_url)
+    path = _sqlite_copy(sqlite_template, tmp_path)
+    with sqlite3.connect(path) as connection:
+        connection.execute("VACUUM")  # no free pages left by migrations: the probe's table needs a new one
+    app = make_app(f"sqlite:///{path}", sim.base_url)
     engine = app.extensions["database"].engine
     assert _healthz(app)[0] == 200
     engine.dispose()
