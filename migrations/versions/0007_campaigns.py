@@ -133,7 +133,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("campaign_id", "number", name=op.f("uq_campaign_contacts_campaign_id")),
     )
     op.create_index(
-        "ix_campaign_contacts_due", "campaign_contacts", ["campaign_id", "state", "next_attempt_at"], unique=False
+        "ix_campaign_contacts_due", "campaign_contacts", ["campaign_id", "state", "next_attempt_at", "id"], unique=False
     )
     op.create_table(
         "suppressions",

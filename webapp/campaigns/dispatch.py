@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from ..calls.status import FINAL
 from ..db import Database
 from ..exotel import ExotelError
-from ..models import Call
+from ..models import Call, new_id
 from .models import IN_FLIGHT, Campaign, CampaignContact, Suppression
 from .retries import RetryPolicy
 from .window import CallingWindow, window_from_columns
@@ -97,14 +97,13 @@ def _claim(session: Session, campaign: Campaign, now: datetime) -> list[Claimed]
     for contact in due:
         attempt = contact.attempts + 1
         call = Call(
-            from_number=contact.number, caller_id=campaign.caller_id, flow_url=campaign.flow_url,
+            id=new_id(), from_number=contact.number, caller_id=campaign.caller_id, flow_url=campaign.flow_url,
             call_type=campaign.call_type, time_limit=campaign.time_limit, time_out=campaign.time_out,
             custom_field=contact.custom_field, status="pending", created_at=now, updated_at=now,
             campaign_id=campaign.id, campaign_contact_id=contact.id, attempt=attempt,
         )
         _set_created_by(call, f"campaign:{campaign.id}")
-        session.add(call)
-        session.flush()
+        session.add(call)  # written in one batch at commit, with the contacts' updates
         contact.state, contact.attempts, contact.last_call_id = "dialing", attempt, call.id
         contact.next_attempt_at, contact.updated_at = None, now
         claimed.append(Claimed(call.id, campaign.id))

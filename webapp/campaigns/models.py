@@ -76,7 +76,7 @@ class CampaignContact(Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "number"),
         # The dispatcher's question: which contacts of this campaign are due, oldest first.
-        Index("ix_campaign_contacts_due", "campaign_id", "state", "next_attempt_at"),
+        Index("ix_campaign_contacts_due", "campaign_id", "state", "next_attempt_at", "id"),
     )
 
 
