@@ -29,7 +29,10 @@ def _start_embedded_simulator(app: Flask) -> tuple[str, str]:
     from .simulator import SimulatorServer  # imported only when used
 
     token = secrets.token_urlsafe(16)
-    server = SimulatorServer(SIMULATOR_ACCOUNT_SID, simulator_defaults.API_KEY, token, speed=app.config.get("SIMULATOR_SPEED", 1.0))
+    options = simulator_defaults.from_environment()  # SIMULATOR_SPEED, SIMULATOR_DROP_CALLBACKS, ...
+    if "SIMULATOR_SPEED" in app.config:
+        options["speed"] = app.config["SIMULATOR_SPEED"]
+    server = SimulatorServer(SIMULATOR_ACCOUNT_SID, simulator_defaults.API_KEY, token, **options)
     server.start()
     app.extensions["simulator"] = server
     log.info("Exotel simulator listening on %s", server.base_url)
