@@ -27,7 +27,10 @@ def _start_embedded_simulator(app: Flask) -> tuple[str, str]:
     from .simulator import SimulatorServer, defaults  # imported only when used
 
     token = secrets.token_urlsafe(16)
-    server = SimulatorServer(defaults.ACCOUNT_SID, defaults.API_KEY, token, speed=app.config.get("SIMULATOR_SPEED", 1.0))
+    options = defaults.from_environment()  # SIMULATOR_SPEED, SIMULATOR_DROP_CALLBACKS, ...
+    if "SIMULATOR_SPEED" in app.config:
+        options["speed"] = app.config["SIMULATOR_SPEED"]
+    server = SimulatorServer(defaults.ACCOUNT_SID, defaults.API_KEY, token, **options)
     server.start()
     app.extensions["simulator"] = server
     log.info("Exotel simulator listening on %s", server.base_url)

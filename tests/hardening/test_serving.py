@@ -14,8 +14,8 @@ from pathlib import Path
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.conftest import SECRET_KEY
 from tests.hardening.support import callback_path, new_call
+from tests.support.credentials import SECRET_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 
