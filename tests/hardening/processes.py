@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import SECRET_KEY
+from tests.support.credentials import SECRET_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 

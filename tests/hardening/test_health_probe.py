@@ -8,7 +8,7 @@ import sqlite3
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-from tests.conftest import make_app
+from tests.support.apps import make_app
 
 
 def _sqlite_copy(sqlite_template, tmp_path) -> str:

@@ -12,9 +12,10 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.conftest import SECRET_KEY, make_app
 from tests.hardening.processes import gunicorn, nginx, nginx_binary, stop
 from tests.hardening.support import callback_path, new_call
+from tests.support.apps import make_app
+from tests.support.credentials import SECRET_KEY
 from webapp.calls.signing import callback_token
 
 SLOW_CLIENTS = 16

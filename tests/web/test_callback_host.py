@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import make_app
+from tests.support.apps import make_app
 from webapp.models import Call
 
 GOOD = {"from": "+91 98765 43210", "app_id": "4242"}
