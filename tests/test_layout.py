@@ -90,3 +90,15 @@ def test_views_build_no_sql():
             if module and "sqlalchemy" in module and module != "sqlalchemy.exc":
                 offenders.append(f"{path.name}: {module}")
     assert offenders == []
+
+
+def test_tests_and_bench_take_helpers_from_the_support_module():
+    """pytest advises against importing conftest: shared helpers live in tests/support."""
+    root = PACKAGE.parent
+    offenders = [
+        str(path.relative_to(root))
+        for folder in ("tests", "bench")
+        for path in (root / folder).rglob("*.py")
+        if "conftest import" in path.read_text() or "import conftest" in path.read_text()
+    ]
+    assert offenders == []
