@@ -37,8 +37,11 @@ ACCEPTED = "Send multipart/form-data, application/x-www-form-urlencoded or appli
 REPLACEMENT = "\ufffd"
 # What strict JSON stores cannot hold: NUL (jsonb refuses \u0000) and UTF-16 halves without their pair.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-# ensure_ascii output that may hold one of those (a false alarm costs one more pass, nothing else).
-_SUSPECT = re.compile(r"\\u(?:0000|d[89a-f])")
+# ensure_ascii output that may hold one of those: \u0000, or a surrogate escape without its pair
+# (a pair, as an emoji is written, is valid). A false alarm costs one more pass, nothing else.
+_SUSPECT = re.compile(
+    r"\\u0000|\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f])|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}"
+)
 _NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
 
 
