@@ -53,24 +53,31 @@ _OUTCOMES = {413: "too_large", 415: "unsupported_media_type"}  # the metric's ou
 def _body(req: Request) -> bytes:
     """The request body as the server handed it over: chunked framing removed, at most MAX_BODY bytes.
 
-    werkzeug refuses a longer body (413) whether it came with Content-Length or
-    chunked; a body cut short, or chunk framing the server could not read, is a
-    BodyError (400). The server's own errors differ (werkzeug: OSError; gunicorn:
-    its ParseException, a plain Exception), hence the broad except.
+    With a Content-Length, werkzeug refuses a longer body (413) before reading and
+    a shorter one as a disconnect. Without one (chunked), werkzeug would stop at
+    max_content_length without a word, so the body is read here, one byte past
+    the limit to tell. A body cut short, or chunk framing the server could not
+    read, is a BodyError (400); servers raise different errors for it (werkzeug:
+    OSError, ValueError; gunicorn: its ParseException, a plain Exception), hence
+    the broad except around the read alone.
     """
     try:
+        if req.content_length is not None:
+            return req.get_data(cache=False)
         environ = req.environ
-        if "wsgi.input_terminated" not in environ and req.content_length is None and "chunked" in (
-            req.headers.get("Transfer-Encoding", "").lower()
-        ):
-            # A server that leaves chunked bodies to the app unmarked: werkzeug would read nothing.
-            data = environ["wsgi.input"].read(MAX_BODY + 1)
-            if len(data) > MAX_BODY:
-                raise RequestEntityTooLarge()
-            return data
-        return req.get_data(cache=False)
+        if "wsgi.input_terminated" not in environ and "chunked" not in req.headers.get("Transfer-Encoding", "").lower():
+            return b""  # no Content-Length and not chunked: no body (as werkzeug reads it)
+        stream, chunks, size = environ["wsgi.input"], [], 0
+        while size <= MAX_BODY and (chunk := stream.read(MAX_BODY + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > MAX_BODY:
+            raise too_large()
+        return b"".join(chunks)
     except RequestEntityTooLarge:
         raise too_large() from None
+    except BodyError:
+        raise
     except Exception:  # whatever the input stream raised: the body could not be read
         raise BodyError(400, "unreadable_body", "The body ended early or its chunked framing is malformed.") from None
 
