@@ -19,8 +19,7 @@ import json
 import math
 import re
 import zlib
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote_to_bytes
 
 from multipart import parse_options_header
@@ -45,6 +44,12 @@ _SUSPECT = re.compile(
 _NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
 
 
+class HeaderLookup(Protocol):
+    """What read_callback needs of headers: werkzeug's Headers, or a plain dict."""
+
+    def get(self, key: str, /) -> str | None: ...
+
+
 class BodyError(ValueError):
     """A body refused: the HTTP status to answer, a code, and a sentence for the sender."""
 
@@ -59,7 +64,7 @@ def too_large() -> BodyError:
     return BodyError(413, "body_too_large", f"The body is over {MAX_BODY // 1024} KiB or has over {MAX_PARTS} parts.")
 
 
-def _header(headers: Mapping[str, str], name: str) -> str:
+def _header(headers: HeaderLookup, name: str) -> str:
     """A header by its canonical spelling (werkzeug's Headers ignore case) or in lower case (a plain dict)."""
     value = headers.get(name)
     if value is None:
@@ -67,7 +72,7 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     return value or ""
 
 
-def read_callback(method: str, headers: Mapping[str, str], body: bytes, query: bytes = b"") -> dict[str, Any]:
+def read_callback(method: str, headers: HeaderLookup, body: bytes, query: bytes = b"") -> dict[str, Any]:
     """The callback's fields: query parameters, then the body's (the body wins). Raises BodyError.
 
     `body` is the request body as the server handed it over (chunked framing
