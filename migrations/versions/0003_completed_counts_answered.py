@@ -1,4 +1,4 @@
-"""Reporting: a `completed` call counts as answered, even when no answer time is known.
+"""Reporting: a `completed` call counts as answered, even when no answer time is known; payloads made strict JSON.
 
 Exotel's plain StatusCallback (no EventType) reports `completed` without an
 answer time; `completed` means the customer answered, so `call_report.answered`
@@ -7,13 +7,24 @@ now read `answered_at IS NOT NULL OR status = 'completed'`. `answered_at` is
 left null when unknown (never invented), so `ring_seconds` stays null for such
 calls. The report cache is emptied, so the pages rebuild it by the same rule.
 
-The views' SQL is spelled out here, as in 0002, so this revision never changes
+Payloads stored by earlier versions may hold what strict JSON parsers,
+SQLite's json_valid and PostgreSQL's jsonb refuse (NaN, Infinity, a lone
+surrogate escape, \u0000): they are rewritten as the app now writes them,
+each such value replaced (NaN as the string "NaN", the others by U+FFFD),
+everything else kept. The downgrade leaves them strict.
+
+The views' SQL (and the payload rules) are spelled out here, as in 0002, so this revision never changes
 under later code; the downgrade restores 0002's views exactly.
 
 Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-01 10:00:00
 """
+import json
+import math
+import re
+
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
@@ -102,8 +113,43 @@ def _replace_views(completed_counts: bool) -> None:
     op.execute("DELETE FROM report_refresh")
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# Text a payload that strict JSON refuses must contain (a pair of surrogate escapes, an emoji, is
+# fine, but is looked at too): cheap to find in SQL, checked again in Python.
+_CANDIDATES = ("NaN", "Infinity", "\\u0000", "\\ud")
+
+
+def _storable(value):
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    return value
+
+
+def _strict_payloads() -> None:
+    bind = op.get_bind()
+    find = "instr(payload, :{0}) > 0" if bind.dialect.name == "sqlite" else "strpos(payload, :{0}) > 0"
+    where = " OR ".join(find.format(f"c{i}") for i in range(len(_CANDIDATES)))
+    params = {f"c{i}": text for i, text in enumerate(_CANDIDATES)}
+    rows = bind.execute(sa.text(f"SELECT id, payload FROM call_events WHERE {where}"), params).all()
+    update = sa.text("UPDATE call_events SET payload = :payload WHERE id = :id")
+    for event_id, payload in rows:
+        try:
+            fixed = json.dumps(_storable(json.loads(payload)), ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+        except (ValueError, RecursionError):
+            fixed = json.dumps(_UNSTORABLE.sub("\ufffd", payload))  # not JSON at all: kept as one JSON string
+        if fixed != payload:
+            bind.execute(update, {"payload": fixed, "id": event_id})
+
+
 def upgrade() -> None:
     _replace_views(True)
+    _strict_payloads()
 
 
 def downgrade() -> None:
