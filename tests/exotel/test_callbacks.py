@@ -152,3 +152,28 @@ def test_time_zone_is_configurable():
 def test_repeated_form_keys_are_kept_as_lists_in_the_payload():
     fields = fields_from_form([("A", "1"), ("A", "2"), ("B", "3")])
     assert fields == {"A": ["1", "2"], "B": "3"}
+
+
+@pytest.mark.parametrize(
+    "fields, expected",
+    [
+        # The customer's leg says NA ("not applicable"); the leg that answered says HUMAN.
+        ({"Legs": [{"Status": "completed", "OnCallDuration": 0, "AnsweredBy": "NA"},
+                   {"Status": "completed", "OnCallDuration": 84, "AnsweredBy": "HUMAN"}]}, "HUMAN"),
+        ({"Legs[0][AnsweredBy]": "NA", "Legs[0][Status]": "no-answer",
+          "Legs[1][AnsweredBy]": "MACHINE", "Legs[1][Status]": "in-progress"}, "MACHINE"),
+        ({"Legs": [{"Status": "no-answer", "AnsweredBy": "HUMAN"}, {"Status": "completed", "OnCallDuration": 5,
+                                                                    "AnsweredBy": "MACHINE"}]}, "MACHINE"),
+        ({"AnsweredBy": "NA", "Legs": [{"Status": "busy", "AnsweredBy": "NA"}]}, None),
+        ({"AnsweredBy": "HUMAN"}, "HUMAN"),
+        ({"AnsweredBy": "na", "Legs": [{"AnsweredBy": "HUMAN"}]}, "HUMAN"),
+    ],
+)
+def test_answered_by_is_what_the_leg_that_answered_says(fields, expected):
+    event = parse_callback({"CallSid": "x", "EventType": "terminal", "Status": "completed", **fields}, IST)
+    assert event.answered_by == expected
+
+
+def test_a_legs_field_nested_past_the_recursion_limit_is_data():
+    event = parse_callback({"CallSid": "x", "Status": "completed", "Legs": "[" * 5000 + "]" * 5000}, IST)
+    assert event.legs == () and event.status == "completed"

@@ -14,7 +14,7 @@ from werkzeug.test import encode_multipart
 from werkzeug.wrappers import Request
 
 from webapp.exotel.callbacks import fields_from_form
-from webapp.exotel.multipart import ParserLimitReached, read_form_fields
+from webapp.exotel.multipart import ParserLimitReached, read_form_fields, read_form_fields_leniently
 
 EXAMPLES = 300 if os.environ.get("CI") else 100
 
@@ -72,12 +72,30 @@ def test_what_the_fast_parser_reads_it_reads_as_werkzeug_does(fields):
         assert fast is not None
 
 
-def test_file_parts_are_left_out_as_werkzeug_leaves_them_out_of_the_form():
+def test_file_parts_are_fields_too_by_either_parser():
+    # A part with a filename is still a field the sender sent: kept, as text (werkzeug's
+    # request.form alone would leave it out).
     body = (b"--b\r\nContent-Disposition: form-data; name=\"CallSid\"\r\n\r\nabc\r\n"
             b"--b\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"x.txt\"\r\n"
-            b"Content-Type: text/plain\r\n\r\nfile body\r\n--b--\r\n")
-    assert read_form_fields(body, "b", 200) == [("CallSid", "abc")]
-    assert werkzeug_fields("multipart/form-data; boundary=b", body) == {"CallSid": "abc"}
+            b"Content-Type: text/plain\r\n\r\nfile body \xff\r\n--b--\r\n")
+    expected = [("CallSid", "abc"), ("upload", "file body \ufffd")]
+    assert read_form_fields(body, "b", 200) == expected
+    assert read_form_fields_leniently(body.replace(b"\r\n", b"\n"), "b", 200) == expected
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1",  # no closing delimiter
+        b"--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--b",  # cut inside it
+        b"--c\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--c--\r\n",  # another boundary
+        b"garbage",
+    ],
+)
+def test_what_neither_parser_can_read_in_full_is_an_error_not_an_empty_form(body):
+    assert read_form_fields(body, "b", 200) is None
+    with pytest.raises(ValueError):
+        read_form_fields_leniently(body, "b", 200)
 
 
 @pytest.mark.parametrize(

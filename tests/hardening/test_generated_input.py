@@ -1,8 +1,11 @@
-"""Generated input at the StatusCallback endpoint: whatever arrives, never a 5xx; any order, exactly once."""
+"""Generated input at the StatusCallback endpoint: whatever arrives, never a 5xx, and every stored
+payload strict JSON (json_valid on SQLite, ::jsonb on PostgreSQL); any order, exactly once."""
 
 from __future__ import annotations
 
+import gzip
 import json
+import socket
 import uuid
 from functools import reduce
 from urllib.parse import urlencode
@@ -11,6 +14,7 @@ from hypothesis import given, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 from sqlalchemy import func, select
+from strict_json import assert_payloads_are_strict_json
 from werkzeug.datastructures import MultiDict
 
 from tests.hardening.support import GENERATED, callback_path, new_call
@@ -49,6 +53,11 @@ field_values = {
 }
 
 
+def _payloads_are_strict(app) -> None:
+    with app.app_context():
+        assert_payloads_are_strict_json(get_db())
+
+
 def _status_of(app, call_id):
     with app.app_context(), get_db().transaction(write=False) as session:
         return session.get(Call, call_id).status
@@ -75,6 +84,7 @@ def test_arbitrary_bodies_never_get_a_5xx(app, client, body, content_type, metho
     assert response.status_code < 500
     assert response.status_code in {200} | LIMIT
     assert _status_of(app, call.id) in KNOWN
+    _payloads_are_strict(app)
 
 
 @given(
@@ -90,12 +100,15 @@ def test_any_field_values_are_data_not_errors(app, client, fields, extra, encodi
     path = callback_path(call.id)
     if encoding == "json":
         response = client.post(path, data=json.dumps(payload), content_type="application/json")
-    else:
-        data = {key.replace("\x00", ""): value.replace("\x00", "") for key, value in payload.items()}
-        response = client.post(path, data=data, content_type="multipart/form-data" if encoding == "multipart" else None)
+    else:  # NUL included: stored as U+FFFD
+        response = client.post(path, data=payload, content_type="multipart/form-data" if encoding == "multipart" else None)
+    if not payload:
+        assert response.status_code == 400  # a callback without a field
+        return
     assert response.status_code == 200, response.data
     assert response.get_json()["result"] in ("stored", "orphan", "duplicate")
     assert _status_of(app, call.id) in KNOWN
+    _payloads_are_strict(app)
 
 
 leg_json = st.one_of(
@@ -124,6 +137,130 @@ def test_any_legs_shape_is_accepted(app, client, legs_json, legs_form, as_json):
         response = client.post(callback_path(call.id), data=MultiDict(form), content_type="multipart/form-data")
     assert response.status_code == 200, response.data
     assert _status_of(app, call.id) == "completed"
+    _payloads_are_strict(app)
+
+
+# -- Hostile bodies: invalid bytes, surrogates, NaN, NUL, deep nesting, compression, chunked framing --
+
+# Text as JSON can carry it: lone surrogates (as \\udxxx escapes) and NUL included.
+wild_texts = st.text(st.characters(categories=["Cs"]) | st.sampled_from("\x00\ufffd\u00e9") | st.characters(), max_size=20)
+wild_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True), wild_texts)
+wild_json = st.recursive(wild_scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(wild_texts, inner, max_size=3),
+                         max_leaves=10)
+deep = st.integers(1, 3000).map(lambda depth: "[" * depth + "]" * depth)
+
+
+def _json_body(fields: dict, nan_text: bool) -> bytes:
+    text = json.dumps(fields)  # NaN and Infinity as Python writes them, surrogates as escapes
+    legs = fields.get("Legs")
+    if isinstance(legs, str) and legs.startswith("["):  # `deep`: nested arrays, not a string, in JSON
+        text = text.replace(json.dumps(legs), legs)
+    return (text.replace('"NaN-here"', "NaN") if nan_text else text).encode()
+
+
+def _form_body(fields: dict) -> bytes:
+    return urlencode({k: json.dumps(v) if not isinstance(v, str) else v for k, v in fields.items()},
+                     encoding="utf-8", errors="surrogatepass").encode()
+
+
+@given(
+    extra=st.dictionaries(wild_texts, wild_json, max_size=4),
+    legs=wild_json | deep,
+    encoding=st.sampled_from(["json", "form", "multipart"]),
+    invalid=st.binary(min_size=1, max_size=4).filter(lambda b: not _is_utf8(b)) | st.none(),
+    compress=st.booleans(),
+    nan_text=st.booleans(),
+)
+@GENERATED
+def test_hostile_bodies_are_stored_strict_or_refused(app, client, extra, legs, encoding, invalid, compress, nan_text):
+    """Whatever the body holds: stored with its fields as strict JSON, or a 4xx; never a 5xx."""
+    call = new_call(app)
+    fields = {**extra, "CallSid": call.sid, "Status": "completed", "Legs": legs, "Bogus": "NaN-here"}
+    if encoding == "json":
+        body, content_type = _json_body(fields, nan_text), "application/json"
+    elif encoding == "form":
+        body, content_type = _form_body(fields), "application/x-www-form-urlencoded"
+    else:
+        parts = [(k, json.dumps(v) if not isinstance(v, str) else v) for k, v in fields.items()]
+        content_type, body = "multipart/form-data; boundary=hyp0thesis", b"".join(
+            b'--hyp0thesis\r\nContent-Disposition: form-data; name="' + k.encode("utf-8", "surrogatepass")
+            .replace(b'"', b"%22").replace(b"\r", b"").replace(b"\n", b"") + b'"\r\n\r\n'
+            + v.encode("utf-8", "surrogatepass") + b"\r\n" for k, v in parts) + b"--hyp0thesis--\r\n"
+    if invalid:
+        body = body.replace(b"completed", b"completed" + invalid, 1) if encoding != "json" else body
+    headers = {"Content-Type": content_type}
+    if compress:
+        body, headers["Content-Encoding"] = gzip.compress(body), "gzip"
+    response = client.post(callback_path(call.id), data=body, headers=headers)
+    note(f"{response.status_code} {response.data[:300]!r}")
+    assert response.status_code in {200} | LIMIT
+    _payloads_are_strict(app)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _chunked(body: bytes, sizes: list[int]) -> bytes:
+    framed, start = [], 0
+    for size in sizes or [len(body)]:
+        piece = body[start:start + size]
+        if piece:
+            framed.append(b"%x\r\n%s\r\n" % (len(piece), piece))
+        start += size
+    if start < len(body):
+        framed.append(b"%x\r\n%s\r\n" % (len(body) - start, body[start:]))
+    return b"".join(framed) + b"0\r\n\r\n"
+
+
+def _send_chunked(base_url: str, path: str, content_type: str, framed: bytes) -> int:
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\n"
+                     "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n".encode() + framed)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1."), answer[:100]
+    return int(answer.split(b" ", 2)[1])
+
+
+@given(
+    fields=st.dictionaries(wild_texts, wild_texts, max_size=6),
+    encoding=st.sampled_from(["json", "form"]),
+    sizes=st.lists(st.integers(1, 300), max_size=8),
+    damage=st.sampled_from([None, "cut", "bad-size", "junk"]) | st.binary(min_size=1, max_size=3),
+)
+@settings(GENERATED, max_examples=max(10, GENERATED.max_examples // 5))
+def test_chunked_bodies_over_real_http_are_stored_or_refused(live_app, fields, encoding, sizes, damage):
+    """Real chunked framing, whole or damaged, through a real server: a 2xx only for a stored callback."""
+    app, live = live_app
+    call = new_call(app)
+    payload = {**fields, "CallSid": call.sid, "Status": "busy"}
+    body = _json_body(payload, False) if encoding == "json" else _form_body(payload)
+    framed = _chunked(body, sizes)
+    if damage == "cut":
+        framed = framed[: len(framed) // 2]
+    elif damage == "bad-size":
+        framed = b"zz" + framed
+    elif damage == "junk":
+        framed = framed.replace(b"\r\n", b"\r\nX", 1)
+    elif isinstance(damage, bytes):
+        framed = framed[:-5] + damage + framed[-5:]
+    content_type = "application/json" if encoding == "json" else "application/x-www-form-urlencoded"
+    status = _send_chunked(live.url, callback_path(call.id), content_type, framed)
+    note(f"{status} {framed[:200]!r}")
+    assert status in {200} | LIMIT
+    stored = _status_of(app, call.id) == "busy"
+    assert stored == (status == 200)
+    if damage is None:
+        assert status == 200
+    _payloads_are_strict(app)
 
 
 # -- Any order, any number of times --------------------------------------------------------

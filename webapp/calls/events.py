@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import enum
-import json
 
 from sqlalchemy.exc import IntegrityError
 
 from ..db import Database, utcnow
+from ..exotel.body import payload_json
 from ..exotel.callbacks import CallbackEvent
 from .fastpath import record_row
 
@@ -26,7 +26,7 @@ def event_params(call_id: str, event: CallbackEvent) -> dict:
         "event_type": event.event_type,
         "status": event.status,
         "occurred_at": event.occurred_at,
-        "payload": json.dumps(event.payload, ensure_ascii=True, default=str, separators=(",", ":")),
+        "payload": payload_json(event.payload),  # strict JSON: json_valid and ::jsonb accept every row
         "dedup_key": event.dedup_key(call_id),
         "proposed": event.proposed_status,
         # First answer wins; an answered event without DateUpdated is dated on arrival.

@@ -138,7 +138,7 @@ def _legs(fields: Mapping[str, Any]) -> tuple[Leg, ...]:
     elif isinstance(raw, str) and raw.lstrip().startswith("["):  # a JSON array sent as one form field
         try:
             decoded = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past the interpreter's limit
             decoded = None
         if isinstance(decoded, list):
             rows = [leg for leg in decoded[:MAX_LEGS] if isinstance(leg, Mapping)]
@@ -176,6 +176,27 @@ def _event_type(value: Any) -> str:
     return text if text in ("answered", "terminal") else "status"
 
 
+# Exotel's word for a leg that no one answered (or that answer detection did not look at).
+NOT_APPLICABLE = frozenset({"na", "n/a", "none", "null"})
+_LEG_ANSWERED = frozenset({"in-progress", "completed", "answered"})
+
+
+def _answered_by(top: str | None, legs: tuple[Leg, ...]) -> str | None:
+    """Who answered (`HUMAN`, `MACHINE`, ...), as the leg that answered says it; None when no leg says.
+
+    The customer's leg often says NA while the leg that was answered says
+    HUMAN: a leg that was answered (talk time, or an answered status) wins,
+    then any leg's word, then a top-level AnsweredBy; NA alone is not stored.
+    """
+    said = [leg for leg in legs if leg.answered_by and leg.answered_by.lower() not in NOT_APPLICABLE]
+    answered = [leg for leg in said if (leg.on_call_duration or 0) > 0 or leg.status in _LEG_ANSWERED]
+    if answered:
+        return answered[0].answered_by
+    if said:
+        return said[0].answered_by
+    return top if top and top.lower() not in NOT_APPLICABLE else None
+
+
 def parse_callback(fields: Mapping[str, Any], tz: ZoneInfo) -> CallbackEvent:
     """Read one callback's fields (form or JSON alike) into a CallbackEvent. Never raises on content."""
     get = lambda name: _first(fields.get(name))  # noqa: E731
@@ -194,7 +215,7 @@ def parse_callback(fields: Mapping[str, Any], tz: ZoneInfo) -> CallbackEvent:
         if status == "completed" and ended_at and duration:
             # The answered callback may be lost; the talk time ends at EndTime.
             answered_at = ended_at - timedelta(seconds=duration)
-    answered_by = clean_text(get("AnsweredBy"), 32) or next((leg.answered_by for leg in legs if leg.answered_by), None)
+    answered_by = _answered_by(clean_text(get("AnsweredBy"), 32), legs)
     return CallbackEvent(
         call_sid=clean_text(get("CallSid"), 64),
         event_type=event_type,

@@ -8,25 +8,30 @@ documentation suggests in place of the removed `cgi` module) scans for the
 delimiter with bytes.find instead.
 
 It follows RFC 7578 to the letter (CRLF line breaks, a Content-Disposition on
-every part). Werkzeug is more forgiving, so a body this parser cannot read, or
-might misread, is handed back to werkzeug rather than refused: every body is
-read as werkzeug reads it, only faster when it is well formed.
+every part). Werkzeug's parser is more forgiving, so a body this parser cannot
+read, or might misread, is read by werkzeug's (read_form_fields_leniently)
+rather than refused: every body is read as werkzeug reads it, only faster when
+it is well formed. A part with a filename is a field like any other: its bytes
+are kept as text, as every other value is.
 """
 
 from __future__ import annotations
 
-from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMultipartParser
+import io
 
-__all__ = ["ParserLimitReached", "read_form_fields"]
+from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMultipartParser
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.formparser import MultiPartParser
+
+__all__ = ["ParserLimitReached", "read_form_fields", "read_form_fields_leniently"]
 
 
 def read_form_fields(body: bytes, boundary: str, max_parts: int) -> list[tuple[str, str]] | None:
-    """The (name, text) fields of a whole multipart/form-data body, in order.
+    """The (name, text) fields of a whole multipart/form-data body, in order; values decoded as
+    UTF-8, an invalid byte replaced.
 
-    File parts (a `filename` in their Content-Disposition) are left out, as
-    werkzeug leaves them out of `request.form`. None: this strict parser could
-    not read the body (let werkzeug try). Raises ParserLimitReached past
-    `max_parts` parts or an oversized part header.
+    None: this strict parser could not read the body (read_form_fields_leniently
+    may). Raises ParserLimitReached past `max_parts` parts or an oversized part header.
     """
     fields: list[tuple[str, str]] = []
     name: str | None = None
@@ -37,7 +42,7 @@ def read_form_fields(body: bytes, boundary: str, max_parts: int) -> list[tuple[s
         for event in parser.parse(body):
             if isinstance(event, MultipartSegment):
                 parts += 1
-                name = event.name if event.filename is None else None
+                name = event.name
                 chunks = []
             elif event is None:  # the end of a part
                 if name is not None:
@@ -56,4 +61,22 @@ def read_form_fields(body: bytes, boundary: str, max_parts: int) -> list[tuple[s
     # which the RFC does not allow but werkzeug reads as intended.
     if delimiters != parts + 1:
         return None
+    return fields
+
+
+def read_form_fields_leniently(body: bytes, boundary: str, max_parts: int) -> list[tuple[str, str]]:
+    """The fields of a multipart body as werkzeug's parser reads it (bare LF line breaks and the like):
+    form fields first, then file parts. Raises ValueError when the body cannot be read in full,
+    ParserLimitReached past `max_parts` parts."""
+    parser = MultiPartParser(max_form_memory_size=len(body) + 1, max_form_parts=max_parts)
+    try:
+        form, files = parser.parse(io.BytesIO(body), boundary.encode("latin-1"), len(body))
+    except RequestEntityTooLarge:
+        raise ParserLimitReached("too many parts") from None
+    except UnicodeEncodeError:
+        raise ValueError("a boundary werkzeug cannot read") from None
+    fields = list(form.items(multi=True))
+    for name, storage in files.items(multi=True):
+        fields.append((name, storage.read().decode("utf-8", "replace")))
+        storage.close()
     return fields

@@ -21,7 +21,8 @@ RING_BUCKETS = (
 )
 OUTCOMES = ("completed", "busy", "no_answer", "failed", "canceled", "rejected", "other")
 
-# The rules of daily_call_stats (migration 0002), over call_report's columns.
+# The rules of daily_call_stats (migrations 0002, 0003), over call_report's columns; `answered` is
+# call_report's own column (answered_at set, or completed), so page and view count alike.
 PLACED = "status NOT IN ('pending', 'rejected') AND NOT (status = 'unknown' AND sid IS NULL)"
 HOUR_START = {
     "sqlite": "substr(created_at, 1, 13) || ':00:00.000000'",
@@ -43,18 +44,18 @@ def report_sql(dialect: str) -> str:
         "flow_url",
         "COUNT(*) AS calls",
         f"SUM(CASE WHEN {PLACED} THEN 1 ELSE 0 END) AS placed",
-        "SUM(CASE WHEN answered_at IS NOT NULL THEN 1 ELSE 0 END) AS answered",
+        "SUM(CASE WHEN answered THEN 1 ELSE 0 END) AS answered",
         "SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS completed",
         "SUM(CASE WHEN status = 'busy' THEN 1 ELSE 0 END) AS busy",
         "SUM(CASE WHEN status = 'no-answer' THEN 1 ELSE 0 END) AS no_answer",
         "SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed",
         "SUM(CASE WHEN status = 'canceled' THEN 1 ELSE 0 END) AS canceled",
         "SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END) AS rejected",
-        "COALESCE(SUM(CASE WHEN answered_at IS NOT NULL THEN conversation_duration END), 0) AS conversation_seconds",
-        "COUNT(CASE WHEN answered_at IS NOT NULL THEN conversation_duration END) AS conversations",
+        "COALESCE(SUM(CASE WHEN answered THEN conversation_duration END), 0) AS conversation_seconds",
+        "COUNT(CASE WHEN answered THEN conversation_duration END) AS conversations",
         "COALESCE(SUM(ring_seconds), 0) AS ring_seconds",
         "COUNT(ring_seconds) AS rings",
-        *_bucket_sums("CASE WHEN answered_at IS NOT NULL THEN conversation_duration END", "d", DURATION_BUCKETS),
+        *_bucket_sums("CASE WHEN answered THEN conversation_duration END", "d", DURATION_BUCKETS),
         *_bucket_sums("ring_seconds", "r", RING_BUCKETS),
     ]
     return (

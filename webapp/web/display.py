@@ -14,6 +14,7 @@ from flask import Flask, request
 from ..calls.status import FINAL, is_final
 from ..config import get_settings
 from ..exotel import ExotelError, ExotelRateLimited
+from ..exotel.body import storable_text
 from ..exotel.callbacks import fields_from_form, parse_callback
 
 TZ_COOKIE = "tz"
@@ -105,16 +106,23 @@ def safe_recording_url(url: str | None) -> str | None:
 def parse_payload(text: str) -> Any:
     try:
         return json.loads(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return text
 
 
 def pretty_payload(text: str) -> str:
-    """An event's raw body, indented for reading (escaped by the template)."""
+    """An event's raw body, indented for reading (escaped by the template).
+
+    Whatever a row holds renders: a lone surrogate or NUL in a payload stored
+    before payloads were made strict becomes U+FFFD, as UTF-8 cannot carry it.
+    """
     payload = parse_payload(text)
-    if isinstance(payload, str):
-        return payload
-    return json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True)
+    if not isinstance(payload, str):
+        try:
+            text = json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True)
+        except (TypeError, ValueError, RecursionError):  # keys of mixed types, or nested past the limit
+            pass
+    return storable_text(text or "")
 
 
 def legs_of(events) -> list[dict[str, Any]]:

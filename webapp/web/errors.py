@@ -37,6 +37,13 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     return response
 
 
+def route() -> str:
+    """The request's route as declared (`/webhooks/exotel/<call_id>/<token>`), never its raw path:
+    a path may carry a secret (a callback token) that no log line may hold."""
+    rule = request.url_rule
+    return rule.rule if rule is not None else "(no route)"
+
+
 def _is_database_down(exc: Exception) -> bool:
     if isinstance(exc, (OperationalError, PoolTimeout)):
         return True
@@ -53,7 +60,7 @@ def register_error_handlers(app: Flask) -> None:
     def unexpected(exc: Exception):
         if _is_database_down(exc):
             # Exotel retries a 5xx; a 503 says "try again", and nothing was committed.
-            log.warning("database unavailable: %s", type(getattr(exc, "orig", exc)).__name__)
+            log.warning("database unavailable on %s %s: %s", request.method, route(), type(getattr(exc, "orig", exc)).__name__)
             return error_response(503, "database_unavailable", "The database is unavailable; try again shortly.", headers={"Retry-After": "5"})
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, route())
         return error_response(500, "internal_error", InternalServerError.description)

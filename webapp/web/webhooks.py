@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
+import re
 import time
 
 from flask import Blueprint, Request, Response, request
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..calls.events import Recorded, record_event
 from ..calls.signing import verify_callback_token
 from ..config import get_settings
 from ..db import get_db
-from ..exotel.callbacks import fields_from_form, parse_callback
-from ..exotel.multipart import ParserLimitReached, read_form_fields
+from ..exotel.body import MAX_BODY, BodyError, read_callback, too_large
+from ..exotel.callbacks import parse_callback
 from ..observability.metrics import CALLBACK_SECONDS, CALLBACKS
 from .errors import error_response
 
@@ -24,87 +24,62 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
-MAX_BODY = 64 * 1024
-MAX_PARTS = 200  # a callback has about 25 fields; Legs add 3 per leg
-FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+# A callback URL's last segment is its secret.
+_CALLBACK_TOKEN = re.compile(r"(/webhooks/exotel/[^/\s?]*/)[^\s?\"]+")
+
+
+class HideCallbackTokens(logging.Filter):
+    """Rewrite a log line that names a callback URL (werkzeug's request log does) without its token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/webhooks/exotel/" in message:
+            record.msg, record.args = _CALLBACK_TOKEN.sub(r"\1<token>", message), ()
+        return True
+
+
+@bp.record_once
+def _hide_tokens_in_request_logs(_state) -> None:
+    """The development server (`flask run`, `make run`) logs each request's path: keep tokens out of it."""
+    werkzeug_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, HideCallbackTokens) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(HideCallbackTokens())
 
 # The success answers never change: built once, not serialised per request.
 _ANSWERS = {outcome: json.dumps({"result": outcome.value}).encode() + b"\n" for outcome in Recorded}
+_OUTCOMES = {413: "too_large", 415: "unsupported_media_type"}  # the metric's outcome label; other 4xx: unreadable
 
 
-class UnreadableBody(ValueError):
-    """A body that cannot be read as what its Content-Type says."""
+def _body(req: Request) -> bytes:
+    """The request body as the server handed it over: chunked framing removed, at most MAX_BODY bytes.
 
-
-def _buffer_chunked_body(req: Request) -> None:
-    """Read a body sent without Content-Length (chunked) here, refusing it past MAX_BODY.
-
-    Werkzeug stops reading such a stream at max_content_length without a word, so
-    an oversized body would be parsed cut short instead of refused.
+    With a Content-Length, werkzeug refuses a longer body (413) before reading and
+    a shorter one as a disconnect. Without one (chunked), werkzeug would stop at
+    max_content_length without a word, so the body is read here, one byte past
+    the limit to tell. A body cut short, or chunk framing the server could not
+    read, is a BodyError (400); servers raise different errors for it (werkzeug:
+    OSError, ValueError; gunicorn: its ParseException, a plain Exception), hence
+    the broad except around the read alone.
     """
-    stream = req.environ["wsgi.input"]
-    chunks, size = [], 0
-    while size <= MAX_BODY:
-        chunk = stream.read(MAX_BODY + 1 - size)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    if size > MAX_BODY:
-        raise RequestEntityTooLarge()
-    req.environ["wsgi.input"] = io.BytesIO(b"".join(chunks))
-    req.environ["CONTENT_LENGTH"] = str(size)
-    req.environ.pop("wsgi.input_terminated", None)
-
-
-def _read_multipart(req: Request) -> list[tuple[str, str]] | None:
-    """A multipart body's fields by the fast parser; None: leave it to werkzeug's `req.form`."""
-    boundary = req.mimetype_params.get("boundary")
-    if not boundary:
-        return None
-    body = req.get_data()  # cached: werkzeug re-reads it if this parser gives up
     try:
-        return read_form_fields(body, boundary, MAX_PARTS)
-    except ParserLimitReached:
-        raise RequestEntityTooLarge() from None
-
-
-def read_fields(req: Request) -> dict | None:
-    """Query parameters merged with the body's fields (the body wins), whatever the encoding; None: 415."""
-    fields = fields_from_form(req.args.items(multi=True)) if req.args else {}
-    mimetype = req.mimetype
-    chunked = req.content_length is None and req.headers.get("Transfer-Encoding", "").lower() == "chunked"
-    if chunked:
-        _buffer_chunked_body(req)
-    has_body = bool(req.content_length)
-    if mimetype == "multipart/form-data" and (quick := _read_multipart(req)) is not None:
-        fields.update(fields_from_form(quick))
-    elif mimetype in FORM_TYPES:
-        try:
-            form = req.form
-        except ValueError as exc:  # werkzeug refuses some malformed multipart this way
-            raise UnreadableBody(str(exc)) from None
-        items = form.items(multi=True)
-        if mimetype != "multipart/form-data":  # werkzeug counts multipart parts itself
-            items = list(items)
-            if len(items) > MAX_PARTS:
-                raise RequestEntityTooLarge()
-        fields.update(fields_from_form(items))
-    elif mimetype == "application/json" or mimetype.endswith("+json"):
-        raw = req.get_data(cache=False)
-        if raw.strip():
-            try:
-                body = json.loads(raw)
-            except (ValueError, UnicodeDecodeError, RecursionError):
-                raise UnreadableBody("the body is not valid JSON") from None
-            if not isinstance(body, dict):
-                raise UnreadableBody("the JSON body must be an object")
-            fields.update(body)
-    elif has_body and mimetype:
-        return None  # a content type we do not read: 415
-    elif has_body and req.get_data(cache=False).strip():
-        return None
-    return fields
+        if req.content_length is not None:
+            return req.get_data(cache=False)
+        environ = req.environ
+        if "wsgi.input_terminated" not in environ and "chunked" not in req.headers.get("Transfer-Encoding", "").lower():
+            return b""  # no Content-Length and not chunked: no body (as werkzeug reads it)
+        stream, chunks, size = environ["wsgi.input"], [], 0
+        while size <= MAX_BODY and (chunk := stream.read(MAX_BODY + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > MAX_BODY:
+            raise too_large()
+        return b"".join(chunks)
+    except RequestEntityTooLarge:
+        raise too_large() from None
+    except BodyError:
+        raise
+    except Exception:  # whatever the input stream raised: the body could not be read
+        raise BodyError(400, "unreadable_body", "The body ended early or its chunked framing is malformed.") from None
 
 
 def _done(started: float, call_id: str, outcome: str, sid: str | None = None, event_type: str | None = None) -> None:
@@ -135,22 +110,11 @@ def status_callback(call_id: str, token: str):
         _done(started, call_id[:64], "forbidden")
         return error_response(403, "forbidden", "This callback URL is not valid.")
     request.max_content_length = MAX_BODY
-    request.max_form_parts = MAX_PARTS
-    request.max_form_memory_size = MAX_BODY
     try:
-        fields = read_fields(request)
-    except RequestEntityTooLarge:
-        _done(started, call_id, "too_large")
-        return error_response(413, "body_too_large", f"The body is over {MAX_BODY // 1024} KiB or has too many parts.")
-    except (UnreadableBody, BadRequest) as exc:
-        _done(started, call_id, "unreadable")
-        message = exc.args[0] if isinstance(exc, UnreadableBody) else "The body could not be read."
-        return error_response(400, "unreadable_body", message)
-    if fields is None:
-        _done(started, call_id, "unsupported_media_type")
-        return error_response(
-            415, "unsupported_media_type", "Send multipart/form-data, application/x-www-form-urlencoded or application/json."
-        )
+        fields = read_callback(request.method, request.headers, _body(request), request.query_string)
+    except BodyError as exc:
+        _done(started, call_id, _OUTCOMES.get(exc.status, "unreadable"))
+        return error_response(exc.status, exc.code, exc.message)
     event = parse_callback(fields, settings.tz)
     try:
         outcome = record_event(get_db(), call_id, event)
