@@ -14,10 +14,10 @@ from hypothesis import given, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 from sqlalchemy import func, select
-from strict_json import assert_payloads_are_strict_json
 from werkzeug.datastructures import MultiDict
 
 from tests.hardening.support import GENERATED, callback_path, new_call
+from tests.support.strict_json import assert_payloads_are_strict_json
 from webapp.calls.status import KNOWN, next_status
 from webapp.db import get_db
 from webapp.exotel.callbacks import parse_callback

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import text
-from strict_json import assert_payloads_are_strict_json, strict_loads
 
 from tests.hardening.support import new_call
+from tests.support.strict_json import assert_payloads_are_strict_json, strict_loads
 from webapp.db import utcnow
 
 # As earlier versions stored them (json.dumps with ensure_ascii and allow_nan).

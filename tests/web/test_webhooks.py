@@ -14,9 +14,9 @@ import requests
 from signin import sign_in
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
-from strict_json import assert_payloads_are_strict_json, strict_loads
 
 from tests.support.credentials import SECRET_KEY
+from tests.support.strict_json import assert_payloads_are_strict_json, strict_loads
 from webapp.calls.signing import callback_token
 from webapp.db import utcnow
 from webapp.models import Call, CallEvent
