@@ -15,7 +15,10 @@ from tests.support.databases import migrate, postgres_error, scratch_postgres
 from webapp.accounts import create_token, create_user
 from webapp.db import get_db
 
-TABLES = ("call_events", "idempotency_keys", "calls", "api_tokens", "users", "campaign_contacts", "campaigns", "suppressions")
+TABLES = (
+    "call_events", "idempotency_keys", "calls", "api_tokens", "users", "campaign_contacts", "campaigns", "suppressions",
+    "report_hours", "report_refresh",
+)
 
 
 @pytest.fixture(scope="session")

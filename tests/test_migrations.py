@@ -68,3 +68,31 @@ def test_contract_columns(database_url):
     assert columns["call_events"] >= {
         "id", "call_id", "call_sid", "event_type", "status", "occurred_at", "received_at", "payload",
     }
+
+
+def test_upgrading_keeps_every_row_and_its_links(empty_database):
+    """Revisions that copy `calls` (SQLite's batch mode) keep its events and idempotency keys attached."""
+    from sqlalchemy import text
+
+    app = create_app({"DATABASE_URL": empty_database, "SECRET_KEY": SECRET_KEY, "TESTING": True})
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0003"]).exit_code == 0
+    engine = create_engine(empty_database)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO calls (id, from_number, caller_id, flow_url, status, created_at, updated_at) "
+            "VALUES ('c1', '+919876500001', '08047112345', 'http://f', 'completed', :now, :now)"), {"now": "2026-12-01 10:00:00"})
+        connection.execute(text(
+            "INSERT INTO call_events (call_id, call_sid, event_type, status, received_at, payload, dedup_key) "
+            "VALUES ('c1', 's', 'terminal', 'completed', :now, '{}', 'k1')"), {"now": "2026-12-01 10:00:00"})
+        connection.execute(text(
+            "INSERT INTO idempotency_keys (scope, key, request_hash, call_id, created_at) "
+            "VALUES ('token:1', 'key', 'h', 'c1', :now)"), {"now": "2026-12-01 10:00:00"})
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT call_id FROM call_events")).scalar() == "c1"
+        assert connection.execute(text("SELECT call_id FROM idempotency_keys")).scalar() == "c1"
+        assert connection.execute(text("SELECT COUNT(*) FROM call_report")).scalar() == 1
+    engine.dispose()
+    app.extensions["database"].engine.dispose()

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import SECRET_KEY
 from tests.hardening.support import callback_path, new_call
+from tests.support.credentials import SECRET_KEY
 from tests.support.strict_json import assert_payloads_are_strict_json, strict_loads
 from webapp.calls.signing import callback_token
 from webapp.db import get_db

@@ -11,11 +11,11 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
-from signin import sign_in
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from tests.support.credentials import SECRET_KEY
+from tests.support.signin import sign_in
 from tests.support.strict_json import assert_payloads_are_strict_json, strict_loads
 from webapp.calls.signing import callback_token
 from webapp.db import utcnow
