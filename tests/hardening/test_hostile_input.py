@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 from datetime import datetime
 from urllib.parse import quote
@@ -23,8 +24,8 @@ from tests.hardening.support import GENERATED, new_call
 from webapp.db import get_db
 from webapp.models import Call
 
-# ~50 examples a test and database: seconds, not minutes.
-HOSTILE = settings(GENERATED, max_examples=50)
+# ~50 examples a test and database: seconds, not minutes (HOSTILE_EXAMPLES=500 for a longer search).
+HOSTILE = settings(GENERATED, max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "50")))
 
 
 @pytest.fixture
