@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 
-.PHONY: run test lint bench browser clean
+.PHONY: run test lint bench browser proxy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,11 @@ run: $(VENV)/.installed
 browser:
 	@scripts/ensure-chromium
 
-test: $(VENV)/.installed-test browser
+# nginx for the tests of deploy/nginx.conf, from Debian's packages too.
+proxy:
+	@scripts/ensure-nginx
+
+test: $(VENV)/.installed-test browser proxy
 	$(BIN)/python -m pytest
 
 # Style and types: ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade) and mypy.

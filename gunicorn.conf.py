@@ -25,6 +25,16 @@ preload_app = True
 timeout = 60  # longer than placing a call may wait for Exotel's answer (30 s)
 keepalive = 5
 
+# gunicornc's control socket, one per instance: gunicorn's default is one path per user
+# (~/.gunicorn/gunicorn.ctl), which each new instance takes over and the first to stop
+# removes for all. Named for the pid of the process that read this file (the master,
+# unless --daemon forks it): `gunicornc -s ~/.gunicorn/gunicorn-<pid>.ctl`.
+_runtime_dir = os.environ.get("XDG_RUNTIME_DIR")
+control_socket = os.path.join(
+    _runtime_dir if _runtime_dir and os.path.isdir(_runtime_dir) else os.path.expanduser("~/.gunicorn"),
+    f"gunicorn-{os.getpid()}.ctl",
+)
+
 
 def post_worker_init(worker):
     """Move everything loaded so far (the app, its libraries) out of the garbage collector's sight.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SUITES = ("reports", "webhooks")
+SUITES = ("reports", "webhooks", "campaigns")
 
 
 def main(argv: list[str]) -> int:

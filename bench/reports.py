@@ -23,6 +23,7 @@ is created beside it), BENCH_DATABASES (sqlite,postgresql), BENCH_TIMEOUT
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import re
@@ -31,11 +32,11 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
 from bench.common import postgres_base
+from tests.support.databases import migrate, scratch_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "bench-secret-key-" + "r" * 32
@@ -70,17 +71,6 @@ def _app(database_url: str):
     from webapp import create_app
 
     return create_app(_config(database_url))
-
-
-def _migrate(database_url: str) -> None:
-    from alembic import command
-
-    from webapp.cli import alembic_config
-
-    app = _app(database_url)
-    with app.app_context():
-        command.upgrade(alembic_config(), "head")
-    app.extensions["database"].engine.dispose()
 
 
 def _signed_in_client(app):
@@ -228,9 +218,6 @@ def _on_alarm(_signum, _frame):
 def main() -> int:
     """Seed both databases, measure, print the table; non-zero when a target or check fails."""
     sys.path.insert(0, str(ROOT))
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
     from webapp.calls.seeding import seed_many
     from webapp.db import make_engine
 
@@ -240,19 +227,15 @@ def main() -> int:
     signal.alarm(int(os.environ.get("BENCH_TIMEOUT", "3600")))
     workdir = Path(tempfile.mkdtemp(prefix="bench-reports-"))
     urls: dict[str, str] = {}
-    admin = scratch = None
+    scratch = contextlib.ExitStack()
     try:
         if "sqlite" in chosen:
             urls["sqlite"] = f"sqlite:///{workdir / 'bench.db'}"
         base = postgres_base() if "postgresql" in chosen else None
         if base:
-            scratch = f"bench_reports_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(base, isolation_level="AUTOCOMMIT")
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{scratch}"'))
-            urls["postgresql"] = make_url(base).set(database=scratch).render_as_string(hide_password=False)
+            urls["postgresql"] = scratch.enter_context(scratch_postgres(base, "bench_reports"))
         for url in urls.values():
-            _migrate(url)
+            migrate(url, _config(url))
         engines = [make_engine(url) for url in urls.values()]
         started = time.perf_counter()
         print(f"seeding {calls:,} calls into {', '.join(urls)} ...", flush=True)
@@ -271,10 +254,7 @@ def main() -> int:
         return 1
     finally:
         signal.alarm(0)
-        if admin is not None:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
-            admin.dispose()
+        scratch.close()
         for path in workdir.glob("*"):
             path.unlink()
         workdir.rmdir()

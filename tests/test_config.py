@@ -30,15 +30,19 @@ def test_secret_key_is_generated_once_and_kept(tmp_path):
 
 
 def test_regions_and_override(tmp_path):
-    creds = dict(EXOTEL_ACCOUNT_SID="a", EXOTEL_API_KEY="k", EXOTEL_API_TOKEN="t")
+    creds = dict(EXOTEL_ACCOUNT_SID="a", EXOTEL_API_KEY="k", EXOTEL_API_TOKEN="t", PUBLIC_BASE_URL="https://calls.example.com")
     assert settings(tmp_path, **creds).api_origin == "https://api.exotel.com"
     assert settings(tmp_path, **creds, EXOTEL_REGION="Mumbai").api_origin == "https://api.in.exotel.com"
     assert settings(tmp_path, **creds, EXOTEL_API_BASE="http://127.0.0.1:9000/").api_origin == "http://127.0.0.1:9000"
 
 
 def test_secrets_are_not_in_the_repr(tmp_path):
-    s = settings(tmp_path, EXOTEL_ACCOUNT_SID="a", EXOTEL_API_KEY="k", EXOTEL_API_TOKEN="tok-secret-value", SECRET_KEY="sk-secret-value-1234")
+    s = settings(tmp_path, EXOTEL_ACCOUNT_SID="a", EXOTEL_API_KEY="k", EXOTEL_API_TOKEN="tok-secret-value",
+                 SECRET_KEY="sk-secret-value-1234", EXOTEL_API_BASE="http://127.0.0.1:9000")
     assert "tok-secret-value" not in repr(s) and "sk-secret-value-1234" not in repr(s)
+
+
+REAL_CREDENTIALS = {"EXOTEL_ACCOUNT_SID": "a", "EXOTEL_API_KEY": "k", "EXOTEL_API_TOKEN": "t"}
 
 
 @pytest.mark.parametrize(
@@ -54,6 +58,13 @@ def test_secrets_are_not_in_the_repr(tmp_path):
         ({"DATABASE_URL": "mysql://localhost/x"}, "DATABASE_URL"),
         ({"EXOTEL_TIMEZONE": "Mars/Olympus"}, "EXOTEL_TIMEZONE"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+        (REAL_CREDENTIALS, "PUBLIC_BASE_URL"),
+        ({**REAL_CREDENTIALS, "EXOTEL_REGION": "mumbai"}, "PUBLIC_BASE_URL"),
+        ({**REAL_CREDENTIALS, "EXOTEL_API_BASE": "https://api.exotel.com/"}, "PUBLIC_BASE_URL"),
+        ({"ALLOWED_HOSTS": "https://calls.example.com"}, "ALLOWED_HOSTS"),
+        ({"ALLOWED_HOSTS": "calls.example.com:8080"}, "ALLOWED_HOSTS"),
+        ({"TRUSTED_PROXY_HOPS": "-1"}, "TRUSTED_PROXY_HOPS"),
+        ({"TRUSTED_PROXY_HOPS": "yes"}, "TRUSTED_PROXY_HOPS"),
     ],
 )
 def test_a_bad_value_names_its_variable(tmp_path, env, variable):
@@ -79,3 +90,59 @@ def test_start_up_stops_with_one_line(tmp_path):
 def test_postgresql_urls_use_psycopg3(tmp_path):
     s = settings(tmp_path, DATABASE_URL="postgresql://u:p@db/calls")
     assert s.database_url.startswith("postgresql+psycopg://")
+
+
+def test_real_credentials_need_public_base_url_and_stand_ins_do_not(tmp_path):
+    real = settings(tmp_path, **REAL_CREDENTIALS, PUBLIC_BASE_URL="https://calls.example.com/")
+    assert real.public_base_url == "https://calls.example.com"
+    # The simulator, or another stand-in at EXOTEL_API_BASE: the request's own loopback host will do.
+    assert settings(tmp_path).public_base_url is None
+    assert settings(tmp_path, **REAL_CREDENTIALS, EXOTEL_API_BASE="http://127.0.0.1:9000").public_base_url is None
+
+
+def test_allowed_hosts_and_proxy_hops(tmp_path):
+    s = settings(tmp_path, ALLOWED_HOSTS=" Calls.Example.com, 10.0.0.5 ,,", TRUSTED_PROXY_HOPS="1")
+    assert s.allowed_hosts == ("calls.example.com", "10.0.0.5")
+    assert s.trusted_proxy_hops == 1
+    assert settings(tmp_path).allowed_hosts == () and settings(tmp_path).trusted_proxy_hops == 0
+
+
+def test_start_up_without_public_base_url_stops_with_one_line(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", **REAL_CREDENTIALS, "EXOTEL_API_TOKEN": "hush-hush-token"}
+    result = subprocess.run(
+        [sys.executable, "-c", "from webapp import create_app; create_app()"],
+        env=env, capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "configuration error: PUBLIC_BASE_URL: required with Exotel credentials: the https origin Exotel posts callbacks to"
+    ]
+
+
+def _flask(tmp_path, **env) -> subprocess.CompletedProcess:
+    """`flask --app webapp users --help` in a fresh process (prometheus_client reads its variable at import)."""
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "webapp", "users", "--help"],
+        env={"PATH": "/usr/bin:/bin", "SECRET_KEY": "x" * 32, "DATABASE_URL": f"sqlite:///{tmp_path / 'calls.db'}", **env},
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )
+
+
+def test_a_missing_metrics_directory_is_created(tmp_path):
+    metrics = tmp_path / "run" / "metrics"
+    result = _flask(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(metrics))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "Usage:" in result.stdout
+    assert metrics.is_dir()
+
+
+def test_a_metrics_directory_that_cannot_be_one_stops_with_one_line(tmp_path):
+    (tmp_path / "file").write_text("")
+    result = _flask(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "file"))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [f"configuration error: PROMETHEUS_MULTIPROC_DIR: not a directory: '{tmp_path / 'file'}'"]
+    result = _flask(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "file" / "metrics"))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"configuration error: PROMETHEUS_MULTIPROC_DIR: cannot create '{tmp_path / 'file' / 'metrics'}': Not a directory"
+    ]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import create_engine, inspect
 
-from tests.conftest import SECRET_KEY
+from tests.support.credentials import SECRET_KEY
+from tests.support.databases import scratch_postgres
 from webapp import create_app
 from webapp.models import Base
 
@@ -15,19 +16,8 @@ def empty_database(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    import uuid
-
-    from sqlalchemy import text
-
-    server = request.getfixturevalue("postgres_server_url")
-    name = f"exotel_mig_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield server.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_postgres(request.getfixturevalue("postgres_server_url"), "exotel_mig") as url:
+        yield url
 
 
 def tables(url: str) -> set[str]:

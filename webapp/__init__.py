@@ -15,7 +15,7 @@ from .db import Database
 ENVIRONMENT = (
     "DATABASE_URL", "SECRET_KEY", "EXOTEL_ACCOUNT_SID", "EXOTEL_API_KEY", "EXOTEL_API_TOKEN",
     "EXOTEL_REGION", "EXOTEL_API_BASE", "EXOTEL_CALLER_ID", "EXOTEL_TIMEZONE", "PUBLIC_BASE_URL",
-    "LOG_LEVEL", "METRICS_TOKEN", "PROMETHEUS_MULTIPROC_DIR",
+    "LOG_LEVEL", "METRICS_TOKEN", "PROMETHEUS_MULTIPROC_DIR", "ALLOWED_HOSTS", "TRUSTED_PROXY_HOPS",
 )
 
 
@@ -31,7 +31,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
+    register_proxy(app, settings)
     return app
+
+
+def register_proxy(app: Flask, settings: Settings) -> None:
+    """Trust X-Forwarded-For/-Proto/-Host/-Port from TRUSTED_PROXY_HOPS proxies in front, none by default.
+
+    Each trusted proxy appends what it saw; werkzeug's ProxyFix takes the
+    values that many hops from the right, so what a client wrote itself is
+    never believed. With 0 the headers are ignored: the client address is the
+    socket's peer.
+    """
+    hops = settings.trusted_proxy_hops
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
 
 
 def register_config(app: Flask, settings: Settings, overrides: dict[str, Any]) -> None:

@@ -42,9 +42,12 @@ class Settings:
     exotel_caller_id: str | None = None
     exotel_timezone: str = "Asia/Kolkata"
     public_base_url: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
+    trusted_proxy_hops: int = 0
     log_level: str = "INFO"
     metrics_token: str | None = field(default=None, repr=False)
     prometheus_multiproc_dir: str | None = None
+    exotel_requests_per_minute: int = 200
 
     @property
     def use_simulator(self) -> bool:
@@ -108,6 +111,49 @@ def _secret_key(env: dict[str, str], instance_path: Path) -> str:
     return key
 
 
+def _allowed_hosts(value: str | None) -> tuple[str, ...]:
+    """ALLOWED_HOSTS: comma-separated host names (no scheme, no port) a callback URL may name."""
+    hosts = []
+    for entry in (value or "").split(","):
+        host = entry.strip().lower().rstrip(".")
+        if not host:
+            continue
+        if any(char in host for char in "/:@ ") and not host.startswith("["):
+            raise ConfigError("ALLOWED_HOSTS", f"not a host name: {entry.strip()!r} (names only, e.g. calls.example.com)")
+        hosts.append(host)
+    return tuple(hosts)
+
+
+def _proxy_hops(value: str | None) -> int:
+    """TRUSTED_PROXY_HOPS: how many proxies in front set X-Forwarded-*; 0 trusts none."""
+    if value is None:
+        return 0
+    if not value.isdigit() or int(value) > 10:
+        raise ConfigError("TRUSTED_PROXY_HOPS", f"not a number of proxies from 0 to 10: {value!r}")
+    return int(value)
+
+
+def _multiproc_dir(value: str | None) -> str | None:
+    """PROMETHEUS_MULTIPROC_DIR, created when missing.
+
+    prometheus_client opens a file there for every metric as soon as the metric is
+    defined (webapp.observability.metrics, imported after the settings), so the
+    directory must exist by then or every command fails.
+    """
+    if value is None:
+        return None
+    path = Path(value)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError("PROMETHEUS_MULTIPROC_DIR", f"not a directory: {value!r}") from None
+    except OSError as exc:
+        raise ConfigError("PROMETHEUS_MULTIPROC_DIR", f"cannot create {value!r}: {exc.strerror}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError("PROMETHEUS_MULTIPROC_DIR", f"not writable: {value!r}")
+    return value
+
+
 def load_settings(env: dict[str, str], instance_path: Path) -> Settings:
     """Read and validate every variable of the contract; raise ConfigError on the first bad one."""
     database_url = _clean(env, "DATABASE_URL")
@@ -144,6 +190,10 @@ def load_settings(env: dict[str, str], instance_path: Path) -> Settings:
     if public_base is not None:
         public_base = _check_origin("PUBLIC_BASE_URL", public_base)
 
+    if public_base is None and given and (api_base is None or api_base in REGIONS.values()):
+        # Else the callback URL (and its token) would follow whatever Host a request names.
+        raise ConfigError("PUBLIC_BASE_URL", "required with Exotel credentials: the https origin Exotel posts callbacks to")
+
     timezone = _clean(env, "EXOTEL_TIMEZONE") or "Asia/Kolkata"
     try:
         ZoneInfo(timezone)
@@ -155,6 +205,8 @@ def load_settings(env: dict[str, str], instance_path: Path) -> Settings:
         raise ConfigError("LOG_LEVEL", f"unknown level {log_level!r}; use one of {', '.join(LOG_LEVELS)}")
 
     return Settings(
+        allowed_hosts=_allowed_hosts(_clean(env, "ALLOWED_HOSTS")),
+        trusted_proxy_hops=_proxy_hops(_clean(env, "TRUSTED_PROXY_HOPS")),
         database_url=database_url,
         secret_key=_secret_key(env, instance_path),
         exotel_account_sid=creds["EXOTEL_ACCOUNT_SID"],
@@ -167,7 +219,7 @@ def load_settings(env: dict[str, str], instance_path: Path) -> Settings:
         public_base_url=public_base,
         log_level=log_level,
         metrics_token=_clean(env, "METRICS_TOKEN"),
-        prometheus_multiproc_dir=_clean(env, "PROMETHEUS_MULTIPROC_DIR"),
+        prometheus_multiproc_dir=_multiproc_dir(_clean(env, "PROMETHEUS_MULTIPROC_DIR")),
     )
 
 

@@ -3,33 +3,34 @@ simulator when no credentials are set), and placing a call for the current reque
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
 import threading
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request
+from werkzeug.exceptions import BadRequest
 
 from .calls.placing import Placement, place_call
 from .calls.validation import CallInput
 from .config import Settings, get_settings
 from .db import get_db
 from .exotel import ExotelClient
-from .simulator import defaults as simulator_defaults
 
 log = logging.getLogger(__name__)
-
-# The account the simulator plays, embedded or standalone (`python -m webapp.simulator`).
-SIMULATOR_ACCOUNT_SID = simulator_defaults.ACCOUNT_SID
-
 _lock = threading.Lock()
 
 
 def _start_embedded_simulator(app: Flask) -> tuple[str, str]:
     """Start this process's simulator on a free loopback port; return its origin."""
-    from .simulator import SimulatorServer  # imported only when used
+    from .simulator import SimulatorServer, defaults  # imported only when used
 
     token = secrets.token_urlsafe(16)
-    server = SimulatorServer(SIMULATOR_ACCOUNT_SID, simulator_defaults.API_KEY, token, speed=app.config.get("SIMULATOR_SPEED", 1.0))
+    options = defaults.from_environment()  # SIMULATOR_SPEED, SIMULATOR_DROP_CALLBACKS, ...
+    if "SIMULATOR_SPEED" in app.config:
+        options["speed"] = app.config["SIMULATOR_SPEED"]
+    server = SimulatorServer(defaults.ACCOUNT_SID, defaults.API_KEY, token, **options)
     server.start()
     app.extensions["simulator"] = server
     log.info("Exotel simulator listening on %s", server.base_url)
@@ -38,7 +39,7 @@ def _start_embedded_simulator(app: Flask) -> tuple[str, str]:
 
 def exotel_client(app: Flask | None = None) -> ExotelClient:
     """This app's Exotel client, made on first use (and the simulator started with it)."""
-    app = app or current_app._get_current_object()
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's real app
     client = app.extensions.get("exotel")
     if client is not None:
         return client
@@ -57,26 +58,54 @@ def _make_client(app: Flask, settings: Settings) -> ExotelClient:
         "max_rate_limit_wait": app.config.get("EXOTEL_MAX_RATE_LIMIT_WAIT", 10.0),
     }
     if not settings.use_simulator:
+        # load_settings guarantees all three credentials (and so an origin) when any is set.
+        assert settings.exotel_account_sid and settings.exotel_api_key and settings.exotel_api_token and settings.api_origin
         return ExotelClient(
             settings.exotel_account_sid, settings.exotel_api_key, settings.exotel_api_token, settings.api_origin, **timeouts
         )
-    if settings.exotel_api_base:
-        d = simulator_defaults
-        return ExotelClient(d.ACCOUNT_SID, d.API_KEY, d.API_TOKEN, settings.exotel_api_base, **timeouts)
+    from .simulator import defaults  # the simulator's account: imported only without credentials
+
+    if settings.exotel_api_base:  # a standalone simulator (`python -m webapp.simulator`)
+        return ExotelClient(defaults.ACCOUNT_SID, defaults.API_KEY, defaults.API_TOKEN, settings.exotel_api_base, **timeouts)
     token, origin = _start_embedded_simulator(app)
-    return ExotelClient(SIMULATOR_ACCOUNT_SID, simulator_defaults.API_KEY, token, origin, **timeouts)
+    return ExotelClient(defaults.ACCOUNT_SID, defaults.API_KEY, token, origin, **timeouts)
 
 
 def account_sid(app: Flask | None = None) -> str:
     """The account whose flows calls connect to (for app_id -> flow URL)."""
     settings: Settings = get_settings(app)
-    return SIMULATOR_ACCOUNT_SID if settings.use_simulator else settings.exotel_account_sid
+    if settings.use_simulator or settings.exotel_account_sid is None:
+        from .simulator import defaults  # the account the simulator plays, embedded or standalone
+
+        return defaults.ACCOUNT_SID
+    return settings.exotel_account_sid
 
 
 def callback_base() -> str:
-    """Where Exotel should post callbacks: PUBLIC_BASE_URL, or the origin this request came to."""
+    """Where Exotel should post callbacks: PUBLIC_BASE_URL, or the origin this request came to.
+
+    The request's origin only for a loopback host or one named in ALLOWED_HOSTS:
+    the Host header is the client's to choose, and the callback URL carries the
+    call's token.
+    """
     settings: Settings = get_settings()
-    return settings.public_base_url or request.host_url
+    if settings.public_base_url:
+        return settings.public_base_url
+    host = (urlsplit(f"//{request.host}").hostname or "").rstrip(".")
+    if not (_is_loopback(host) or host in settings.allowed_hosts):
+        raise BadRequest(
+            f"Callbacks cannot be sent to host {host[:100]!r}: set PUBLIC_BASE_URL, or list the host in ALLOWED_HOSTS."
+        )
+    return request.host_url
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def place(data: CallInput, *, scope: str, idempotency_key: str | None) -> Placement:

@@ -43,6 +43,10 @@ class Call(Base):
     recording_url: Mapped[str | None] = mapped_column(Text)
     answered_by: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # A campaign's attempt: which campaign and contact, and which try (1 for the first).
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    campaign_contact_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_contacts.id", ondelete="SET NULL"))
+    attempt: Mapped[int | None] = mapped_column(Integer)
 
     events: Mapped[list[CallEvent]] = relationship(
         back_populates="call", order_by="(CallEvent.occurred_at, CallEvent.id)", lazy="raise"
@@ -55,6 +59,9 @@ class Call(Base):
         Index("ix_calls_from_number_created_at", "from_number", "created_at"),
         # Calls changed since the report cache's last refresh (migration 0002, webapp/reporting.py).
         Index("ix_calls_updated_at", "updated_at"),
+        # At most one call per (contact, attempt): the database refuses a second placement.
+        UniqueConstraint("campaign_contact_id", "attempt"),
+        Index("ix_calls_campaign_id", "campaign_id"),
     )
 
     def __repr__(self) -> str:
@@ -113,7 +120,7 @@ class ApiToken(Base):
 
 
 class IdempotencyKey(Base):
-    """A request key seen in one scope (an API token, a signed-in user) and the call it created."""
+    """A request key seen in one scope (an API token, a signed-in user) and the call or campaign it created."""
 
     __tablename__ = "idempotency_keys"
 
@@ -122,7 +129,15 @@ class IdempotencyKey(Base):
     scope: Mapped[str] = mapped_column(String(64))
     key: Mapped[str] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
-    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    # What the first request made: a call, or a campaign.
+    call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("scope", "key"),)
+
+
+# The campaign tables join the same metadata (migrations and tests see every table through this module).
+from .campaigns.models import Campaign, CampaignContact, Suppression  # noqa: E402
+
+__all__ = ["ApiToken", "Call", "CallEvent", "Campaign", "CampaignContact", "IdempotencyKey", "Suppression", "User"]

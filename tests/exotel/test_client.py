@@ -7,7 +7,7 @@ import logging
 import pytest
 import requests
 
-from tests.conftest import ACCOUNT_SID, API_KEY, API_TOKEN
+from tests.support.credentials import ACCOUNT_SID, API_KEY, API_TOKEN
 from webapp.exotel import (
     ConnectRequest,
     ExotelClient,

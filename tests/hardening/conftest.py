@@ -8,8 +8,9 @@ import logging
 import pytest
 from flask import request_finished
 
-from tests.conftest import API_KEY, API_TOKEN, SECRET_KEY, LiveServer, make_app
 from tests.hardening.support import Outage, dump_tables
+from tests.support.apps import LiveServer, make_app
+from tests.support.credentials import API_KEY, API_TOKEN, SECRET_KEY
 from webapp.observability.logs import JsonFormatter
 
 SECRETS = {

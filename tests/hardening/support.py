@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
 import uuid
 
 from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.conftest import SECRET_KEY
+from tests.support.credentials import SECRET_KEY
 from webapp.calls.signing import callback_token
 from webapp.db import get_db, utcnow
 from webapp.models import Call
@@ -188,12 +187,3 @@ def dump_tables(database_url: str) -> str:
     engine.dispose()
     return "\n".join(parts)
 
-
-def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()

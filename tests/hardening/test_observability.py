@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import SECRET_KEY
 from tests.hardening.support import callback_path, new_call
+from tests.support.credentials import SECRET_KEY
 from webapp.accounts import create_token
 from webapp.calls.signing import callback_token
 from webapp.db import get_db
@@ -89,7 +89,7 @@ WORKER = """
 import sys
 from pathlib import Path
 
-from tests.conftest import SECRET_KEY
+from tests.support.credentials import SECRET_KEY
 from webapp import create_app
 from tests.hardening.support import callback_path, new_call
 app = create_app({"TESTING": True, "DATABASE_URL": sys.argv[1], "SECRET_KEY": SECRET_KEY})

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import requests
 from sqlalchemy import select
 
-from tests.conftest import API_TOKEN
+from tests.support.credentials import API_TOKEN
+from tests.support.waiting import wait_until
 from webapp.accounts import create_token
 from webapp.db import get_db
 from webapp.models import Call
@@ -28,7 +27,9 @@ def test_one_reconcile_settles_every_call(outage, outage_live_app, sim):
                                         timeout=30)
                 assert response.status_code == 201, response.text
         outage.down()
-        time.sleep(4)  # callbacks arrive, are refused with 503, retried, refused again, given up
+        # Callbacks arrive and are refused with 503; wait until a retry is refused too.
+        assert wait_until(lambda: any(d["status"] == 503 and d["attempt"] > 1 for d in sim.state.deliveries),
+                          timeout=30)
         outage.up()
         assert sim.state.wait_idle(30)
     finally:

@@ -11,8 +11,8 @@ import logging
 
 import requests
 
-from tests.conftest import API_TOKEN, SECRET_KEY
 from tests.hardening.support import callback_path, new_call
+from tests.support.credentials import API_TOKEN, SECRET_KEY
 from webapp.accounts import create_token
 from webapp.db import get_db
 from webapp.gateway import exotel_client

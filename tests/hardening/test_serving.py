@@ -14,8 +14,8 @@ from pathlib import Path
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.conftest import SECRET_KEY
 from tests.hardening.support import callback_path, new_call
+from tests.support.credentials import SECRET_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -108,3 +108,39 @@ def test_workers_freeze_what_they_loaded_out_of_the_collectors_sight():
         assert gc.get_freeze_count() > 1000
     finally:
         gc.unfreeze()
+
+
+def _control(path: Path) -> dict:
+    """`show workers` over gunicorn's control socket at `path`."""
+    from gunicorn.ctl.client import ControlClient
+
+    with ControlClient(str(path), timeout=5) as client:
+        return client.send_command("show workers")
+
+
+def test_each_gunicorn_instance_keeps_its_own_control_socket(sqlite_template, tmp_path):
+    """Two instances on one host: stopping one leaves the other its control socket."""
+    import shutil
+
+    from tests.hardening.processes import gunicorn, stop
+
+    shutil.copy(sqlite_template, tmp_path / "calls.db")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "XDG_RUNTIME_DIR": ""}
+    first, _ = gunicorn(f"sqlite:///{tmp_path / 'calls.db'}", tmp_path / "first.log", workers=1, extra_env=env)
+    second = None
+    try:
+        second, _ = gunicorn(f"sqlite:///{tmp_path / 'calls.db'}", tmp_path / "second.log", workers=1, extra_env=env)
+        sockets = {process.pid: home / ".gunicorn" / f"gunicorn-{process.pid}.ctl" for process in (first, second)}
+        deadline = time.monotonic() + 10  # the socket opens once the workers have started
+        while not all(path.exists() for path in sockets.values()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert sorted(path.name for path in (home / ".gunicorn").iterdir()) == sorted(p.name for p in sockets.values())
+        stop(second)
+        assert not sockets[second.pid].exists()
+        assert _control(sockets[first.pid])["count"] == 1  # the first instance still answers on its own
+    finally:
+        stop(first)
+        if second is not None:
+            stop(second)

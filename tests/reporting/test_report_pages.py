@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 from known_data import CALLS, F2, A, call_id
-from signin import sign_in
 from sqlalchemy import text
 
+from tests.support.signin import sign_in
 from webapp.reporting import ReportFilters, build_report
 
 RANGE = {"start": "2024-05-01", "end": "2024-05-05"}

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from signin import sign_in
+
+from tests.support.signin import sign_in
 
 
 @pytest.fixture

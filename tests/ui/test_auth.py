@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from signin import EMAIL, PASSWORD, csrf_token, page_token, sign_in
 
+from tests.support.signin import EMAIL, PASSWORD, csrf_token, page_token, sign_in
 from webapp.accounts import create_user
 from webapp.db import get_db
 

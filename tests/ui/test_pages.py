@@ -7,8 +7,8 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from signin import page_token
 
+from tests.support.signin import page_token
 from webapp.db import get_db
 from webapp.models import Call, CallEvent
 

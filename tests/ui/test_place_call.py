@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from signin import csrf_token
 from sqlalchemy import func, select
 
+from tests.support.signin import csrf_token
 from webapp.db import get_db
 from webapp.models import Call
 

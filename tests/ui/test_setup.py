@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import stat
 
-from signin import page_token, sign_in
-
+from tests.support.signin import page_token, sign_in
 from webapp.accounts import count_users, create_user
 from webapp.db import get_db
 

@@ -11,6 +11,7 @@ import requests
 from sqlalchemy import func, select
 from strict_json import strict_json
 
+from tests.support.waiting import wait_for
 from webapp.models import Call, CallEvent
 
 GOOD = {"from": "+91 98765 43210", "app_id": "4242", "custom_field": "order-42"}
@@ -27,13 +28,11 @@ def only_call(db) -> Call:
 
 
 def wait_final(url: str, headers: dict, timeout: float = 15.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def final() -> dict | None:
         body = requests.get(url, headers=headers, timeout=5).json()
-        if body["final"] and len(body["events"]) >= 1 and body.get("ended_at"):
-            return body
-        time.sleep(0.05)
-    raise AssertionError(f"call not final in {timeout}s: {body}")
+        return body if body["final"] and len(body["events"]) >= 1 and body.get("ended_at") else None
+
+    return wait_for(final, timeout, 0.05, what="call final")
 
 
 def test_a_call_goes_from_placed_to_completed_with_two_events(live_app, auth_headers, sim):
@@ -78,7 +77,7 @@ def test_json_callbacks_are_recorded_too(live_app, auth_headers, sim, db):
     response = requests.post(f"{live.url}/api/calls", json={**GOOD, "status_callback_events": []}, headers=auth_headers, timeout=10)
     assert response.status_code == 201
     # A second call placed directly through the client, asking for JSON bodies.
-    from tests.conftest import ACCOUNT_SID, API_KEY, API_TOKEN, SECRET_KEY
+    from tests.support.credentials import ACCOUNT_SID, API_KEY, API_TOKEN, SECRET_KEY
 
     with app.app_context():
         from webapp.calls.placing import _create_pending
@@ -144,7 +143,7 @@ def test_malformed_json_and_wrong_content_type(client, auth_headers, sim):
 
 
 def test_caller_id_is_required_without_a_default(database_url, sim, tmp_path):
-    from tests.conftest import make_app
+    from tests.support.apps import make_app
     from webapp.accounts import create_token
     from webapp.db import get_db
 
@@ -204,7 +203,7 @@ def test_forbidden_by_exotel_is_rejected_with_its_message(client, auth_headers, 
 
 
 def test_wrong_credentials_are_a_rejection(database_url, sim):
-    from tests.conftest import make_app
+    from tests.support.apps import make_app
     from webapp.accounts import create_token
     from webapp.db import get_db
 
@@ -231,7 +230,7 @@ def test_rate_limit_is_waited_out_when_short(client, auth_headers, sim, db):
 
 
 def test_exotel_unreachable_is_reported_and_nothing_placed(database_url, sim, db):
-    from tests.conftest import make_app
+    from tests.support.apps import make_app
     from webapp.accounts import create_token
     from webapp.db import get_db
 
@@ -312,7 +311,7 @@ def test_show_call_unknown_id(client, auth_headers):
 
 def test_callback_before_the_sid_is_stored_lands_on_its_call(client, app, auth_headers, sim, db):
     """Exotel may call back before its own 200 reaches us; the row was committed first."""
-    from tests.conftest import SECRET_KEY
+    from tests.support.credentials import SECRET_KEY
     from webapp.calls.signing import callback_token
 
     sim.state.add_fault(mode="timeout", delay=3.0, place=True)

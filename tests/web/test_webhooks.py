@@ -10,7 +10,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from tests.conftest import SECRET_KEY
+from tests.support.credentials import SECRET_KEY
 from webapp.calls.signing import callback_token
 from webapp.db import utcnow
 from webapp.models import Call, CallEvent

@@ -11,9 +11,11 @@ import contextlib
 import itertools
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, text
 
@@ -41,6 +43,9 @@ HOUR_WEIGHTS = (2, 2, 3, 8, 12, 14, 14, 13, 12, 13, 13, 12, 10, 8, 6, 4, 3, 2, 1
 RECONCILED = 0.03  # share of settled calls whose terminal callback never came
 EXTRA_STATUS_EVENT = 0.45  # share of settled calls that also got a status-only callback
 BATCH = 10_000
+
+Row = tuple[Any, ...]  # one row of calls or call_events, in column order
+T = TypeVar("T")
 IST_OFFSET = 19800  # Exotel's timestamps are in the account's zone
 # Unanswered outcomes: seconds from placing to the end.
 ENDINGS = {"no-answer": (30, 45), "busy": (3, 10), "failed": (1, 5), "canceled": (5, 20)}
@@ -52,10 +57,10 @@ class SeedReport:
     events: int = 0
 
 
-def _cumulative(choices) -> tuple[tuple, list]:
-    """Values and cumulative weights, for random.choices."""
-    values, weights = zip(*choices, strict=True)
-    return values, list(itertools.accumulate(weights))
+def _cumulative(choices: Iterable[tuple[T, float]]) -> tuple[tuple[T, ...], list[float]]:
+    """Values and cumulative weights, for bisecting a uniform draw."""
+    pairs = list(choices)
+    return tuple(value for value, _ in pairs), list(itertools.accumulate(weight for _, weight in pairs))
 
 
 def _time(epoch: float | None) -> str | None:
@@ -70,7 +75,7 @@ def _exotel_time(epoch: float) -> str:
     return datetime.fromtimestamp(epoch + IST_OFFSET, UTC).isoformat(" ", "seconds")[:19]
 
 
-def generate(n: int, *, days: int = 90, seed: int | None = None, now: datetime | None = None) -> Iterator[tuple[tuple, list[tuple]]]:
+def generate(n: int, *, days: int = 90, seed: int | None = None, now: datetime | None = None) -> Iterator[tuple[Row, list[Row]]]:
     """Yield (call row, its event rows) for `n` calls created over the last `days` days.
 
     Times are naive UTC text ('YYYY-MM-DD HH:MM:SS.ffffff'), as stored on SQLite.
@@ -84,18 +89,25 @@ def generate(n: int, *, days: int = 90, seed: int | None = None, now: datetime |
     outcomes, outcome_cum = _cumulative(OUTCOMES)
     hours, hour_cum = _cumulative(enumerate(HOUR_WEIGHTS))
 
-    def pick(values, cumulative):
+    def pick(values: Sequence[T], cumulative: list[float]) -> T:
         return values[bisect.bisect(cumulative, random_() * cumulative[-1])]
 
     for _ in range(n):
-        created = now_ts
+        created: float = now_ts
         while created >= now_ts:  # today's hours still to come: draw again
             created = start_ts + rng.randrange(days) * 86400 + pick(hours, hour_cum) * 3600 + random_() * 3600
         call_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         status = pick(outcomes, outcome_cum)
         if now_ts - created < 120 and status not in ("rejected", "pending", "unknown"):
             status = rng.choice(("queued", "ringing", "in-progress"))
-        sid = error_code = error_message = placed = answered = ended = duration = answered_by = None
+        sid: str | None = None
+        error_code: str | None = None
+        error_message: str | None = None
+        placed: float | None = None
+        answered: float | None = None
+        ended: float | None = None
+        duration: int | None = None
+        answered_by: str | None = None
         if status == "rejected":
             error_code, error_message = "403", "Not allowed to call this number (unverified on a trial account)"
         elif status == "unknown":
@@ -107,9 +119,11 @@ def generate(n: int, *, days: int = 90, seed: int | None = None, now: datetime |
                 answered = placed + max(2, min(55, round(rng.gauss(12, 6))))
                 answered_by = "human"
             if status == "completed":
+                assert answered is not None
                 duration = max(1, min(3600, round(rng.lognormvariate(4.1, 0.9))))
                 ended = answered + duration
             elif status in ENDINGS:
+                assert placed is not None
                 low, high = ENDINGS[status]
                 duration, ended = 0, placed + rng.randint(low, high)
         call = (
@@ -121,13 +135,16 @@ def generate(n: int, *, days: int = 90, seed: int | None = None, now: datetime |
         yield call, list(_events(rng, call_id, sid, status, answered, ended, duration))
 
 
-def _events(rng: random.Random, call_id: str, sid: str | None, status: str, answered, ended, duration):
+def _events(
+    rng: random.Random, call_id: str, sid: str | None, status: str,
+    answered: float | None, ended: float | None, duration: int | None,
+) -> Iterator[Row]:
     """The callbacks (and reconciliation results) a call like this one would have left."""
     if sid is None:
         return
     k = 0
 
-    def event(event_type: str, event_status: str, when: float, extra: str = ""):
+    def event(event_type: str, event_status: str, when: float, extra: str = "") -> Row:
         nonlocal k
         k += 1
         kind = f', "EventType": "{event_type}"' if event_type in ("answered", "terminal") else ""
@@ -156,9 +173,11 @@ def seed(engine: Engine, n: int, *, days: int = 90, seed: int | None = None, now
 def seed_many(engines: list[Engine], n: int, *, days: int = 90, seed: int | None = None, now: datetime | None = None) -> SeedReport:
     """The same synthetic calls into several databases, generated once (the benchmark compares them)."""
     report = SeedReport()
-    calls: list[tuple] = []
-    events: list[tuple] = []
-    writers = [_PostgresWriter(e) if e.dialect.name == "postgresql" else _SQLiteWriter(e) for e in engines]
+    calls: list[Row] = []
+    events: list[Row] = []
+    writers: list[_PostgresWriter | _SQLiteWriter] = [
+        _PostgresWriter(e) if e.dialect.name == "postgresql" else _SQLiteWriter(e) for e in engines
+    ]
     with contextlib.ExitStack() as stack:
         for writer in writers:
             stack.enter_context(writer)
@@ -189,14 +208,15 @@ class _PostgresWriter:
 
     def __init__(self, engine: Engine):
         self.raw = engine.raw_connection()
+        self.driver: Any = self.raw.driver_connection
 
-    def __enter__(self):
-        with self.raw.driver_connection.cursor() as cursor:
+    def __enter__(self) -> _PostgresWriter:
+        with self.driver.cursor() as cursor:
             cursor.execute("SET TIME ZONE 'UTC'")  # the naive UTC text is read as UTC
         return self
 
-    def write(self, calls: list[tuple], events: list[tuple]) -> None:
-        with self.raw.driver_connection.cursor() as cursor:
+    def write(self, calls: list[Row], events: list[Row]) -> None:
+        with self.driver.cursor() as cursor:
             with cursor.copy(f"COPY calls ({', '.join(CALL_COLUMNS)}) FROM STDIN") as copy:
                 for row in calls:
                     copy.write_row(row)
@@ -205,10 +225,10 @@ class _PostgresWriter:
                     copy.write_row(row)
         self.raw.commit()
 
-    def __exit__(self, exc_type, *_):
+    def __exit__(self, *_exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         try:
             self.raw.rollback()
-            with self.raw.driver_connection.cursor() as cursor:
+            with self.driver.cursor() as cursor:
                 cursor.execute("RESET TIME ZONE")
             self.raw.commit()
         finally:
@@ -220,13 +240,14 @@ class _SQLiteWriter:
 
     def __init__(self, engine: Engine):
         self.raw = engine.raw_connection()
-        self.cursor = self.raw.driver_connection.cursor()
+        driver: Any = self.raw.driver_connection
+        self.cursor: Any = driver.cursor()
 
-    def __enter__(self):
+    def __enter__(self) -> _SQLiteWriter:
         self.cursor.execute("PRAGMA cache_size=-1000000")  # 1 GB: random keys (uuid, sid) touch every page
         return self
 
-    def write(self, calls: list[tuple], events: list[tuple]) -> None:
+    def write(self, calls: list[Row], events: list[Row]) -> None:
         self.cursor.execute("BEGIN IMMEDIATE")
         try:
             self.cursor.executemany(
@@ -241,7 +262,7 @@ class _SQLiteWriter:
             raise
         self.cursor.execute("COMMIT")
 
-    def __exit__(self, *_):
+    def __exit__(self, *_exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         try:
             self.cursor.execute("PRAGMA cache_size=-2000")
             self.cursor.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, update
+from sqlalchemy import CursorResult, SQLColumnExpression, and_, case, func, or_, update
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
@@ -21,7 +21,7 @@ from .status import FINAL, RANK
 _current_rank = case(RANK, value=Call.status, else_=0)
 
 
-def status_expression(proposed: str | None):
+def status_expression(proposed: str | None) -> SQLColumnExpression[str]:
     """SQL for the status after `proposed`: forward only, never out of a final status."""
     if proposed not in RANK:
         return Call.status
@@ -58,4 +58,6 @@ def advance_call(
     statement = update(Call).where(Call.id == call_id).values(values)
     if require_sid:
         statement = statement.where(or_(Call.sid.is_(None), Call.sid == require_sid))
-    return session.execute(statement.execution_options(synchronize_session=False)).rowcount == 1
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    assert isinstance(result, CursorResult)  # an UPDATE's result carries its rowcount
+    return result.rowcount == 1

@@ -189,16 +189,20 @@ def _events(data: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(e for e in EVENTS if e in events)
 
 
-def validate_call(data: Any, *, account_sid: str, default_caller_id: str | None) -> CallInput:
-    """Check a request (JSON object or form fields) and return what to place; raise ValidationError."""
-    if not isinstance(data, Mapping):
-        raise ValidationError("The body must be a JSON object.", None, "invalid_body")
-    _check_texts(data)
-    unknown = sorted(set(data) - FIELDS)
-    if unknown:
-        raise ValidationError(f"Unknown field {str(unknown[0])[:40]!r}.", str(unknown[0])[:40], "unknown_field")
-    from_number = normalize_number(data.get("from"), "from")
+@dataclass(frozen=True)
+class CallOptions:
+    """What every call to a flow needs besides the number: the ExoPhone, the flow and Exotel's options."""
 
+    caller_id: str
+    flow_url: str
+    call_type: str | None
+    time_limit: int | None
+    time_out: int | None
+    status_callback_events: tuple[str, ...]
+
+
+def validate_call_options(data: Mapping[str, Any], *, account_sid: str, default_caller_id: str | None) -> CallOptions:
+    """The per-call options of a call or a campaign; raise ValidationError naming the field."""
     caller_id = _optional_text(data, "caller_id") or default_caller_id
     if not caller_id:
         raise ValidationError("caller_id (your ExoPhone) is required; EXOTEL_CALLER_ID is not set.", "caller_id", "missing_field")
@@ -209,6 +213,26 @@ def validate_call(data: Any, *, account_sid: str, default_caller_id: str | None)
     call_type = _optional_text(data, "call_type")
     if call_type is not None and call_type not in CALL_TYPES:
         raise ValidationError("call_type must be trans (transactional) or promo.", "call_type")
+    return CallOptions(
+        caller_id=caller_id,
+        flow_url=_flow_url(data, account_sid),
+        call_type=call_type,
+        time_limit=_optional_int(data, "time_limit", 1, MAX_TIME_LIMIT),
+        time_out=_optional_int(data, "time_out", 1, MAX_TIME_OUT),
+        status_callback_events=_events(data),
+    )
+
+
+def validate_call(data: Any, *, account_sid: str, default_caller_id: str | None) -> CallInput:
+    """Check a request (JSON object or form fields) and return what to place; raise ValidationError."""
+    if not isinstance(data, Mapping):
+        raise ValidationError("The body must be a JSON object.", None, "invalid_body")
+    _check_texts(data)
+    unknown = sorted(set(data) - FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown field {str(unknown[0])[:40]!r}.", str(unknown[0])[:40], "unknown_field")
+    from_number = normalize_number(data.get("from"), "from")
+    options = validate_call_options(data, account_sid=account_sid, default_caller_id=default_caller_id)
 
     custom_field = data.get("custom_field")
     if custom_field is not None and not isinstance(custom_field, str):
@@ -216,11 +240,11 @@ def validate_call(data: Any, *, account_sid: str, default_caller_id: str | None)
 
     return CallInput(
         from_number=from_number,
-        caller_id=caller_id,
-        flow_url=_flow_url(data, account_sid),
-        call_type=call_type,
-        time_limit=_optional_int(data, "time_limit", 1, MAX_TIME_LIMIT),
-        time_out=_optional_int(data, "time_out", 1, MAX_TIME_OUT),
+        caller_id=options.caller_id,
+        flow_url=options.flow_url,
+        call_type=options.call_type,
+        time_limit=options.time_limit,
+        time_out=options.time_out,
         custom_field=custom_field or None,
-        status_callback_events=_events(data),
+        status_callback_events=options.status_callback_events,
     )

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -16,6 +20,33 @@ WRITE = {"sqlite_begin": "IMMEDIATE"}
 # A pooled PostgreSQL connection idle longer than this is checked before reuse.
 IDLE_PING_SECONDS = 1.0
 
+# How long /healthz and a callback's write wait for PostgreSQL to answer, in all (the idle
+# ping, the statement, the rollback on check-in). With the 2 s pool wait and the 2 s
+# connect timeout below, a hung server is a 503 in under 5 s (measured in
+# tests/hardening/test_hung_database.py). TCP timeouts cannot see a hung server: its
+# kernel still acknowledges every byte.
+ANSWER_SECONDS = 2.5
+POOL_WAIT_SECONDS = 2
+CONNECT_SECONDS = 2  # libpq's minimum
+
+_deadline: ContextVar[float | None] = ContextVar("database_answer_deadline", default=None)
+
+
+@contextmanager
+def answer_within(seconds: float) -> Iterator[None]:
+    """PostgreSQL must answer every round trip made inside the block before `seconds` have passed.
+
+    When it does not, the connection is closed and the round trip raises
+    NoAnswer (an OperationalError: the app answers 503), and the pool replaces
+    the connection. A tighter deadline already in force wins.
+    """
+    deadline = time.monotonic() + seconds
+    current = _deadline.get()
+    token = _deadline.set(deadline if current is None else min(current, deadline))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
 
 
 def _sqlite_setup(engine: Engine, busy_timeout: float) -> None:
@@ -49,12 +80,12 @@ def make_engine(database_url: str, *, busy_timeout: float = 10.0, **options) -> 
         return engine
     options.setdefault("pool_size", 5)
     options.setdefault("max_overflow", 10)
-    options.setdefault("pool_timeout", 5)
+    options.setdefault("pool_timeout", POOL_WAIT_SECONDS)
     # A dead server must fail fast (healthz, webhooks answer 503 quickly): connecting
-    # gives up after 3 s, and a connection whose packets go unacknowledged for 5 s
+    # gives up after 2 s, and a connection whose packets go unacknowledged for 5 s
     # (the server's host vanished) fails instead of hanging for the kernel's minutes.
     connect_args = {
-        "connect_timeout": 3,
+        "connect_timeout": CONNECT_SECONDS,
         "tcp_user_timeout": 5000,
         "keepalives": 1,
         "keepalives_idle": 30,
@@ -62,8 +93,23 @@ def make_engine(database_url: str, *, busy_timeout: float = 10.0, **options) -> 
         "keepalives_count": 3,
     }
     engine = create_engine(url, connect_args=connect_args, **options)
+    _connect_with_deadlines(engine)
     _ping_when_idle(engine)
     return engine
+
+
+def _connect_with_deadlines(engine: Engine) -> None:
+    """Open PostgreSQL connections as DeadlineConnection, so that answer_within() holds for them."""
+    from .deadline import DeadlineConnection, NoAnswer
+
+    @event.listens_for(engine, "do_connect")
+    def connect(_dialect, _record, cargs, cparams):
+        deadline = _deadline.get()
+        if deadline is not None and time.monotonic() >= deadline:
+            # The time went on a connection that stopped answering: connecting now would
+            # only add CONNECT_SECONDS to the answer; the next request connects afresh.
+            raise NoAnswer("the database did not answer in time")
+        return DeadlineConnection.connect(*cargs, **cparams)
 
 
 def _ping_when_idle(engine: Engine, idle_seconds: float = IDLE_PING_SECONDS) -> None:
@@ -88,11 +134,24 @@ def _ping_when_idle(engine: Engine, idle_seconds: float = IDLE_PING_SECONDS) -> 
         try:
             if dbapi_connection.closed or dbapi_connection.broken:
                 raise DisconnectionError("connection closed")
-            # An empty query: one round trip, no transaction opened.
-            dbapi_connection.pgconn.exec_(b"")
-            if dbapi_connection.pgconn.status != 0:  # CONNECTION_OK
-                raise DisconnectionError("connection lost")
+            _ping(dbapi_connection)
         except DisconnectionError:
             raise
         except Exception as exc:
             raise DisconnectionError(str(exc)) from exc
+
+
+def _ping(connection: Any) -> None:
+    """An empty query, one round trip, no transaction opened; bounded like any answer (a hung server)."""
+    with answer_within(ANSWER_SECONDS):
+        connection.autocommit = True  # no BEGIN before it (the connection is idle: no round trip)
+        try:
+            connection.execute(";")
+        finally:
+            if not connection.closed:
+                connection.autocommit = False
+
+
+def answer_deadline() -> float | None:
+    """The time.monotonic() by which the database must answer, or None (no deadline)."""
+    return _deadline.get()

@@ -42,9 +42,9 @@ class SQLiteWriteLock:
         self._fd: int | None = None
         self._pid = 0
 
-    def _file(self) -> int:
+    def _file(self, path: str) -> int:
         if self._fd is None or self._pid != os.getpid():  # opened anew after a fork
-            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
             self._pid = os.getpid()
         return self._fd
 
@@ -52,7 +52,7 @@ class SQLiteWriteLock:
         self._threads.acquire()
         if self._path is not None:
             try:
-                fcntl.flock(self._file(), fcntl.LOCK_EX)
+                fcntl.flock(self._file(self._path), fcntl.LOCK_EX)
             except OSError:
                 self._path = None  # a file system without locks: the busy handler alone
             except BaseException:

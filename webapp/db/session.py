@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,9 +11,11 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .engine import WRITE, make_engine
+from . import probe
+from .engine import ANSWER_SECONDS, WRITE, answer_within, make_engine
 from .fastpath import SQLiteWriteLock, run_write
 
 T = TypeVar("T")
@@ -21,26 +24,28 @@ T = TypeVar("T")
 class Database:
     """The app's engine and session factory; sessions live for one request."""
 
-    def __init__(self, app: Flask | None = None):
-        self.engine: Engine | None = None
-        self.sessionmaker: sessionmaker[Session] | None = None
-        if app is not None:
-            self.init_app(app)
-
-    def init_app(self, app: Flask) -> None:
-        self.engine = make_engine(app.config["DATABASE_URL"], busy_timeout=app.config.get("SQLITE_BUSY_TIMEOUT", 10.0))
-        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+    def __init__(self, app: Flask):
+        self.engine: Engine = make_engine(
+            app.config["DATABASE_URL"], busy_timeout=app.config.get("SQLITE_BUSY_TIMEOUT", 10.0)
+        )
+        self.sessionmaker: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
         url = self.engine.url
         self._write_lock = SQLiteWriteLock(url.database) if url.get_backend_name() == "sqlite" else None
         # gunicorn --preload forks workers after create_app(), which may have used the
         # pool: a child must open its own connections, never share its parent's sockets.
         ref = weakref.ref(self)
-        os.register_at_fork(after_in_child=lambda: (db := ref()) is not None and db.engine.dispose(close=False))
+
+        def forget_parent_connections() -> None:
+            database = ref()
+            if database is not None:
+                database.engine.dispose(close=False)
+
+        os.register_at_fork(after_in_child=forget_parent_connections)
         app.extensions["database"] = self
         app.teardown_appcontext(self._close_session)
 
     @staticmethod
-    def _close_session(_exc) -> None:
+    def _close_session(_exc: BaseException | None) -> None:
         session = g.pop("db_session", None)
         if session is not None:
             session.close()
@@ -49,20 +54,31 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def ping(self) -> None:
-        """One round trip to the database; raises SQLAlchemyError when it does not answer."""
-        with self.engine.connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
+    def ping(self, *, min_free_bytes: int = probe.MIN_FREE_BYTES) -> str:
+        """"ok", "read_only", "full" or "locked" (see db.probe); raises SQLAlchemyError when it does not answer in time."""
+        if self.dialect == "sqlite":
+            try:
+                return probe.probe_sqlite(self.engine, min_free_bytes)
+            except sqlite3.Error as exc:
+                raise OperationalError("health probe", None, exc) from exc
+        with answer_within(ANSWER_SECONDS):
+            return probe.probe_postgresql(self.engine)
 
     def session(self) -> Session:
         """The session of this request (or app context), created on first use."""
         if "db_session" not in g:
             g.db_session = self.sessionmaker()
-        return g.db_session
+        session: Session = g.db_session
+        return session
 
     def run_write(self, work: Callable[[Any], T]) -> T:
-        """Run `work(cursor)` as one committed write on the fast path (see fastpath.run_write)."""
-        return run_write(self.engine, self._write_lock, work)
+        """Run `work(cursor)` as one committed write on the fast path (see fastpath.run_write).
+
+        PostgreSQL must answer within ANSWER_SECONDS (a callback is a 503 in under
+        5 s when it hangs; Exotel retries, and the redelivery is deduplicated).
+        """
+        with answer_within(ANSWER_SECONDS):
+            return run_write(self.engine, self._write_lock, work)
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Session]:

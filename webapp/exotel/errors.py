@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ExotelError(Exception):
     """Base class: something other than an accepted request."""
@@ -25,7 +27,7 @@ class ExotelRejected(ExotelError):
 class ExotelRateLimited(ExotelRejected):
     """Exotel answered 429 (and kept answering it): nothing was placed."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs):
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
 

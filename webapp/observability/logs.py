@@ -28,11 +28,10 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(level: str = "INFO") -> None:
     """Send the app's logs to stderr as JSON lines (once per process)."""
     logger = logging.getLogger("webapp")
-    if any(getattr(handler, "_webapp", False) for handler in logger.handlers):
+    if any(isinstance(handler.formatter, JsonFormatter) for handler in logger.handlers):
         return
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
-    handler._webapp = True
     logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False

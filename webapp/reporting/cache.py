@@ -11,7 +11,7 @@ deleted; whoever writes calls behind the app's back (a bulk import) empties
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
@@ -74,18 +74,18 @@ def _fill(connection: Connection, since: datetime | None, until: datetime | None
     connection.execute(insert(report_hours).from_select(names, source))
 
 
-def _runs(hours: list[datetime]) -> Iterator[tuple[datetime, datetime]]:
+def _runs(hours: Sequence[datetime]) -> Iterator[tuple[datetime, datetime]]:
     """Sorted hour starts as [start, end) ranges of consecutive hours."""
-    start = end = None
+    run: tuple[datetime, datetime] | None = None
     for hour in sorted(hours):
-        if end is not None and hour == end:
-            end = hour + timedelta(hours=1)
+        if run is not None and hour == run[1]:
+            run = (run[0], hour + timedelta(hours=1))
             continue
-        if start is not None:
-            yield start, end
-        start, end = hour, hour + timedelta(hours=1)
-    if start is not None:
-        yield start, end
+        if run is not None:
+            yield run
+        run = (hour, hour + timedelta(hours=1))
+    if run is not None:
+        yield run
 
 
 def refresh(engine: Engine) -> None:
@@ -104,7 +104,7 @@ def refresh(engine: Engine) -> None:
                 changed = text(
                     f"SELECT DISTINCT {HOUR_START[dialect]} AS hour_start FROM calls WHERE updated_at > :since"
                 ).bindparams(bindparam("since", last - REFRESH_OVERLAP, type_=UTCDateTime))
-                hours = connection.execute(changed.columns(report_hours.c.hour_start)).scalars().all()
+                hours: Sequence[datetime] = connection.execute(changed.columns(report_hours.c.hour_start)).scalars().all()
                 if len(hours) > MAX_PATCHED_HOURS:
                     _fill(connection, None, None)
                 else:

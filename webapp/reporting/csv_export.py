@@ -50,8 +50,7 @@ def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[
 
 def csv_response(filename: str, lines: Iterator[str]) -> Response:
     """A streamed CSV download."""
-    response = Response(lines, mimetype="text/csv")
-    response.charset = "utf-8"
+    response = Response(lines, content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"

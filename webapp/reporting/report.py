@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, func, select, text
 
@@ -55,13 +56,16 @@ class Counts:
     ring_times: list[int] = field(default_factory=lambda: [0] * len(RING_BUCKETS))
 
     @classmethod
-    def from_sums(cls, sums: list) -> Counts:
-        """Counts from the summed columns of report_sql's rows."""
+    def from_sums(cls, sums: Sequence[Any]) -> Counts:
+        """Counts from the summed columns of report_sql's rows, in SUMMED's order, then the buckets."""
         n, d = len(SUMMED), len(DURATION_BUCKETS)
-        counts = cls(*(int(value) for value in sums[: n - 2]), float(sums[n - 2]), int(sums[n - 1]))
-        counts.durations = [int(value) for value in sums[n : n + d]]
-        counts.ring_times = [int(value) for value in sums[n + d :]]
-        return counts
+        values: dict[str, Any] = {name: int(value) for name, value in zip(SUMMED, sums[:n], strict=True)}
+        values["ring_seconds"] = float(sums[SUMMED.index("ring_seconds")])
+        return cls(
+            **values,
+            durations=[int(value) for value in sums[n : n + d]],
+            ring_times=[int(value) for value in sums[n + d :]],
+        )
 
     @property
     def other(self) -> int:
@@ -143,13 +147,14 @@ def build_report(engine: Engine, filters: ReportFilters) -> Report:
         query = query.where(hours.caller_id == filters.caller_id)
     if filters.flow_url:
         query = query.where(hours.flow_url == filters.flow_url)
-    total = [0] * WIDTH
-    by_day: dict[date, list] = {}
-    by_hour: dict[int, list] = {}
+    total: list[Any] = [0] * WIDTH
+    by_day: dict[date, list[Any]] = {}
+    by_hour: dict[int, list[Any]] = {}
     with engine.connect() as connection:
         rows = connection.execute(query.group_by(hours.hour_start)).all()
-    for hour_start, *values in rows:
-        values = [value or 0 for value in values]
+    for row in rows:
+        hour_start: datetime = row[0]
+        values = [value or 0 for value in row[1:]]
         total = [a + b for a, b in zip(total, values, strict=True)]
         day, hour = hour_start.date(), hour_start.hour
         by_day[day] = [a + b for a, b in zip(by_day.get(day) or [0] * WIDTH, values, strict=True)]
@@ -166,6 +171,6 @@ def choices(engine: Engine, recent: int = 2_000) -> tuple[list[str], list[str]]:
     """ExoPhones and flows of the latest `recent` calls, to suggest in the filter (read from the index, not the table)."""
     latest = f"(SELECT caller_id, flow_url FROM calls ORDER BY created_at DESC LIMIT {int(recent)}) AS latest"
     with engine.connect() as connection:
-        caller_ids = connection.execute(text(f"SELECT DISTINCT caller_id FROM {latest} ORDER BY caller_id")).scalars().all()
-        flows = connection.execute(text(f"SELECT DISTINCT flow_url FROM {latest} ORDER BY flow_url")).scalars().all()
+        caller_ids: Sequence[str] = connection.execute(text(f"SELECT DISTINCT caller_id FROM {latest} ORDER BY caller_id")).scalars().all()
+        flows: Sequence[str] = connection.execute(text(f"SELECT DISTINCT flow_url FROM {latest} ORDER BY flow_url")).scalars().all()
     return list(caller_ids), list(flows)

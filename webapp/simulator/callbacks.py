@@ -8,7 +8,7 @@ from .formats import format_ts
 from .outcomes import COMPLETED
 
 if TYPE_CHECKING:
-    from .state import SimCall
+    from .call import SimCall
 
 ANSWERED = "answered"
 TERMINAL = "terminal"

@@ -63,6 +63,7 @@ def to_xml(body: dict[str, Any]) -> bytes:
 def render(body: dict[str, Any], status: int = 200, *, as_json: bool = True,
            headers: dict[str, str] | None = None) -> Response:
     """Build a JSON or XML response for ``body``."""
+    payload: str | bytes
     if as_json:
         payload, mimetype = json.dumps(body), "application/json"
     else:

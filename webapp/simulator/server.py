@@ -16,11 +16,28 @@ log = logging.getLogger(__name__)
 
 
 class _QuietRequestHandler(WSGIRequestHandler):
-    """Log requests at debug level instead of werkzeug's INFO access lines."""
+    """Log requests at debug level instead of werkzeug's INFO access lines; answer noise with 400."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Log the request line only (the Authorization header is never logged)."""
-        log.debug("%s %s -> %s", self.command, self.path.split("?", 1)[0], code)
+        # An unreadable request line (a TLS hello, noise) leaves no command or path.
+        path = getattr(self, "path", None) or "-"
+        log.debug("%s %s -> %s", getattr(self, "command", None) or "-", path.split("?", 1)[0], code)
+
+    def log_error(self, format: str, *args: Any) -> None:
+        """Note an unreadable request in one debug line (its bytes are the client's, not worth more)."""
+        log.debug("refused an unreadable request: %s", format % args)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Answer an unreadable request with a real HTTP status line, then close the connection.
+
+        http.server answers what it cannot parse as HTTP/0.9, a bare body with no
+        status line; a TLS hello or other noise gets ``HTTP/1.0 400`` instead.
+        """
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"
+        self.close_connection = True
+        super().send_error(code, None, explain)  # the standard reason phrase, not the client's bytes
 
 
 class SimulatorServer:

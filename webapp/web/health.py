@@ -1,8 +1,8 @@
-"""Liveness that includes the database."""
+"""Liveness that includes the database: it answers, and it can take a write now."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..db import get_db
@@ -12,9 +12,15 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz():
-    """200 when the database answers a query, 503 otherwise."""
+    """200 when the database answers and can take a write; 503 otherwise, `database` saying why."""
+    options = {}
+    if "HEALTH_MIN_FREE_BYTES" in current_app.config:
+        options["min_free_bytes"] = current_app.config["HEALTH_MIN_FREE_BYTES"]
     try:
-        get_db().ping()
+        state = get_db().ping(**options)
     except SQLAlchemyError:
         return jsonify({"status": "unavailable", "database": "unreachable"}), 503
+    if state != "ok":
+        # A load balancer reads the status code: an instance that cannot record a callback is out.
+        return jsonify({"status": "unavailable", "database": state}), 503
     return jsonify({"status": "ok", "database": "ok"})

@@ -1,4 +1,4 @@
-"""The JSON API for backend systems: bearer tokens, place calls, read them back."""
+"""The JSON API's calls: place one, read them back."""
 
 from __future__ import annotations
 
@@ -6,14 +6,12 @@ import json
 import re
 from datetime import UTC, datetime
 from datetime import time as dtime
-from functools import wraps
 
-from flask import Blueprint, g, jsonify, request
+from flask import g, jsonify, request
 
-from ..accounts import authenticate_token
-from ..calls.placing import IdempotencyConflict
-from ..calls.queries import MAX_PAGE, BadCursor, CallFilters, call_events, call_to_dict, get_call, list_calls, valid_status
-from ..calls.validation import (
+from ...calls.placing import IdempotencyConflict
+from ...calls.queries import MAX_PAGE, BadCursor, CallFilters, call_events, call_to_dict, get_call, list_calls, valid_status
+from ...calls.validation import (
     MAX_CUSTOM_FIELD,
     ValidationError,
     check_text,
@@ -22,34 +20,16 @@ from ..calls.validation import (
     refuse_json_constant,
     validate_call,
 )
-from ..config import get_settings
-from ..db import get_db
-from ..exotel import ExotelRejected, ExotelTimeout, ExotelUnreachable
-from ..gateway import account_sid, place
-from .errors import error_response
-
-bp = Blueprint("api", __name__, url_prefix="/api")
+from ...config import get_settings
+from ...db import get_db
+from ...exotel import ExotelRejected, ExotelTimeout, ExotelUnreachable
+from ...gateway import account_sid, place
+from ..errors import error_response
+from . import bp, token_required
 
 MAX_IDEMPOTENCY_KEY = 255
 # 1..200 in ASCII digits: str.isdigit() also accepts "²", which int() refuses.
 _LIMIT = re.compile(r"[0-9]{1,3}")
-
-
-def token_required(view):
-    """Refuse the request with 401 unless it carries a live bearer token."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        api_token = authenticate_token(get_db(), token.strip()) if scheme.lower() == "bearer" else None
-        if api_token is None:
-            response = error_response(401, "unauthorized", "A valid API token is required: Authorization: Bearer <token>.")
-            response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
-            return response
-        g.api_token = api_token
-        return view(*args, **kwargs)
-
-    return wrapper
 
 
 @bp.post("/calls")

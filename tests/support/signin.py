@@ -1,14 +1,13 @@
 """Signing a Flask test client in through the real form (CSRF included), for any UI test.
 
-Importable from every test module as `from signin import sign_in`: pytest puts
-tests/ on sys.path because tests/conftest.py lives there.
+Imported as `from tests.support.signin import sign_in`.
 """
 
 from __future__ import annotations
 
 import re
 
-# The `user` fixture of tests/conftest.py.
+# The `user` fixture's credentials (tests/conftest.py).
 EMAIL = "ops@example.com"
 PASSWORD = "correct horse battery"
 

@@ -1,0 +1,91 @@
+"""Reading contact lists: CSV dialects, JSON, bad rows, duplicates and suppressed numbers."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from webapp.campaigns.contacts import (
+    DUPLICATE,
+    INVALID,
+    SUPPRESSED,
+    Contact,
+    ContactsError,
+    NotImported,
+    classify,
+    csv_rows,
+    json_rows,
+)
+
+
+def read_csv(data: bytes, suppressed=frozenset()):
+    return list(classify(csv_rows(io.BytesIO(data)), lambda numbers: set(numbers) & set(suppressed)))
+
+
+def numbers(results):
+    return [r.number for r in results if isinstance(r, Contact)]
+
+
+def test_comma_csv_with_custom_field():
+    results = read_csv(b"number,custom_field\n+919876543210,order-1\n09876543211,\n")
+    assert results == [
+        Contact(1, "+919876543210", "order-1", True),
+        Contact(2, "+919876543211", None, True),
+    ]
+
+
+def test_excel_semicolons_bom_crlf_and_quotes():
+    data = '\ufeffName;Number;Custom_Field\r\n"Rao; A.";"098765 43210";"said ""hi"""\r\nB;+14155550123;x\r\n\r\n'.encode()
+    results = read_csv(data)
+    assert results == [Contact(1, "+919876543210", 'said "hi"', True), Contact(2, "+14155550123", "x", False)]
+
+
+def test_bad_rows_duplicates_and_suppressed_are_reported_row_by_row():
+    data = b"number\n+919876543210\nnot a number\n\n9876543210\n+919876543212\n12\n"
+    results = read_csv(data, suppressed={"+919876543212"})
+    assert numbers(results) == ["+919876543210"]
+    assert [r for r in results if isinstance(r, NotImported)] == [
+        NotImported(2, "not a number", INVALID),
+        NotImported(4, "+919876543210", DUPLICATE),
+        NotImported(5, "+919876543212", SUPPRESSED),
+        NotImported(6, "12", INVALID),
+    ]
+
+
+def test_suppressions_are_looked_up_in_batches():
+    asked = []
+
+    def suppressed(batch):
+        asked.append(len(batch))
+        return set()
+
+    rows = [(i, f"+9198765{i:05d}", None) for i in range(1, 2501)]
+    assert len(list(classify(rows, suppressed))) == 2500
+    assert asked == [1000, 1000, 500]
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"", "empty"),
+    (b"phone\n+919876543210\n", "no number column"),
+    (b"number\n+91987654321\xe9\n", "not UTF-8"),
+])
+def test_unreadable_lists(data, message):
+    with pytest.raises(ContactsError, match=message):
+        read_csv(data)
+
+
+def test_json_lists():
+    results = list(classify(json_rows(["+919876543210", {"number": "9876543211", "custom_field": "c"}, 5]), lambda n: set()))
+    assert results == [
+        Contact(1, "+919876543210", None, True),
+        Contact(2, "+919876543211", "c", True),
+        NotImported(3, "", INVALID),
+    ]
+    with pytest.raises(ContactsError):
+        list(json_rows({"number": "1"}))
+
+
+def test_custom_field_is_cut_to_exotels_limit():
+    (contact,) = read_csv(b"number,custom_field\n+919876543210," + b"x" * 150 + b"\n")
+    assert contact.custom_field == "x" * 128

@@ -1,0 +1,146 @@
+"""Reading a campaign's contact list: a CSV upload or a JSON list, streamed, each number checked.
+
+A CSV has a header row with a `number` column and optionally `custom_field`;
+UTF-8 with or without a byte-order mark; commas or semicolons (Excel writes
+semicolons where the comma is the decimal mark); Excel's quoting. Rows whose
+number is invalid, repeated or suppressed are not imported and are reported
+one by one; the rest are.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import IO, Any
+
+import phonenumbers
+
+from ..calls.validation import MAX_CUSTOM_FIELD
+
+DEFAULT_REGION = "IN"
+INVALID, DUPLICATE, SUPPRESSED = "invalid number", "duplicate in the list", "suppressed"
+# Suppressions are looked up this many numbers at a time.
+BATCH = 1000
+MAX_CELL = 200  # a number or custom field longer than this is noise, cut before parsing
+
+
+class ContactsError(ValueError):
+    """A list that cannot be read at all (no header, no number column, not UTF-8 text)."""
+
+
+@dataclass(frozen=True)
+class Contact:
+    row: int  # data rows counted from 1, the header excluded
+    number: str  # E.164
+    custom_field: str | None
+    in_india: bool
+
+
+@dataclass(frozen=True)
+class NotImported:
+    row: int
+    number: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "number": self.number, "reason": self.reason}
+
+
+RawRow = tuple[int, str, str | None]  # row number, number as given, custom field as given
+
+
+def csv_rows(stream: IO[bytes]) -> Iterator[RawRow]:
+    """The data rows of a CSV upload, streamed; raises ContactsError when it has no `number` column."""
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
+    try:
+        header_line = text.readline()
+        if not header_line.strip():
+            raise ContactsError("The file is empty: give a header row with a number column.")
+        delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
+        header = [name.strip().lower() for name in next(csv.reader([header_line], delimiter=delimiter))]
+        if "number" not in header:
+            raise ContactsError("The header row has no number column.")
+        number_at = header.index("number")
+        field_at = header.index("custom_field") if "custom_field" in header else None
+        for index, cells in enumerate(csv.reader(text, delimiter=delimiter), start=1):
+            if not any(cell.strip() for cell in cells):
+                continue  # blank lines (Excel leaves some at the end)
+            number = cells[number_at] if number_at < len(cells) else ""
+            custom = cells[field_at] if field_at is not None and field_at < len(cells) else None
+            yield index, number[:MAX_CELL], custom[:MAX_CELL] if custom is not None else None
+    except UnicodeDecodeError:
+        raise ContactsError("The file is not UTF-8 text: save it from Excel as \"CSV UTF-8\".") from None
+    except csv.Error as exc:
+        raise ContactsError(f"The file is not a readable CSV: {exc}.") from None
+    finally:
+        text.detach()
+
+
+def json_rows(items: Any) -> Iterator[RawRow]:
+    """The rows of a JSON contact list: `[{"number": ..., "custom_field": ...}, ...]` (plain strings allowed)."""
+    if not isinstance(items, list):
+        raise ContactsError("contacts must be a list of {\"number\", \"custom_field\"} objects.")
+    for index, item in enumerate(items, start=1):
+        if isinstance(item, str):
+            yield index, item[:MAX_CELL], None
+        elif isinstance(item, Mapping):
+            number, custom = item.get("number"), item.get("custom_field")
+            yield (
+                index,
+                number[:MAX_CELL] if isinstance(number, str) else "",
+                custom[:MAX_CELL] if isinstance(custom, str) else None,
+            )
+        else:
+            yield index, "", None
+
+
+def _e164(value: str, region: str) -> tuple[str, bool] | None:
+    try:
+        parsed = phonenumbers.parse(value.strip(), region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), parsed.country_code == 91
+
+
+def classify(
+    rows: Iterable[RawRow],
+    suppressed: Callable[[list[str]], set[str]],
+    *,
+    region: str = DEFAULT_REGION,
+) -> Iterator[Contact | NotImported]:
+    """Each row as a Contact to import or the reason it is not; `suppressed(numbers)` says which are suppressed.
+
+    Duplicates are judged on the E.164 form, so "098765 43210" and "+919876543210"
+    are one contact: the first row wins.
+    """
+    seen: set[str] = set()
+    pending: list[Contact | NotImported] = []  # in row order, so the report reads like the file
+
+    def flush() -> Iterator[Contact | NotImported]:
+        blocked = suppressed([item.number for item in pending if isinstance(item, Contact)])
+        for item in pending:
+            if isinstance(item, Contact) and item.number in blocked:
+                yield NotImported(item.row, item.number, SUPPRESSED)
+            else:
+                yield item
+        pending.clear()
+
+    for row, given, custom in rows:
+        parsed = _e164(given, region) if given.strip() else None
+        if parsed is None:
+            pending.append(NotImported(row, given.strip(), INVALID))
+        elif parsed[0] in seen:
+            pending.append(NotImported(row, parsed[0], DUPLICATE))
+        else:
+            number, in_india = parsed
+            seen.add(number)
+            custom = (custom or "").strip() or None
+            pending.append(Contact(row, number, custom[:MAX_CUSTOM_FIELD] if custom else None, in_india))
+        if len(pending) >= BATCH:
+            yield from flush()
+    if pending:
+        yield from flush()

@@ -1,0 +1,274 @@
+"""The dispatcher: claims due contacts of running campaigns, paced, inside their window, and settles outcomes.
+
+Each attempt is claimed in one short transaction that writes its `calls` row
+(status `pending`, attempt n) and moves the contact to `dialing`, with the
+campaign row locked (FOR UPDATE SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on
+SQLite): several dispatchers never claim the same attempt, and the unique
+(campaign_contact_id, attempt) refuses a second row if one ever tried. Exotel
+is asked only after that commit (send_attempt), exactly as for a single call.
+
+Outcomes are read back from the calls table (callbacks and reconciliation
+write it), not pushed: settle() moves contacts whose attempt ended, so a
+dispatcher killed at any point leaves nothing that the next run does not redo.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.orm import Session
+
+from ..calls.status import FINAL
+from ..db import Database
+from ..exotel import ExotelError
+from ..models import Call, new_id
+from .models import IN_FLIGHT, Campaign, CampaignContact, Suppression
+from .retries import RetryPolicy
+from .window import CallingWindow, window_from_columns
+
+# Attempts a dispatcher may claim at once after a pause in its runs: two seconds' worth.
+BURST_SECONDS = 2.0
+# A claimed attempt still `pending` this long after its claim was never answered by
+# Exotel in this deployment's memory (its worker died mid-request): it becomes
+# `unknown`, and reconciliation looks it up before anything else happens to it.
+LOST_AFTER = timedelta(minutes=2)
+NOT_SENT = "not_sent"  # error_code of an attempt claimed but stopped before Exotel was asked
+DND_WORDS = ("dnd", "ndnc", "do not disturb")
+
+
+@dataclass(frozen=True)
+class Claimed:
+    call_id: str
+    campaign_id: int
+
+
+def window_of(campaign: Campaign) -> CallingWindow:
+    return window_from_columns(
+        campaign.window_start, campaign.window_end, campaign.window_days.split(","), campaign.window_timezone
+    )
+
+
+def policy_of(campaign: Campaign) -> RetryPolicy:
+    return RetryPolicy(
+        count=campaign.retry_count, on=frozenset(campaign.retry_on.split(",")) - {""},
+        delay_minutes=campaign.retry_delay_minutes, backoff=campaign.retry_backoff,
+    )
+
+
+def _slots(campaign: Campaign, now: datetime) -> tuple[int, datetime]:
+    """How many attempts the pace allows now, and the pacer's base (GCRA: one slot per 60 / rate seconds)."""
+    interval = timedelta(seconds=60 / campaign.calls_per_minute)
+    burst = max(1, math.ceil(campaign.calls_per_minute * BURST_SECONDS / 60))
+    base = campaign.next_slot_at or now
+    base = max(base, now - interval * (burst - 1))
+    if base > now:
+        return 0, base
+    return int((now - base) / interval) + 1, base
+
+
+def _in_flight(session: Session, campaign_id: int) -> int:
+    return len(session.scalars(
+        select(CampaignContact.id).where(CampaignContact.campaign_id == campaign_id, CampaignContact.state.in_(IN_FLIGHT))
+    ).all())
+
+
+def _claim(session: Session, campaign: Campaign, now: datetime) -> list[Claimed]:
+    slots, base = _slots(campaign, now)
+    if campaign.max_in_flight is not None:
+        slots = min(slots, campaign.max_in_flight - _in_flight(session, campaign.id))
+    if slots <= 0:
+        return []
+    due = session.scalars(
+        select(CampaignContact)
+        .where(
+            CampaignContact.campaign_id == campaign.id,
+            CampaignContact.state == "waiting",
+            CampaignContact.next_attempt_at <= now,
+        )
+        .order_by(CampaignContact.next_attempt_at, CampaignContact.id)
+        .limit(slots)
+        .with_for_update(skip_locked=True)
+    ).all()
+    claimed = []
+    for contact in due:
+        attempt = contact.attempts + 1
+        call = Call(
+            id=new_id(), from_number=contact.number, caller_id=campaign.caller_id, flow_url=campaign.flow_url,
+            call_type=campaign.call_type, time_limit=campaign.time_limit, time_out=campaign.time_out,
+            custom_field=contact.custom_field, status="pending", created_at=now, updated_at=now,
+            campaign_id=campaign.id, campaign_contact_id=contact.id, attempt=attempt,
+        )
+        _set_created_by(call, f"campaign:{campaign.id}")
+        session.add(call)  # written in one batch at commit, with the contacts' updates
+        contact.state, contact.attempts, contact.last_call_id = "dialing", attempt, call.id
+        contact.next_attempt_at, contact.updated_at = None, now
+        claimed.append(Claimed(call.id, campaign.id))
+    interval = timedelta(seconds=60 / campaign.calls_per_minute)
+    campaign.next_slot_at = base + interval * len(claimed) if claimed else campaign.next_slot_at
+    return claimed
+
+
+def _set_created_by(call: Call, actor: str) -> None:
+    """Who placed the call, where the calls table records it."""
+    if hasattr(Call, "created_by"):
+        call.created_by = actor
+
+
+def dispatch(db: Database, now: datetime) -> list[Claimed]:
+    """One dispatcher round over every running campaign: start scheduled ones, end expired ones, claim due attempts."""
+    with db.transaction() as session:
+        ids = session.scalars(select(Campaign.id).where(Campaign.status.in_(("scheduled", "running")))).all()
+    claimed: list[Claimed] = []
+    for campaign_id in ids:
+        with db.transaction() as session:
+            campaign = session.scalar(
+                select(Campaign).where(Campaign.id == campaign_id).with_for_update(skip_locked=True)
+            )
+            if campaign is None or campaign.status not in ("scheduled", "running"):
+                continue  # another dispatcher holds it, or it was paused meanwhile
+            if campaign.status == "scheduled":
+                if campaign.start_at and campaign.start_at > now:
+                    continue
+                campaign.status, campaign.updated_at = "running", now
+            if campaign.end_at and now >= campaign.end_at:
+                _end(session, campaign, now)
+                continue
+            if not window_of(campaign).is_open(now):
+                continue
+            claimed += _claim(session, campaign, now)
+    return claimed
+
+
+def _end(session: Session, campaign: Campaign, now: datetime) -> None:
+    """end_at reached: contacts still waiting are exhausted; calls in flight run to their end."""
+    session.execute(
+        update(CampaignContact)
+        .where(CampaignContact.campaign_id == campaign.id, CampaignContact.state == "waiting")
+        .values(state="exhausted", next_attempt_at=None, updated_at=now)
+    )
+
+
+def is_dnd_refusal(error: ExotelError) -> bool:
+    """Exotel's refusal to call a number registered on India's Do Not Disturb list (403, naming DND/NDNC)."""
+    return getattr(error, "http_status", None) == 403 and any(word in error.message.lower() for word in DND_WORDS)
+
+
+def stops_campaign(error: ExotelError) -> bool:
+    """A refusal that says the account cannot call at all now (out of balance: 402; not allowed: 401)."""
+    return getattr(error, "http_status", None) in (401, 402)
+
+
+Sender = Callable[[str], ExotelError | None]
+
+
+def send_attempt(db: Database, claimed: Claimed, send: Sender, now: datetime) -> str:
+    """Ask Exotel for one claimed attempt, unless its campaign stopped meanwhile; what happened, in a word."""
+    with db.transaction() as session:
+        campaign = session.get(Campaign, claimed.campaign_id)
+        call = session.get(Call, claimed.call_id)
+        if call is None or call.status != "pending":
+            return "done already"
+        if campaign is None or campaign.status != "running":
+            call.status, call.error_code, call.updated_at = "rejected", NOT_SENT, now
+            call.error_message = "Not placed: the campaign stopped before this attempt was dialled."
+            return "not sent"
+    error = send(claimed.call_id)
+    if error is None:
+        return "placed"
+    if stops_campaign(error):
+        from .store import pause  # the same pause a person gives, with Exotel's reason
+
+        try:
+            pause(db, claimed.campaign_id, now=now, reason=f"Exotel refused: {error.message[:200]}")
+        except ValueError:
+            pass  # completed or canceled meanwhile
+        return "paused"
+    if is_dnd_refusal(error):
+        with db.transaction() as session:
+            number = session.scalar(select(Call.from_number).where(Call.id == claimed.call_id))
+            if number and session.get(Suppression, number) is None:
+                session.add(Suppression(number=number, reason="dnd", created_by="system", created_at=now))
+        return "suppressed"
+    return "refused"
+
+
+def settle(db: Database, now: datetime) -> int:
+    """Move contacts whose attempt changed; complete campaigns with nothing left. The number of contacts moved."""
+    moved = 0
+    with db.transaction() as session:
+        rows = session.execute(
+            select(CampaignContact, Call, Campaign)
+            .join(Call, Call.id == CampaignContact.last_call_id)
+            .join(Campaign, Campaign.id == CampaignContact.campaign_id)
+            .where(CampaignContact.state.in_(IN_FLIGHT))
+        ).all()
+        for contact, call, campaign in rows:
+            moved += _settle_one(session, contact, call, campaign, now)
+        moved += _mark_lost(session, now)
+        _complete(session, now)
+    return moved
+
+
+def _settle_one(session: Session, contact: CampaignContact, call: Call, campaign: Campaign, now: datetime) -> int:
+    state = contact.state
+    if call.status == "completed":
+        contact.state = "completed"
+    elif call.status not in FINAL:
+        if call.answered_at is not None:
+            contact.state = "answered"
+    elif call.status == "rejected":
+        contact.state, contact.next_attempt_at = _after_refusal(session, contact, call, campaign, now)
+    else:
+        next_at = policy_of(campaign).next_attempt_at(call.status, contact.attempts, call.ended_at or now)
+        if next_at is not None and campaign.status not in ("canceled",) and not (campaign.end_at and next_at >= campaign.end_at):
+            contact.state, contact.next_attempt_at = "waiting", next_at
+        else:
+            contact.state = "exhausted"
+    if contact.state == state:
+        return 0
+    contact.updated_at = now
+    return 1
+
+
+def _after_refusal(
+    session: Session, contact: CampaignContact, call: Call, campaign: Campaign, now: datetime,
+) -> tuple[str, datetime | None]:
+    """Where a contact goes when Exotel never placed its attempt."""
+    if session.get(Suppression, contact.number) is not None:
+        return "suppressed", None
+    if campaign.status == "canceled":
+        return "canceled", None
+    if call.error_code in (NOT_SENT, "401", "402", "429", "unreachable"):
+        # Never dialled, through no fault of the number: it waits for its campaign to run again.
+        return "waiting", now
+    return "exhausted", None
+
+
+def _mark_lost(session: Session, now: datetime) -> int:
+    """Campaign attempts still pending long after their claim: their worker died mid-request, so Exotel may
+    have placed them. They become `unknown` (never retried) until reconciliation looks them up."""
+    result = session.execute(
+        update(Call)
+        .where(and_(Call.campaign_id.is_not(None), Call.status == "pending", Call.created_at < now - LOST_AFTER))
+        .values(status="unknown", error_message="The worker stopped while placing this attempt; reconciliation will look it up.",
+                updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _complete(session: Session, now: datetime) -> None:
+    """Running campaigns with no contact waiting or in flight are completed."""
+    live = select(CampaignContact.id).where(
+        CampaignContact.campaign_id == Campaign.id, CampaignContact.state.in_(("waiting", *IN_FLIGHT))
+    )
+    session.execute(
+        update(Campaign)
+        .where(Campaign.status == "running", ~live.exists())
+        .values(status="completed", updated_at=now)
+        .execution_options(synchronize_session=False)
+    )

@@ -1,0 +1,163 @@
+"""Reading campaigns back: as JSON for the API and pages, their contacts a page at a time, results for CSV."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from ..models import Call
+from .dispatch import policy_of, window_of
+from .models import CONTACT_STATES, Campaign, CampaignContact, Suppression
+from .store import counts
+
+MAX_PAGE = 200
+# The pace shown on the progress page: attempts claimed over this last stretch.
+PACE_WINDOW = timedelta(minutes=5)
+RESULT_COLUMNS = (
+    "row_number", "number", "custom_field", "state", "attempts", "last_call_id", "last_status",
+    "last_created_at", "last_answered_at", "last_ended_at", "last_conversation_duration",
+)
+
+
+class BadCursor(ValueError):
+    """A page link that does not decode."""
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def campaign_to_dict(session: Session, campaign: Campaign) -> dict[str, Any]:
+    return {
+        "id": campaign.id,
+        "name": campaign.name,
+        "status": campaign.status,
+        "status_reason": campaign.status_reason,
+        "flow_url": campaign.flow_url,
+        "caller_id": campaign.caller_id,
+        "calls_per_minute": campaign.calls_per_minute,
+        "max_in_flight": campaign.max_in_flight,
+        "window": window_of(campaign).to_dict(),
+        "retries": policy_of(campaign).to_dict(),
+        "start_at": _iso(campaign.start_at),
+        "end_at": _iso(campaign.end_at),
+        "created_by": campaign.created_by,
+        "created_at": _iso(campaign.created_at),
+        "updated_at": _iso(campaign.updated_at),
+        "counts": counts(session, campaign.id),
+    }
+
+
+def get_campaign(session: Session, campaign_id: int) -> Campaign | None:
+    return session.get(Campaign, campaign_id)
+
+
+def list_campaigns(session: Session, *, limit: int = 100) -> Sequence[Campaign]:
+    return session.scalars(select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id.desc()).limit(limit)).all()
+
+
+def _cursor(contact_id: int) -> str:
+    return base64.urlsafe_b64encode(str(contact_id).encode()).decode().rstrip("=")
+
+
+def _after(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise BadCursor(cursor) from None
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
+        raise BadCursor(cursor)
+    return int(text)
+
+
+@dataclass
+class ContactPage:
+    contacts: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def contacts_page(
+    session: Session, campaign_id: int, *, state: str | None = None, cursor: str | None = None, limit: int = 50,
+) -> ContactPage:
+    """Contacts in list order, with each attempt's call id and status; raises BadCursor."""
+    if state is not None and state not in CONTACT_STATES:
+        raise ValueError(state)
+    query = select(CampaignContact).where(CampaignContact.campaign_id == campaign_id)
+    if state:
+        query = query.where(CampaignContact.state == state)
+    if cursor:
+        query = query.where(CampaignContact.id > _after(cursor))
+    rows = session.scalars(query.order_by(CampaignContact.id).limit(min(limit, MAX_PAGE) + 1)).all()
+    more = len(rows) > min(limit, MAX_PAGE)
+    rows = rows[: min(limit, MAX_PAGE)]
+    attempts: dict[int, list[dict[str, Any]]] = {row.id: [] for row in rows}
+    if rows:
+        for call in session.scalars(
+            select(Call).where(Call.campaign_contact_id.in_(list(attempts))).order_by(Call.attempt)
+        ):
+            assert call.campaign_contact_id is not None
+            attempts[call.campaign_contact_id].append(
+                {"attempt": call.attempt, "call_id": call.id, "status": call.status, "created_at": _iso(call.created_at)}
+            )
+    return ContactPage(
+        [
+            {
+                "id": row.id, "row": row.row_number, "number": row.number, "custom_field": row.custom_field,
+                "state": row.state, "attempts": row.attempts, "next_attempt_at": _iso(row.next_attempt_at),
+                "calls": attempts[row.id],
+            }
+            for row in rows
+        ],
+        _cursor(rows[-1].id) if more and rows else None,
+    )
+
+
+def progress(session: Session, campaign: Campaign, now: datetime) -> dict[str, Any]:
+    """What the progress page shows besides the counts: pace now and the finish it points to."""
+    recent = session.scalar(
+        select(func.count()).select_from(Call).where(Call.campaign_id == campaign.id, Call.created_at >= now - PACE_WINDOW)
+    ) or 0
+    pace = recent / (PACE_WINDOW.total_seconds() / 60)
+    by_state = counts(session, campaign.id)
+    done = by_state["contacts"] - by_state["waiting"] - by_state["dialing"] - by_state["answered"]
+    finish = None
+    if pace > 0 and by_state["waiting"]:
+        finish = _iso(now + timedelta(minutes=by_state["waiting"] / pace))
+    return {
+        "pace_per_minute": round(pace, 1),
+        "done": done,
+        "share_done": done / by_state["contacts"] if by_state["contacts"] else 0.0,
+        "estimated_finish": finish,
+    }
+
+
+def results(engine: Engine, campaign_id: int) -> Iterator[tuple[Any, ...]]:
+    """One row per contact for the results CSV: its final state and its last call, in RESULT_COLUMNS' order."""
+    query = (
+        select(
+            CampaignContact.row_number, CampaignContact.number, CampaignContact.custom_field, CampaignContact.state,
+            CampaignContact.attempts, CampaignContact.last_call_id, Call.status, Call.created_at, Call.answered_at,
+            Call.ended_at, Call.conversation_duration,
+        )
+        .outerjoin(Call, Call.id == CampaignContact.last_call_id)
+        .where(CampaignContact.campaign_id == campaign_id)
+        .order_by(CampaignContact.row_number)
+    )
+    with engine.connect() as connection:
+        yield from connection.execution_options(stream_results=True, yield_per=1000).execute(query)
+
+
+def list_suppressions(session: Session, *, limit: int = 10_000) -> list[dict[str, Any]]:
+    """The suppression list, newest first."""
+    rows = session.scalars(select(Suppression).order_by(Suppression.created_at.desc()).limit(limit))
+    return [
+        {"number": row.number, "reason": row.reason, "created_by": row.created_by, "created_at": _iso(row.created_at)}
+        for row in rows
+    ]
