@@ -16,11 +16,11 @@ from urllib.parse import quote
 import pytest
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
-from signin import csrf_token, sign_in
 from sqlalchemy import delete, func, select
-from strict_json import strict_json
 
 from tests.hardening.support import GENERATED, new_call
+from tests.support.signin import csrf_token, sign_in
+from tests.support.strict_json import strict_json
 from webapp.db import get_db
 from webapp.models import Call
 from webapp.reporting import report_hours, report_refresh

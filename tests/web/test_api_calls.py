@@ -9,8 +9,8 @@ import time
 import pytest
 import requests
 from sqlalchemy import func, select
-from strict_json import strict_json
 
+from tests.support.strict_json import strict_json
 from tests.support.waiting import wait_for
 from webapp.models import Call, CallEvent
 

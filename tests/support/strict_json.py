@@ -1,7 +1,7 @@
 """A strict JSON reader for the API's answers: I-JSON (RFC 7493), as parsers in other languages demand it.
 
 Python's json module accepts NaN, Infinity and lone surrogate escapes ("\\ud800");
-many clients refuse them. Importable as `from strict_json import strict_json`.
+many clients refuse them. Importable as `from tests.support.strict_json import strict_json`.
 """
 
 from __future__ import annotations
