@@ -222,3 +222,87 @@ def test_api_and_webhooks_are_exempt_from_csrf_and_nothing_else(app, auth_header
     exempt = app.extensions["csrf"]._exempt_blueprints
     assert {getattr(bp, "name", bp) for bp in exempt} == {"api", "webhooks"}
     assert not app.extensions["csrf"]._exempt_views
+
+
+def field_error(page: str, field: str) -> str:
+    """The error shown beside a filter field of the calls list."""
+    match = re.search(rf'<p class="error" id="f-{field}-error">([^<]*)</p>', page)
+    assert match, f"no error beside {field}"
+    return match.group(1)
+
+
+@pytest.mark.parametrize(
+    "zone, query, field",
+    [
+        (None, "since=0001-01-01", "since"),  # midnight in Kolkata is still year 0 in UTC
+        (None, "until=9999-12-31", "until"),  # the day after the last day
+        ("UTC", "until=9999-12-31", "until"),
+        ("America/New_York", "until=9999-12-31", "until"),
+        ("Asia/Tokyo", "since=0001-01-01", "since"),
+    ],
+)
+def test_dates_at_the_ends_of_the_calendar_are_explained(app, signed_in, zone, query, field):
+    """A day whose start, in the viewer's zone, lies outside years 1-9999 in UTC: a 400 with the error beside the field."""
+    call = add_call(app)
+    if zone:
+        signed_in.set_cookie("tz", zone)
+    response = signed_in.get(f"/calls?{query}")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "between" in field_error(page, field)
+    assert rows(page) == [call.id]  # the list without the filter it could not apply
+    export = signed_in.get(f"/calls.csv?{query}")
+    assert export.status_code == 400 and "between" in export.get_data(as_text=True)
+
+
+def test_the_ends_of_the_calendar_that_fit_still_filter(app, signed_in):
+    call = add_call(app)
+    signed_in.set_cookie("tz", "UTC")
+    assert rows(signed_in.get("/calls?since=0001-01-01&until=9999-12-30").get_data(as_text=True)) == [call.id]
+    export = signed_in.get("/calls.csv?since=0001-01-01&until=9999-12-30")
+    assert export.status_code == 200 and call.id in export.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [("q=%00", "q"), ("q=order%00-42", "q"), ("q=" + "x" * 129, "q"), ("number=%00", "number"), ("since=%00", "since")],
+)
+def test_nul_and_overlong_filters_are_explained(app, signed_in, query, field):
+    """NUL, which PostgreSQL cannot compare, or a search longer than any custom field: a 400 beside the field, on both databases."""
+    call = add_call(app, custom_field="order-42")
+    response = signed_in.get(f"/calls?{query}")
+    assert response.status_code == 400
+    assert field_error(response.get_data(as_text=True), field)
+    assert rows(response.get_data(as_text=True)) == [call.id]
+    export = signed_in.get(f"/calls.csv?{query}")
+    assert export.status_code == 400 and export.get_data(as_text=True).strip()
+
+
+@pytest.mark.parametrize("path", ["/calls/%00", "/calls/abc%00def", "/calls/%00/status.json", "/calls/" + "x" * 65])
+def test_ids_no_call_can_have_are_404(signed_in, path):
+    assert signed_in.get(path).status_code == 404
+
+
+def test_list_status_json_ignores_ids_no_call_can_have(app, signed_in):
+    live = add_call(app, status="ringing")
+    response = signed_in.get(f"/calls/status.json?ids=%00,abc%00,{live.id}")
+    assert response.status_code == 200 and set(response.json["calls"]) == {live.id}
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "WzEsIDJd",  # [1, 2]
+        "WyIwMDAxLTAxLTAxVDAwOjAwOjAwKzA1OjAwIiwgIngiXQ",  # ["0001-01-01T00:00:00+05:00", "x"]
+        "WyI5OTk5LTEyLTMxVDIzOjU5OjU5LTA1OjAwIiwgIngiXQ",  # ["9999-12-31T23:59:59-05:00", "x"]
+        "WyIyMDI0LTAxLTAxVDAwOjAwOjAwKzAwOjAwIiwgImFcdTAwMDBiIl0",  # [..., "a\u0000b"]
+        "WyIyMDI0LTAxLTAxVDAwOjAwOjAwKzAwOjAwIiwgIlx1ZDgwMCJd",  # [..., "\ud800"]
+        "W1tb" * 30_000,  # [[[...
+    ],
+)
+def test_tampered_cursors_show_the_newest_page(app, signed_in, cursor):
+    call = add_call(app)
+    response = signed_in.get(f"/calls?cursor={cursor}")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "That page link is no longer valid" in page and rows(page) == [call.id]

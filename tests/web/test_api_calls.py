@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 
 import pytest
 import requests
 from sqlalchemy import func, select
 
+from tests.support.strict_json import strict_json
 from tests.support.waiting import wait_for
 from webapp.models import Call, CallEvent
 
@@ -328,3 +331,174 @@ def test_callback_before_the_sid_is_stored_lands_on_its_call(client, app, auth_h
     assert call.sid == sid and call.status == "completed" and call.conversation_duration == 12
     with db.transaction(write=False) as session:
         assert session.scalar(select(CallEvent.call_id)) == call.id
+
+
+def refused(response, status: int | tuple[int, ...], field: str | None) -> dict:
+    """The contract's error answer, as a strict JSON parser reads it; its `error`."""
+    assert response.status_code in ((status,) if isinstance(status, int) else status), response.get_data(as_text=True)
+    error = strict_json(response)["error"]
+    assert error["code"] and error["message"]
+    assert error.get("field") == field
+    return error
+
+
+def b64(raw: bytes | str) -> str:
+    raw = raw.encode() if isinstance(raw, str) else raw
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "limit",
+    ["%C2%B2", "%E2%91%A0", "%D9%A3", "%EF%BC%95", "9" * 5000, "1e2", "-1", "+5", "5.0", "0x10", "201", "%00", "5%00", " 5"],
+)
+def test_odd_limits_are_refused(client, auth_headers, limit):
+    """Only 1..200 in ASCII digits: superscripts, other scripts' digits and 5,000 nines are a 400, not int()'s crash."""
+    refused(client.get(f"/api/calls?limit={limit}", headers=auth_headers), 400, "limit")
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("since", "0001-01-01T00:00:00+05:00"),
+        ("until", "9999-12-31T23:59:59-05:00"),
+        ("since", "0001-01-01T00:00:00.000001+00:00:01"),
+        ("until", "9999-12-31T23:59:59.999999-23:59"),
+        ("since", "0001-01-01T04:59:59+05:00"),
+    ],
+)
+def test_dates_whose_offset_leaves_the_calendar_are_refused(client, auth_headers, name, value):
+    """A zone offset that moves a bound before year 1 or after 9999 in UTC is a 400 naming the field."""
+    response = client.get("/api/calls", query_string={name: value}, headers=auth_headers)
+    error = refused(response, 400, name)
+    assert "range" in error["message"]
+
+
+def test_the_whole_calendar_is_still_a_valid_range(client, auth_headers, sim):
+    """The extremes themselves, in UTC or with an offset that stays inside the calendar, list calls as usual."""
+    call = client.post("/api/calls", json=GOOD, headers=auth_headers).get_json()
+    for query in (
+        {"since": "0001-01-01T00:00:00Z", "until": "9999-12-31T23:59:59Z"},
+        {"since": "0001-01-01", "until": "9999-12-31"},
+        {"since": "0001-01-01T05:00:00+05:00", "until": "9999-12-31T18:00:00-05:00"},
+    ):
+        response = client.get("/api/calls", query_string=query, headers=auth_headers)
+        assert response.status_code == 200, (query, response.get_data(as_text=True))
+        assert [c["id"] for c in strict_json(response)["calls"]] == [call["id"]]
+
+
+TAMPERED_CURSORS = {
+    "garbage bytes": b64(b"\xff\xfe\x00garbage"),
+    "not a list": b64(json.dumps({"a": 1})),
+    "two keys": b64(json.dumps({"2024-01-01T00:00:00+00:00": 1, "x": 2})),
+    "numbers": b64(json.dumps([1, 2])),
+    "id not text": b64(json.dumps(["2024-01-01T00:00:00+00:00", 5])),
+    "naive time": b64(json.dumps(["2024-01-01T00:00:00", "x"])),
+    "three parts": b64(json.dumps(["2024-01-01T00:00:00+00:00", "x", "y"])),
+    "year 1 east": b64(json.dumps(["0001-01-01T00:00:00+05:00", "x"])),
+    "year 9999 west": b64(json.dumps(["9999-12-31T23:59:59-05:00", "x"])),
+    "nested deep": b64("[" * 100_000),
+    "huge": b64(json.dumps(["2024-01-01T00:00:00+00:00", "x" * 200_000])),
+    "huge number": b64("[" + "9" * 5000 + ', "x"]'),
+    "NUL in id": b64(json.dumps(["2024-01-01T00:00:00+00:00", "a\u0000b"])),
+    "surrogate in id": b64('["2024-01-01T00:00:00+00:00", "\\ud800"]'),
+    "NaN": b64('[NaN, "x"]'),
+    "raw NUL": "%00",
+}
+
+
+@pytest.mark.parametrize("cursor", TAMPERED_CURSORS.values(), ids=TAMPERED_CURSORS.keys())
+def test_tampered_cursors_are_refused(client, auth_headers, cursor):
+    """A cursor this server did not give out is a 400 on cursor, whatever it decodes to."""
+    error = refused(client.get(f"/api/calls?cursor={cursor}", headers=auth_headers), 400, "cursor")
+    assert error["code"] == "invalid_cursor"
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000, '{"a":' * 100_000, "[" * 100_000 + "]" * 100_000])
+def test_json_nested_too_deep_is_a_400(client, auth_headers, sim, db, body):
+    """Python's parser gives up on 100,000 levels with RecursionError: that is the sender's fault, a 400."""
+    response = client.post("/api/calls", data=body, headers={**auth_headers, "Content-Type": "application/json"})
+    error = refused(response, 400, None)
+    assert error["code"] == "invalid_json"
+    assert sim.state.connect_requests == 0
+    assert count_calls(db) == 0
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_non_json_numbers_in_the_body_are_a_400(client, auth_headers, sim, db, constant):
+    body = '{"from": "+919876543210", "app_id": "4242", "time_limit": ' + constant + "}"
+    response = client.post("/api/calls", data=body, headers={**auth_headers, "Content-Type": "application/json"})
+    assert refused(response, 400, None)["code"] == "invalid_json"
+    assert sim.state.connect_requests == 0 and count_calls(db) == 0
+
+
+# Raw JSON text: "\ud800" and "\u0000" are escapes that json.loads turns into a lone surrogate and a NUL.
+HOSTILE_BODIES = [
+    ('{"from": "+919876543210", "app_id": "4242", "custom_field": "order-\\ud800"}', "custom_field"),
+    ('{"from": "+919876543210", "flow_url": "http://my.exotel.com/x/\\ud800"}', "flow_url"),
+    ('{"from": "+919876543210", "flow_url": "http://my.exotel.com/x/\\udfff/y"}', "flow_url"),
+    ('{"from": "+91987654\\ud8003210", "app_id": "4242"}', "from"),
+    ('{"from": "+919876543210", "app_id": "4242", "caller_id": "0804711\\ud800"}', "caller_id"),
+    ('{"from": "+919876543210", "app_id": "42\\ud80042"}', "app_id"),
+    ('{"from": "+919876543210", "app_id": "4242", "call_type": "trans\\ud800"}', "call_type"),
+    ('{"from": "+919876543210", "app_id": "4242", "status_callback_events": ["terminal\\ud800"]}', "status_callback_events"),
+    ('{"from": "+919876543210", "app_id": "4242", "\\ud800": 1}', None),
+    ('{"from": "+919876543210", "flow_url": "http://my.exotel.com/x/\\u0000"}', "flow_url"),
+    ('{"from": "+919876543210", "flow_url": "http://my.exotel.com/x\\u0000y/exoml"}', "flow_url"),
+    ('{"from": "+919876543210", "app_id": "4242", "custom_field": "a\\u0000b"}', "custom_field"),
+    ('{"from": "+9198765\\u000043210", "app_id": "4242"}', "from"),
+    ('{"from": "+919876543210", "app_id": "4242", "caller_id": "08047112345\\u0000"}', "caller_id"),
+    ('{"from": "+919876543210", "app_id": "4242\\u0000"}', "app_id"),
+    ('{"from": "+919876543210", "app_id": "4242", "call_type": "\\u0000"}', "call_type"),
+    ('{"from": "+919876543210", "app_id": "4242", "status_callback_events": ["\\u0000"]}', "status_callback_events"),
+    ('{"from": "+919876543210", "app_id": "4242", "\\u0000": 1}', None),
+    ('{"from": "+919876543210", "app_id": "4242", "custom_field": "%s"}' % ("x" * 100_000), "custom_field"),
+]
+
+
+@pytest.mark.parametrize("body, field", HOSTILE_BODIES)
+def test_nul_and_lone_surrogates_in_the_body_are_refused(client, auth_headers, sim, db, body, field):
+    """Text that neither database can store nor Exotel receive: a 4xx naming the field, nothing sent, no row."""
+    response = client.post("/api/calls", data=body, headers={**auth_headers, "Content-Type": "application/json"})
+    refused(response, (400, 422), field)
+    assert sim.state.connect_requests == 0
+    assert count_calls(db) == 0
+
+
+def test_nul_in_the_idempotency_key_is_refused(client, auth_headers, sim, db):
+    response = client.post("/api/calls", json=GOOD, headers={**auth_headers, "Idempotency-Key": "retry-\x00-1"})
+    assert refused(response, 400, None)["code"] == "invalid_idempotency_key"
+    assert sim.state.connect_requests == 0 and count_calls(db) == 0
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("custom_field=%00", "custom_field"),
+        ("custom_field=order%00", "custom_field"),
+        ("custom_field=" + "x" * 1000, "custom_field"),
+        ("from=%2B91%009876543210", "from"),
+        ("status=%00", "status"),
+        ("since=2024-01-01%00", "since"),
+        ("until=%00", "until"),
+    ],
+)
+def test_nul_in_list_filters_is_refused(client, auth_headers, query, field):
+    refused(client.get(f"/api/calls?{query}", headers=auth_headers), 400, field)
+
+
+@pytest.mark.parametrize("call_id", ["%00", "abc%00def", "%ED%A0%80", "x" * 65])
+def test_ids_no_call_can_have_are_not_found(client, auth_headers, call_id):
+    refused(client.get(f"/api/calls/{call_id}", headers=auth_headers), 404, None)
+
+
+def test_stored_payloads_come_back_as_strict_json(client, app, auth_headers, sim, db):
+    """A payload stored before it was checked (NaN, a lone surrogate, NUL) still reaches the client as strict JSON."""
+    call = strict_json(client.post("/api/calls", json=GOOD, headers=auth_headers))
+    with db.transaction() as session:
+        session.add(CallEvent(
+            call_id=call["id"], call_sid=call["sid"], event_type="status", status="completed", dedup_key="legacy",
+            payload='{"Status": "completed", "Score": NaN, "Big": Infinity, "Foo": "\\udc00", "Bar": "a\\u0000b"}',
+        ))
+    body = strict_json(client.get(f"/api/calls/{call['id']}", headers=auth_headers))
+    payload = next(event["payload"] for event in body["events"] if event["event_type"] == "status" and "Foo" in event["payload"])
+    assert payload == {"Status": "completed", "Score": "NaN", "Big": "Infinity", "Foo": "\ufffd", "Bar": "a\u0000b"}

@@ -15,8 +15,13 @@ from sqlalchemy.orm import Session
 
 from ..models import Call, CallEvent
 from .status import KNOWN, is_final
+from .validation import has_lone_surrogate, is_clean_text, refuse_json_constant
 
 MAX_PAGE = 200
+# Call ids are UUIDs; anything longer, or text no column can hold, names no call.
+MAX_ID = 64
+# A cursor this server gives out is about 100 characters; a bound keeps tampered ones cheap to refuse.
+MAX_CURSOR = 256
 # Rows fetched at a time when streaming every matching call (a server-side cursor on PostgreSQL).
 STREAM_BATCH = 1_000
 
@@ -49,14 +54,20 @@ def encode_cursor(call: Call) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The (created_at, id) a cursor of encode_cursor carries; anything else is a BadCursor."""
     try:
+        if len(cursor) > MAX_CURSOR:
+            raise ValueError
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, call_id = json.loads(raw)
+        parts = json.loads(raw, parse_constant=refuse_json_constant)
+        if not (isinstance(parts, list) and len(parts) == 2 and all(isinstance(part, str) for part in parts)):
+            raise ValueError
+        created_at, call_id = parts
         when = datetime.fromisoformat(created_at)
-        if when.tzinfo is None or not isinstance(call_id, str):
+        if when.tzinfo is None or not possible_id(call_id):
             raise ValueError
         return when.astimezone(UTC), call_id
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, OverflowError):
         raise BadCursor("cursor is not one this server gave out") from None
 
 
@@ -93,8 +104,14 @@ def list_calls(session: Session, filters: CallFilters, *, limit: int = 50, curso
     return CallPage(rows[:limit], next_cursor)
 
 
+def possible_id(call_id: str) -> bool:
+    """Whether `call_id` could name a call at all (asking the database about NUL is an error on PostgreSQL)."""
+    return len(call_id) <= MAX_ID and is_clean_text(call_id)
+
+
 def get_call(session: Session, call_id: str) -> Call | None:
-    return session.get(Call, call_id)
+    """The call with this id, or None (without a query for an id no call can have)."""
+    return session.get(Call, call_id) if possible_id(call_id) else None
 
 
 def call_events(session: Session, call_id: str) -> Sequence[CallEvent]:
@@ -137,10 +154,24 @@ def call_to_dict(call: Call, events: Sequence[CallEvent] | None = None) -> dict[
     return data
 
 
+def _strict(value: Any) -> Any:
+    """`value` with each lone surrogate in its strings (keys too) replaced by U+FFFD, so any client can parse it."""
+    if isinstance(value, str):
+        if not has_lone_surrogate(value):
+            return value
+        return "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in value)
+    if isinstance(value, list):
+        return [_strict(item) for item in value]
+    if isinstance(value, dict):
+        return {_strict(key): _strict(item) for key, item in value.items()}
+    return value
+
+
 def event_to_dict(event: CallEvent) -> dict[str, Any]:
+    """An event as the JSON API shows it: the payload as strict JSON (NaN and the like become their names, as text)."""
     try:
-        payload = json.loads(event.payload)
-    except ValueError:
+        payload = _strict(json.loads(event.payload, parse_constant=str))
+    except (ValueError, RecursionError):
         payload = event.payload
     return {
         "id": event.id,

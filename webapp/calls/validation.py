@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +18,11 @@ CALL_TYPES = ("trans", "promo")
 MAX_TIME_LIMIT = 14400  # Exotel's maximum call duration, 4 hours
 MAX_TIME_OUT = 60  # ring time; Exotel's support pages cap it at 60 s
 MAX_CUSTOM_FIELD = 128
+MAX_FLOW_URL = 500
+# The longest text any request field, header or filter may carry unless it says otherwise.
+MAX_TEXT = 2000
+MAX_FIELD_NAME = 40
+TEXT_LIMITS = {"custom_field": MAX_CUSTOM_FIELD, "flow_url": MAX_FLOW_URL}
 FIELDS = {
     "from", "caller_id", "flow_url", "app_id", "call_type", "time_limit", "time_out",
     "custom_field", "status_callback_events",
@@ -33,6 +39,63 @@ class ValidationError(Exception):
         self.message = message
         self.field = field
         self.code = code
+
+
+def has_lone_surrogate(value: str) -> bool:
+    """True when `value` holds a code point of U+D800 to U+DFFF, which UTF-8 cannot encode."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def is_clean_text(value: str) -> bool:
+    """True when `value` holds no NUL and no lone surrogate: text both databases store and UTF-8 can carry."""
+    return "\x00" not in value and not has_lone_surrogate(value)
+
+
+def check_text(value: str, field: str | None, *, limit: int = MAX_TEXT, label: str | None = None) -> str:
+    """The rule for every text a request carries (API body, headers, list and report filters): return it or refuse it.
+
+    PostgreSQL cannot store NUL in text, and a lone surrogate ("\\ud800" in JSON)
+    cannot be encoded as UTF-8 for either database or for Exotel; a bound on
+    length keeps a filter from becoming a denial of service.
+    """
+    name = label or field or "A field name"
+    if len(value) > limit:
+        raise ValidationError(f"{name} is limited to {limit} characters.", field, "too_long")
+    if "\x00" in value:
+        raise ValidationError(f"{name} must not contain NUL characters.", field, "invalid_text")
+    if has_lone_surrogate(value):
+        raise ValidationError(f"{name} holds a lone surrogate (U+D800 to U+DFFF), which is not text.", field, "invalid_text")
+    return value
+
+
+def refuse_json_constant(constant: str) -> Any:
+    """json.loads' parse_constant: NaN, Infinity and -Infinity are Python's, not JSON's."""
+    raise ValueError(f"{constant} is not JSON")
+
+
+def in_utc(when: datetime, field: str, message: str | None = None) -> datetime:
+    """An aware `when` in UTC; one that its offset moves outside years 1-9999 is refused, not a crash."""
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError(
+            message or f"{field} is out of range: in UTC it must fall within the years 1 to 9999.", field
+        ) from None
+
+
+def _check_texts(data: Mapping[Any, Any]) -> None:
+    """Every field name and every text value (lists included) of a request, by the rule of check_text."""
+    for key, value in data.items():
+        if isinstance(key, str):
+            check_text(key, None, limit=MAX_FIELD_NAME, label="A field name")
+        name = key if key in FIELDS else None
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            if isinstance(item, str):
+                check_text(item, name, limit=TEXT_LIMITS.get(str(key), MAX_TEXT))
 
 
 @dataclass(frozen=True)
@@ -107,7 +170,7 @@ def _flow_url(data: Mapping[str, Any], account_sid: str) -> str:
     if not flow_url:
         raise ValidationError("A flow is required: give flow_url or app_id.", "flow_url", "missing_field")
     parts = urlsplit(flow_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(flow_url) > 500:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError("flow_url must be an http(s) URL such as http://my.exotel.com/<sid>/exoml/start_voice/<app_id>.", "flow_url")
     return flow_url
 
@@ -164,6 +227,7 @@ def validate_call(data: Any, *, account_sid: str, default_caller_id: str | None)
     """Check a request (JSON object or form fields) and return what to place; raise ValidationError."""
     if not isinstance(data, Mapping):
         raise ValidationError("The body must be a JSON object.", None, "invalid_body")
+    _check_texts(data)
     unknown = sorted(set(data) - FIELDS)
     if unknown:
         raise ValidationError(f"Unknown field {str(unknown[0])[:40]!r}.", str(unknown[0])[:40], "unknown_field")
@@ -173,10 +237,6 @@ def validate_call(data: Any, *, account_sid: str, default_caller_id: str | None)
     custom_field = data.get("custom_field")
     if custom_field is not None and not isinstance(custom_field, str):
         raise ValidationError("custom_field must be a string.", "custom_field")
-    if custom_field is not None and len(custom_field) > MAX_CUSTOM_FIELD:
-        raise ValidationError(f"custom_field is limited to {MAX_CUSTOM_FIELD} characters.", "custom_field")
-    if custom_field is not None and "\x00" in custom_field:
-        raise ValidationError("custom_field must not contain NUL characters.", "custom_field")
 
     return CallInput(
         from_number=from_number,

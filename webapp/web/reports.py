@@ -8,6 +8,7 @@ from flask import Blueprint, render_template, request
 from flask_login import login_required
 
 from ..calls.queries import call_rows
+from ..calls.validation import ValidationError, check_text
 from ..db import get_db
 from ..reporting import DURATION_BUCKETS, MAX_DAYS, RING_BUCKETS, TABLES, Report, ReportFilters, build_report, charts, choices
 from ..reporting.csv_export import csv_lines, csv_response
@@ -35,13 +36,32 @@ def require_login():
     """Every page of this blueprint needs a signed-in user."""
 
 
+# A report's days, the one after its last and the span before it must all be dates.
+FIRST_DAY = date.min + timedelta(days=MAX_DAYS)
+LAST_DAY = date.max - timedelta(days=1)
+TEXT_FILTERS = (("exophone", 32, "The ExoPhone"), ("flow", 2000, "The flow"))
+
+
 def _day(value: str | None, field: str, errors: dict[str, str]) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         errors[field] = "Use a date like 2024-05-31."
+        return None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        errors[field] = f"Use a date between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}."
+        return None
+    return day
+
+
+def _text(args, name: str, limit: int, label: str, errors: dict[str, str]) -> str | None:
+    value = (args.get(name) or "").strip()
+    try:
+        return check_text(value, name, limit=limit, label=label) or None
+    except ValidationError as exc:
+        errors[name] = exc.message
         return None
 
 
@@ -57,8 +77,7 @@ def report_filters(args) -> tuple[ReportFilters, dict[str, str]]:
     if (end - start).days >= MAX_DAYS:
         errors["start"] = f"A report spans at most {MAX_DAYS} days."
         start = end - timedelta(days=MAX_DAYS - 1)
-    caller_id = (args.get("exophone") or "").strip()[:32] or None
-    flow_url = (args.get("flow") or "").strip()[:2000] or None
+    caller_id, flow_url = (_text(args, name, limit, label, errors) for name, limit, label in TEXT_FILTERS)
     return ReportFilters(start, end, caller_id, flow_url), errors
 
 

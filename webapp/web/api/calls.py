@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from datetime import time as dtime
 
 from flask import g, jsonify, request
 
 from ...calls.placing import IdempotencyConflict
-from ...calls.queries import BadCursor, CallFilters, call_events, call_to_dict, get_call, list_calls, valid_status
-from ...calls.validation import ValidationError, normalize_number, validate_call
+from ...calls.queries import MAX_PAGE, BadCursor, CallFilters, call_events, call_to_dict, get_call, list_calls, valid_status
+from ...calls.validation import (
+    MAX_CUSTOM_FIELD,
+    ValidationError,
+    check_text,
+    in_utc,
+    normalize_number,
+    refuse_json_constant,
+    validate_call,
+)
 from ...config import get_settings
 from ...db import get_db
 from ...exotel import ExotelRejected, ExotelTimeout, ExotelUnreachable
 from ...gateway import account_sid, place
 from ..errors import error_response
 from . import bp, token_required
+
+MAX_IDEMPOTENCY_KEY = 255
+# 1..200 in ASCII digits: str.isdigit() also accepts "²", which int() refuses.
+_LIMIT = re.compile(r"[0-9]{1,3}")
 
 
 @bp.post("/calls")
@@ -26,9 +39,11 @@ def create_call():
     if not request.is_json:
         return error_response(415, "unsupported_media_type", "Send a JSON body with Content-Type: application/json.")
     try:
-        body = json.loads(request.get_data() or b"null")
+        body = json.loads(request.get_data() or b"null", parse_constant=refuse_json_constant)
+    except RecursionError:
+        return error_response(400, "invalid_json", "The body is nested too deeply to be a request to place a call.")
     except (ValueError, UnicodeDecodeError):
-        return error_response(400, "invalid_json", "The body is not valid JSON.")
+        return error_response(400, "invalid_json", "The body is not valid JSON (NaN and Infinity are not JSON either).")
     settings = get_settings()
     try:
         data = validate_call(body, account_sid=account_sid(), default_caller_id=settings.exotel_caller_id)
@@ -36,8 +51,11 @@ def create_call():
         status = 400 if exc.code == "invalid_body" else 422
         return error_response(status, exc.code, exc.message, exc.field)
     key = request.headers.get("Idempotency-Key", "").strip() or None
-    if key is not None and len(key) > 255:
-        return error_response(400, "invalid_idempotency_key", "Idempotency-Key is limited to 255 characters.")
+    if key is not None:
+        try:
+            check_text(key, None, limit=MAX_IDEMPOTENCY_KEY, label="Idempotency-Key")
+        except ValidationError as exc:
+            return error_response(400, "invalid_idempotency_key", exc.message)
     try:
         placement = place(data, scope=f"token:{g.api_token.id}", idempotency_key=key)
     except IdempotencyConflict as exc:
@@ -80,7 +98,7 @@ def create_call():
 def show_call(call_id: str):
     """One call with its events, oldest first."""
     session = get_db().session()
-    call = get_call(session, call_id) if len(call_id) <= 64 else None
+    call = get_call(session, call_id)
     if call is None:
         return error_response(404, "not_found", "No call with that id.")
     return jsonify(call_to_dict(call, call_events(session, call.id)))
@@ -90,13 +108,14 @@ def _when(name: str, value: str | None, *, end: bool = False) -> datetime | None
     """An ISO 8601 date or datetime (UTC when no zone is given); a bare date spans the whole day."""
     if not value:
         return None
+    check_text(value, name, limit=64)
     try:
         when = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ValidationError(f"{name} must be an ISO 8601 date or datetime.", name) from None
     if len(value) == 10 and end:
         when = datetime.combine(when.date(), dtime.max)
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return in_utc(when if when.tzinfo else when.replace(tzinfo=UTC), name)
 
 
 @bp.get("/calls")
@@ -105,13 +124,15 @@ def index_calls():
     """Calls newest first, filtered, with a cursor for the next page."""
     args = request.args
     try:
+        for name in ("status", "from", "custom_field"):  # no longer text can match a custom_field
+            check_text(args.get(name, ""), name, limit=MAX_CUSTOM_FIELD)
         status = args.get("status") or None
         if status and not valid_status(status):
             raise ValidationError(f"Unknown status {status[:30]!r}.", "status")
         from_number = normalize_number(args["from"], "from") if args.get("from") else None
         limit_text = args.get("limit", "50")
-        if not limit_text.isdigit() or not 1 <= int(limit_text) <= 200:
-            raise ValidationError("limit must be between 1 and 200.", "limit")
+        if not _LIMIT.fullmatch(limit_text) or not 1 <= int(limit_text) <= MAX_PAGE:
+            raise ValidationError(f"limit must be a whole number from 1 to {MAX_PAGE}.", "limit")
         filters = CallFilters(
             status=status,
             from_number=from_number,
