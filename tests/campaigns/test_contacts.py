@@ -89,3 +89,10 @@ def test_json_lists():
 def test_custom_field_is_cut_to_exotels_limit():
     (contact,) = read_csv(b"number,custom_field\n+919876543210," + b"x" * 150 + b"\n")
     assert contact.custom_field == "x" * 128
+
+
+def test_nul_and_lone_surrogates_never_reach_the_database():
+    results = list(classify(json_rows([{"number": "+919876500001", "custom_field": "a\x00b\ud800"}, "98\x0076\udc00"]),
+                            lambda n: set()))
+    assert results[0] == Contact(1, "+919876500001", "a\ufffdb\ufffd", True)
+    assert isinstance(results[1], NotImported) and results[1].number.encode("utf-8")

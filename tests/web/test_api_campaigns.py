@@ -114,3 +114,12 @@ def test_campaign_routes_need_a_token(client):
     assert client.get("/api/campaigns").status_code == 401
     assert client.post("/api/campaigns", json={}).status_code == 401
     assert client.get("/api/suppressions").status_code == 401
+
+
+@pytest.mark.parametrize("fields", [
+    {"name": "a\x00b"}, {"name": "\ud800"}, {"window": {"timezone": "Asia/Kolkata\x00"}}, {"caller_id": "0804\x007112345"},
+])
+def test_nul_and_lone_surrogates_are_refused(client, auth_headers, fields):
+    response = create(client, auth_headers, **fields)
+    assert response.status_code == 422
+    assert client.get("/api/campaigns", headers=auth_headers).get_json()["campaigns"] == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
@@ -48,7 +49,14 @@ class NotImported:
         return {"row": self.row, "number": self.number, "reason": self.reason}
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 RawRow = tuple[int, str, str | None]  # row number, number as given, custom field as given
+
+
+def _clean(value: str) -> str:
+    """Text both databases store and UTF-8 carries: NUL and lone surrogates become U+FFFD, cut to MAX_CELL."""
+    value = value[:MAX_CELL].replace("\x00", "\ufffd")
+    return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
 
 
 def csv_rows(stream: IO[bytes]) -> Iterator[RawRow]:
@@ -69,7 +77,7 @@ def csv_rows(stream: IO[bytes]) -> Iterator[RawRow]:
                 continue  # blank lines (Excel leaves some at the end)
             number = cells[number_at] if number_at < len(cells) else ""
             custom = cells[field_at] if field_at is not None and field_at < len(cells) else None
-            yield index, number[:MAX_CELL], custom[:MAX_CELL] if custom is not None else None
+            yield index, _clean(number), _clean(custom) if custom is not None else None
     except UnicodeDecodeError:
         raise ContactsError("The file is not UTF-8 text: save it from Excel as \"CSV UTF-8\".") from None
     except csv.Error as exc:
@@ -84,13 +92,13 @@ def json_rows(items: Any) -> Iterator[RawRow]:
         raise ContactsError("contacts must be a list of {\"number\", \"custom_field\"} objects.")
     for index, item in enumerate(items, start=1):
         if isinstance(item, str):
-            yield index, item[:MAX_CELL], None
+            yield index, _clean(item), None
         elif isinstance(item, Mapping):
             number, custom = item.get("number"), item.get("custom_field")
             yield (
                 index,
-                number[:MAX_CELL] if isinstance(number, str) else "",
-                custom[:MAX_CELL] if isinstance(custom, str) else None,
+                _clean(number) if isinstance(number, str) else "",
+                _clean(custom) if isinstance(custom, str) else None,
             )
         else:
             yield index, "", None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from ..calls.validation import CallOptions, ValidationError, validate_call_options
+from ..calls.validation import CallOptions, ValidationError, check_text, validate_call_options
 from .retries import RetryError, RetryPolicy, parse_retries
 from .window import CallingWindow, WindowError, parse_window
 
@@ -80,10 +80,25 @@ def _json_field(data: Mapping[str, Any], name: str) -> Any:
     return value
 
 
+def _check_texts(value: Any, field: str | None) -> None:
+    """Every text of the request, nested ones included, by the rule of calls.validation.check_text."""
+    if isinstance(value, str):
+        check_text(value, field)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(key, str):
+                check_text(key, None, limit=64, label="A field name")
+            _check_texts(item, f"{field}.{key}" if field else str(key))
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_texts(item, field)
+
+
 def parse_campaign(data: Any, *, account_sid: str, default_caller_id: str | None, budget: int) -> CampaignInput:
     """Check a campaign's fields (everything but its contacts); raise ValidationError naming the field."""
     if not isinstance(data, Mapping):
         raise ValidationError("The body must be a JSON object.", None, "invalid_body")
+    _check_texts(data, None)
     unknown = sorted(set(data) - FIELDS)
     if unknown:
         raise ValidationError(f"Unknown field {str(unknown[0])[:40]!r}.", str(unknown[0])[:40], "unknown_field")
