@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -18,7 +19,7 @@ class Recorded(enum.Enum):
     ORPHAN = "orphan"  # stored, but its Call Sid matches no call we placed
 
 
-def event_params(call_id: str, event: CallbackEvent) -> dict:
+def event_params(call_id: str, event: CallbackEvent) -> dict[str, Any]:
     """The values of the callback statements for one event (all Python work, before the database)."""
     return {
         "call_id": call_id,

@@ -11,17 +11,21 @@ a new event that matched its call moves the call.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from ..db import utcnow
 from .status import FINAL, RANK
 
+# Spells a parameter for a dialect: p(name, SQL type) -> "%(name)s::type" or ":name".
+Placeholder = Callable[[str, str], str]
+
 _FINALS = ", ".join(f"'{status}'" for status in sorted(FINAL))
 _RANK_SQL = "CASE calls.status " + " ".join(f"WHEN '{s}' THEN {r}" for s, r in RANK.items()) + " ELSE 0 END"
 
 
-def _call_update_sql(p, where: str) -> str:
+def _call_update_sql(p: Placeholder, where: str) -> str:
     """The UPDATE of the status rules; `p(name, type)` spells a parameter for the dialect."""
     return (
         "UPDATE calls SET "
@@ -40,7 +44,7 @@ def _call_update_sql(p, where: str) -> str:
     )
 
 
-def _event_insert_sql(p) -> str:
+def _event_insert_sql(p: Placeholder) -> str:
     """INSERT of one event, its call_id only when the call exists with no other Sid."""
     matched = (
         f"(SELECT calls.id FROM calls WHERE calls.id = {p('call_id', 'varchar')} AND ({p('sid', 'varchar')} IS NULL "
@@ -89,7 +93,7 @@ def _sqlite_time(value: datetime | None) -> str | None:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
-def record_row(cursor, dialect: str, params: dict[str, Any]) -> tuple[int | None, bool]:
+def record_row(cursor: Any, dialect: str, params: dict[str, Any]) -> tuple[int | None, bool]:
     """Run the callback statements on a DBAPI cursor; (new event id, or None for a twin; matched a call).
 
     `params`: call_id, sid, event_type, status, occurred_at, payload (JSON text),

@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db import Database, utcnow
 from ..exotel import ConnectRequest, ExotelClient, ExotelError, ExotelUnreachable
-from ..exotel.callbacks import EXOTEL_STATUSES, parse_exotel_time
+from ..exotel.callbacks import parse_exotel_time
+from ..exotel.status import EXOTEL_STATUSES
 from ..models import Call, IdempotencyKey
 from ..observability.metrics import CALLS_PLACED
 from .signing import callback_token

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, desc, or_, select
+from sqlalchemy import Engine, Select, and_, desc, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import Call, CallEvent
@@ -71,7 +71,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise BadCursor("cursor is not one this server gave out") from None
 
 
-def filtered(filters: CallFilters):
+def filtered(filters: CallFilters) -> Select[Call]:
     """A SELECT of calls narrowed by `filters` (no ordering)."""
     query = select(Call)
     if filters.status:

@@ -114,7 +114,7 @@ def _insert_contacts(session: Session, rows: list[dict[str, object]]) -> None:
     """
     connection = session.connection()
     if connection.dialect.name != "postgresql":
-        connection.execute(insert(CampaignContact.__table__), rows)
+        connection.execute(insert(CampaignContact), rows)
         return
     driver: Any = connection.connection.driver_connection
     with driver.cursor() as cursor, cursor.copy(f"COPY campaign_contacts ({', '.join(CONTACT_COLUMNS)}) FROM STDIN") as copy:

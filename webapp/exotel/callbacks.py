@@ -199,7 +199,10 @@ def _answered_by(top: str | None, legs: tuple[Leg, ...]) -> str | None:
 
 def parse_callback(fields: Mapping[str, Any], tz: ZoneInfo) -> CallbackEvent:
     """Read one callback's fields (form or JSON alike) into a CallbackEvent. Never raises on content."""
-    get = lambda name: _first(fields.get(name))  # noqa: E731
+
+    def get(name: str) -> Any:
+        return _first(fields.get(name))
+
     event_type = _event_type(get("EventType"))
     status = _status(get("Status"))
     occurred_at = parse_exotel_time(get("DateUpdated"), tz)

@@ -173,8 +173,7 @@ def init_display(app: Flask) -> None:
     app.add_template_filter(status_tone, "status_tone")
     app.add_template_global(is_final, "is_final")
     app.add_template_global(viewer_zone_name, "viewer_zone_name")
-    app.add_template_global(EVENT_LABELS, "EVENT_LABELS")
-    app.add_template_global(sorted(FINAL), "FINAL_STATUSES")
+    app.jinja_env.globals.update(EVENT_LABELS=EVENT_LABELS, FINAL_STATUSES=sorted(FINAL))
 
     @app.context_processor
     def simulator_flag():

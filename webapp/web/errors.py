@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -18,8 +18,10 @@ def wants_json() -> bool:
     return request.path.startswith(MACHINE_PREFIXES) or request.accept_mimetypes.best == "application/json"
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None, headers=None):
-    """One error in the contract's shape: {"error": {"code", "message", "field"?}}."""
+def error_response(
+    status: int, code: str, message: str, field: str | None = None, headers: dict[str, str] | None = None,
+) -> Response:
+    """One error in the contract's shape: {"error": {"code", "message", "field"?}}, or the error page for people."""
     if wants_json():
         error = {"code": code, "message": message}
         if field:
@@ -27,10 +29,10 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
         response = jsonify({"error": error})
     else:
         try:
-            response = render_template("error.html", status=status, message=message), status
+            response = make_response(render_template("error.html", status=status, message=message))
         except Exception:  # no template yet, or the template itself failed
-            response = f"{status}: {message}\n", status, {"Content-Type": "text/plain; charset=utf-8"}
-        return response if headers is None else (*response[:2], headers)
+            response = make_response(f"{status}: {message}\n")
+            response.headers["Content-Type"] = "text/plain; charset=utf-8"
     response.status_code = status
     if headers:
         response.headers.update(headers)
