@@ -7,14 +7,12 @@ import json
 import secrets
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from ..campaigns import queries, store
 from ..campaigns.contacts import ContactsError, csv_rows
@@ -24,28 +22,18 @@ from ..campaigns.models import CONTACT_STATES, IN_FLIGHT, Campaign
 from ..config import get_settings
 from ..db import get_db, utcnow
 from ..gateway import account_sid
-from ..reporting import charts
 from ..reporting.csv_export import csv_lines, csv_response
 from .campaign_forms import CampaignForm, ControlForm
+from .campaign_progress import CAMPAIGN_LABELS, CAMPAIGN_TONES, STATE_LABELS, STATE_TONES, campaign_status, live_context
 from .display import localtime, viewer_zone, viewer_zone_name, zone_names
 
 bp = Blueprint("campaigns", __name__)
 
 # A list of 100,000 contacts as CSV is about 3 MB (the API allows the same).
 MAX_UPLOAD = 32 * 1024 * 1024
-PAGE_SIZE = 50
 PREVIEW_ROWS = 1000  # rows not imported listed on the preview; the rest are counted
 POLL_SECONDS = 3
-CAMPAIGN_LABELS = {"scheduled": "Scheduled", "running": "Running", "paused": "Paused", "completed": "Completed",
-                   "canceled": "Canceled", "not started": "Not started"}
-CAMPAIGN_TONES = {"scheduled": "muted", "running": "live", "paused": "warn", "completed": "good", "canceled": "muted",
-                  "not started": "warn"}
-STATE_LABELS = {"waiting": "Waiting", "dialing": "Dialing", "answered": "On the call", "completed": "Completed",
-                "exhausted": "Exhausted", "suppressed": "Suppressed", "canceled": "Canceled"}
-STATE_TONES = {"waiting": "muted", "dialing": "live", "answered": "live", "completed": "good", "exhausted": "warn",
-               "suppressed": "muted", "canceled": "muted"}
-OUTCOME_COLORS = {"completed": "green", "busy": "vermillion", "no-answer": "orange", "failed": "purple",
-                  "refused": "black", "in progress": "sky"}
+
 
 
 @bp.before_request
@@ -80,13 +68,6 @@ def allow_large_lists(endpoint: str | None, _values: dict[str, Any] | None) -> N
         request.max_content_length = MAX_UPLOAD
 
 
-def campaign_status(campaign: Campaign) -> str:
-    """The status shown: "not started" for a campaign created in the browser awaiting its Start."""
-    if campaign.status == "paused" and campaign.status_reason == "not started":
-        return "not started"
-    return campaign.status
-
-
 @bp.context_processor
 def campaign_words() -> dict[str, Any]:
     return {
@@ -95,7 +76,7 @@ def campaign_words() -> dict[str, Any]:
     }
 
 
-def _load(session: Session, campaign_id: int) -> Campaign:
+def _load(session: Any, campaign_id: int) -> Campaign:
     campaign = queries.get_campaign(session, campaign_id)
     if campaign is None:
         abort(404, "No campaign with that id.")
@@ -185,76 +166,11 @@ def new_campaign():
     )
 
 
-def _outcomes_chart(session: Session, campaign: Campaign) -> tuple[Markup | None, list[dict[str, Any]]]:
-    """Attempts over time by outcome, as an SVG chart and as the table of its numbers."""
-    data = queries.outcomes_over_time(session, campaign.id)
-    if not data.starts:
-        return None, []
-    minutes = int(data.bucket.total_seconds() // 60)
-    fmt = "%d %b" if minutes >= 1440 else ("%d %b %H:%M" if data.starts[-1] - data.starts[0] > data.bucket * 24 else "%H:%M")
-    labels = [localtime(start, fmt).rsplit(" ", 1)[0] for start in data.starts]
-    series = [charts.Series(kind, data.counts[kind], charts.PALETTE[OUTCOME_COLORS[kind]])
-              for kind in queries.OUTCOME_KINDS if any(data.counts[kind])]
-    stretch = f"{minutes} min" if minutes < 60 else f"{minutes // 60} h"
-    chart = charts.bar_chart(
-        "chart-campaign-outcomes", "Attempts over time, by outcome", labels, series, y_label="attempts",
-        x_label=f"time placed ({viewer_zone_name()}), every {stretch}",
-        description=f"Attempts placed in each {stretch}, stacked by how they ended; in progress: not ended yet.",
-    )
-    table = [{"label": label, **{kind: data.counts[kind][i] for kind in queries.OUTCOME_KINDS}}
-             for i, label in enumerate(labels)]
-    return chart, table
-
-
-def _why_idle(campaign: Campaign, now: datetime) -> str | None:
-    """Why no call is being placed now, when none is."""
-    status = campaign_status(campaign)
-    if status == "not started":
-        return "Not started: nothing is called until someone presses Start."
-    if status == "paused":
-        return f"Paused ({campaign.status_reason}): no new call is placed." if campaign.status_reason else \
-            "Paused: no new call is placed."
-    if status == "scheduled" and campaign.start_at:
-        return f"Scheduled: the first call is placed at {localtime(campaign.start_at, '%d %b %H:%M')}."
-    if status == "running" and not window_of(campaign).is_open(now):
-        opens = window_of(campaign).next_open(now)
-        return "The calling window is closed now" + (f"; calling resumes at {localtime(opens, '%d %b %H:%M')}." if opens else ".")
-    return None
-
-
-def _live_context(session: Session, campaign: Campaign) -> dict[str, Any]:
-    now = utcnow()
-    state = request.args.get("state") or None
-    if state is not None and state not in CONTACT_STATES:
-        abort(400, "Unknown contact state.")
-    cursor = request.args.get("cursor") or None
-    try:
-        page = queries.contacts_page(session, campaign.id, state=state, cursor=cursor, limit=PAGE_SIZE)
-    except queries.BadCursor:
-        abort(400, "That page link is not valid.")
-    counts = store.counts(session, campaign.id)
-    progress = queries.progress(session, campaign, now)
-    finish = progress["estimated_finish"]
-    chart, chart_table = _outcomes_chart(session, campaign)
-    in_flight = sum(counts[name] for name in IN_FLIGHT)
-    args = {"state": state} if state else {}
-    return {
-        "campaign": campaign, "counts": counts, "progress": progress, "in_flight": in_flight,
-        "finish": datetime.fromisoformat(finish) if finish else None, "idle": _why_idle(campaign, now),
-        "chart": chart, "chart_table": chart_table, "contacts": page.contacts, "state": state,
-        "next_url": url_for("campaigns.show", campaign_id=campaign.id, cursor=page.next_cursor, **args)
-        if page.next_cursor else None,
-        "first_url": url_for("campaigns.show", campaign_id=campaign.id, **args) if cursor else None,
-        "final": campaign.status in ("completed", "canceled") and in_flight == 0,
-        "control": ControlForm(),
-    }
-
-
 @bp.get("/campaigns/<int:campaign_id>")
 def show(campaign_id: int):
     """The progress page: it follows the campaign until nothing is left to happen."""
     session = get_db().session()
-    context = _live_context(session, _load(session, campaign_id))
+    context = live_context(session, _load(session, campaign_id))
     live = render_template("campaigns/_live.html", **context)
     return render_template("campaigns/show.html", live=Markup(live), version=_version(live), poll_seconds=POLL_SECONDS,
                            states=CONTACT_STATES, **context)
@@ -268,7 +184,7 @@ def _version(html: str) -> str:
 def live(campaign_id: int):
     """What the progress page polls: the live part when it changed, and whether to keep polling."""
     session = get_db().session()
-    context = _live_context(session, _load(session, campaign_id))
+    context = live_context(session, _load(session, campaign_id))
     html = render_template("campaigns/_live.html", **context)
     body: dict[str, Any] = {"status": context["campaign"].status, "final": context["final"], "version": _version(html)}
     if request.args.get("version") != body["version"]:
