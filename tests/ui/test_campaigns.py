@@ -250,3 +250,29 @@ def test_pages_need_a_signed_in_user(client):
     for path in ("/campaigns", "/campaigns/new", "/suppressions", "/campaigns/1"):
         response = client.get(path)
         assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_outcomes_over_time_counts_attempts_per_stretch_by_outcome(app, signed_in):
+    from datetime import UTC, datetime, timedelta
+
+    from webapp.campaigns.queries import outcomes_over_time
+
+    _create(signed_in)
+    campaign_id = _campaign(app).id
+    t0 = datetime(2026, 12, 1, 4, 30, 10, tzinfo=UTC)
+    placed = [(0, "completed"), (20, "busy"), (70, "completed"), (75, "rejected"), (200, "ringing")]
+    with app.app_context(), get_db().transaction(write=False) as session:
+        assert outcomes_over_time(session, campaign_id).starts == []
+    with app.app_context():
+        with get_db().transaction() as session:
+            for seconds, status in placed:
+                session.add(Call(from_number="+919876500001", caller_id="08047112345", flow_url="http://x/y",
+                                 status=status, created_at=t0 + timedelta(seconds=seconds), campaign_id=campaign_id))
+        with get_db().transaction(write=False) as session:
+            data = outcomes_over_time(session, campaign_id)
+    assert data.bucket == timedelta(minutes=1)
+    assert data.starts == [datetime(2026, 12, 1, 4, m, tzinfo=UTC) for m in (30, 31, 32, 33)]
+    assert data.counts["completed"] == [1, 1, 0, 0]
+    assert data.counts["busy"] == [1, 0, 0, 0]
+    assert data.counts["refused"] == [0, 1, 0, 0]
+    assert data.counts["in progress"] == [0, 0, 0, 1]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Engine, Integer, func, select
+from sqlalchemy import BigInteger, Engine, Integer, cast, func, select
 from sqlalchemy.orm import Session
 
 from ..models import Call
@@ -181,8 +181,8 @@ class OutcomesOverTime:
 
 def _epoch(session: Session, column: Any) -> Any:
     if session.get_bind().dialect.name == "sqlite":
-        return func.cast(func.strftime("%s", column), Integer)
-    return func.cast(func.extract("epoch", column), BigInteger)
+        return cast(func.strftime("%s", column), Integer)
+    return cast(func.extract("epoch", column), BigInteger)
 
 
 def outcomes_over_time(session: Session, campaign_id: int) -> OutcomesOverTime:
@@ -195,7 +195,7 @@ def outcomes_over_time(session: Session, campaign_id: int) -> OutcomesOverTime:
     span = last - first
     bucket = next((size for size in BUCKET_SIZES if span / size < MAX_BUCKETS), BUCKET_SIZES[-1])
     seconds = int(bucket.total_seconds())
-    slot = _epoch(session, Call.created_at) / seconds
+    slot = _epoch(session, Call.created_at) // seconds
     rows = session.execute(
         select(slot, Call.status, func.count()).where(Call.campaign_id == campaign_id).group_by(slot, Call.status)
     ).all()
@@ -205,8 +205,8 @@ def outcomes_over_time(session: Session, campaign_id: int) -> OutcomesOverTime:
     size = end - base + 1
     counts = {kind: [0] * size for kind in OUTCOME_KINDS}
     for index, status, number in rows:
-        at = int(index) - base
+        at = int(str(index)) - base
         if 0 <= at < size:
-            counts[_OUTCOME_OF.get(status, "in progress")][at] += number
+            counts[_OUTCOME_OF.get(str(status), "in progress")][at] += int(str(number))
     starts = [datetime.fromtimestamp((base + i) * seconds, UTC) for i in range(size)]
     return OutcomesOverTime(bucket, starts, counts)

@@ -88,14 +88,13 @@ def live_context(session: Any, campaign: Campaign) -> dict[str, Any]:
     finish = progress["estimated_finish"]
     chart, chart_table = outcomes_chart(session, campaign)
     in_flight = sum(counts[name] for name in IN_FLIGHT)
-    args = {"state": state} if state else {}
     return {
         "campaign": campaign, "counts": counts, "progress": progress, "in_flight": in_flight,
         "finish": datetime.fromisoformat(finish) if finish else None, "idle": why_idle(campaign, now),
         "chart": chart, "chart_table": chart_table, "contacts": page.contacts, "state": state,
-        "next_url": url_for("campaigns.show", campaign_id=campaign.id, cursor=page.next_cursor, **args)
+        "next_url": url_for("campaigns.show", campaign_id=campaign.id, cursor=page.next_cursor, state=state)
         if page.next_cursor else None,
-        "first_url": url_for("campaigns.show", campaign_id=campaign.id, **args) if cursor else None,
+        "first_url": url_for("campaigns.show", campaign_id=campaign.id, state=state) if cursor else None,
         "final": campaign.status in ("completed", "canceled") and in_flight == 0,
         "control": ControlForm(),
     }
