@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
@@ -14,6 +15,7 @@ from ..campaigns.queries import list_suppressions
 from ..db import get_db, utcnow
 from .campaign_forms import RemoveSuppressionForm, SuppressionForm
 from .campaigns import bp
+from .display import localtime
 
 MAX_NUMBERS = 10_000  # as the API allows at a time
 SHOWN_ERRORS = 20
@@ -21,10 +23,10 @@ _SEPARATORS = re.compile(r"[\n,;]+")
 
 
 def _render(form: SuppressionForm, status: int = 200):
-    return render_template(
-        "suppressions/index.html", form=form, suppressions=list_suppressions(get_db().session()),
-        remove=RemoveSuppressionForm(),
-    ), status
+    rows = list_suppressions(get_db().session())
+    for row in rows:  # shown in the viewer's zone
+        row["added"] = localtime(datetime.fromisoformat(row["created_at"]), "%d %b %Y %H:%M")
+    return render_template("suppressions/index.html", form=form, suppressions=rows, remove=RemoveSuppressionForm()), status
 
 
 def _given(form: SuppressionForm) -> list[tuple[str, str]]:
