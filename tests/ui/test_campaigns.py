@@ -6,7 +6,6 @@ import csv
 import io
 import re
 
-from signin import csrf_token
 from sqlalchemy import func, select
 
 from webapp.campaigns.dispatch import dispatch, window_of
@@ -16,6 +15,13 @@ from webapp.models import Call
 
 CSV = (b"number,custom_field\r\n+919876500001,inv-1\r\n12,bad\r\n09876500002,inv-2\r\n"
        b"+919876500001,again\r\n+919876500003,inv-3\r\n")
+
+
+def csrf_token(page: str) -> str:
+    """The CSRF token of the first form in a page."""
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"', page)
+    assert match, "no csrf_token in the page"
+    return match.group(1) or match.group(2)
 
 
 def _nonce(page: str) -> str:
