@@ -6,10 +6,10 @@ import base64
 import binascii
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import BigInteger, Engine, Integer, cast, func, select
 from sqlalchemy.orm import Session
 
 from ..models import Call
@@ -161,3 +161,52 @@ def list_suppressions(session: Session, *, limit: int = 10_000) -> list[dict[str
         {"number": row.number, "reason": row.reason, "created_by": row.created_by, "created_at": _iso(row.created_at)}
         for row in rows
     ]
+
+
+# Outcomes over time: attempts per stretch of time, by how they ended. The stretch grows
+# with the campaign's span so that a chart has at most about MAX_BUCKETS bars.
+BUCKET_SIZES = tuple(timedelta(minutes=m) for m in (1, 5, 15, 30, 60, 180, 360, 720, 1440))
+MAX_BUCKETS = 36
+OUTCOME_KINDS = ("completed", "busy", "no-answer", "failed", "refused", "in progress")
+_OUTCOME_OF = {"completed": "completed", "busy": "busy", "no-answer": "no-answer", "failed": "failed",
+               "canceled": "failed", "rejected": "refused"}
+
+
+@dataclass
+class OutcomesOverTime:
+    bucket: timedelta
+    starts: list[datetime]  # each stretch's start (UTC), oldest first, gaps included
+    counts: dict[str, list[int]]  # per OUTCOME_KINDS, one count per stretch
+
+
+def _epoch(session: Session, column: Any) -> Any:
+    if session.get_bind().dialect.name == "sqlite":
+        return cast(func.strftime("%s", column), Integer)
+    return cast(func.extract("epoch", column), BigInteger)
+
+
+def outcomes_over_time(session: Session, campaign_id: int) -> OutcomesOverTime:
+    """A campaign's attempts by the stretch of time they were placed in and by outcome (unsettled: "in progress")."""
+    first, last = session.execute(
+        select(func.min(Call.created_at), func.max(Call.created_at)).where(Call.campaign_id == campaign_id)
+    ).one()
+    if first is None:
+        return OutcomesOverTime(BUCKET_SIZES[0], [], {kind: [] for kind in OUTCOME_KINDS})
+    span = last - first
+    bucket = next((size for size in BUCKET_SIZES if span / size < MAX_BUCKETS), BUCKET_SIZES[-1])
+    seconds = int(bucket.total_seconds())
+    slot = _epoch(session, Call.created_at) // seconds
+    rows = session.execute(
+        select(slot, Call.status, func.count()).where(Call.campaign_id == campaign_id).group_by(slot, Call.status)
+    ).all()
+    end = int(last.timestamp()) // seconds
+    # A campaign longer than the largest stretch allows shows its latest stretches.
+    base = max(int(first.timestamp()) // seconds, end - MAX_BUCKETS * 2 + 1)
+    size = end - base + 1
+    counts = {kind: [0] * size for kind in OUTCOME_KINDS}
+    for index, status, number in rows:
+        at = int(str(index)) - base
+        if 0 <= at < size:
+            counts[_OUTCOME_OF.get(str(status), "in progress")][at] += int(str(number))
+    starts = [datetime.fromtimestamp((base + i) * seconds, UTC) for i in range(size)]
+    return OutcomesOverTime(bucket, starts, counts)

@@ -1,0 +1,39 @@
+// The campaign's progress page follows it: poll the live part every few seconds (less often while the tab
+// is hidden, see ExoPoll) until nothing is left to happen.
+(function () {
+  "use strict";
+  var root = document.getElementById("campaign-live");
+  if (!root) return;
+  var poller = null;
+
+  // The controls live inside the part that is replaced, so their submit-once guard is delegated here.
+  root.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset.liveSent === "true") { event.preventDefault(); return; }
+    form.dataset.liveSent = "true";
+    form.querySelectorAll("button[type=submit]").forEach(function (button) {
+      if (button.dataset.busyLabel) button.textContent = button.dataset.busyLabel;
+      button.setAttribute("aria-disabled", "true");
+      button.classList.add("busy");
+    });
+    if (poller) poller.stop(); // the answer to this press replaces the page
+  });
+
+  function update(data) {
+    if (data.html !== undefined && data.version !== root.dataset.version) {
+      // The server renders this fragment with Jinja's escaping; nothing here builds markup from data.
+      root.innerHTML = data.html;
+      root.dataset.version = data.version;
+    }
+    root.dataset.final = data.final ? "true" : "false";
+    return !data.final;
+  }
+
+  if (root.dataset.final === "true") return;
+  var seconds = parseInt(root.dataset.pollSeconds, 10) || 3;
+  poller = window.ExoPoll(function () {
+    var url = root.dataset.pollUrl;
+    url += (url.indexOf("?") < 0 ? "?" : "&") + "version=" + encodeURIComponent(root.dataset.version || "");
+    return window.ExoFetchJSON(url).then(update);
+  }, seconds * 1000);
+})();

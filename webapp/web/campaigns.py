@@ -1,0 +1,282 @@
+"""The campaign pages: the list, a create page with a preview before Start, a live progress page, the suppression list."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from markupsafe import Markup
+from sqlalchemy.exc import IntegrityError
+
+from ..campaigns import queries, store
+from ..campaigns.contacts import ContactsError, csv_rows
+from ..campaigns.dispatch import window_of
+from ..campaigns.idempotency import IdempotencyConflict, campaign_for_key
+from ..campaigns.models import CONTACT_STATES, IN_FLIGHT, Campaign
+from ..config import get_settings
+from ..db import get_db, utcnow
+from ..gateway import account_sid
+from ..reporting.csv_export import csv_lines, csv_response
+from .campaign_forms import CampaignForm, ControlForm
+from .campaign_progress import CAMPAIGN_LABELS, CAMPAIGN_TONES, STATE_LABELS, STATE_TONES, campaign_status, live_context
+from .display import localtime, viewer_zone, viewer_zone_name, zone_names
+
+bp = Blueprint("campaigns", __name__)
+
+# A list of 100,000 contacts as CSV is about 3 MB (the API allows the same).
+MAX_UPLOAD = 32 * 1024 * 1024
+PREVIEW_ROWS = 1000  # rows not imported listed on the preview; the rest are counted
+POLL_SECONDS = 3
+
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every page of this blueprint needs a signed-in user."""
+
+
+def may_control() -> bool:
+    """Whether the signed-in user may create and control campaigns and the suppression list.
+
+    The one place where "operators and admins may create and control" is decided;
+    reading is open to every signed-in user.
+    """
+    return current_user.is_authenticated
+
+
+CONTROL_READS = {"campaigns.new_campaign"}  # pages that only a controller needs
+
+
+@bp.before_request
+def require_control():
+    """Creating and controlling (every POST, and the create page) needs may_control()."""
+    if (request.method == "POST" or request.endpoint in CONTROL_READS) and not may_control():
+        abort(403, "Your role may read campaigns but not create or control them.")
+
+
+@bp.url_value_preprocessor
+def allow_large_lists(endpoint: str | None, _values: dict[str, Any] | None) -> None:
+    """A contact list may exceed the app's 1 MB body limit; set before CSRF (a before_request) reads the form."""
+    if endpoint == "campaigns.new_campaign":
+        request.max_content_length = MAX_UPLOAD
+
+
+@bp.context_processor
+def campaign_words() -> dict[str, Any]:
+    return {
+        "may_control": may_control(), "campaign_status": campaign_status, "CAMPAIGN_LABELS": CAMPAIGN_LABELS,
+        "CAMPAIGN_TONES": CAMPAIGN_TONES, "STATE_LABELS": STATE_LABELS, "STATE_TONES": STATE_TONES,
+    }
+
+
+def _load(session: Any, campaign_id: int) -> Campaign:
+    campaign = queries.get_campaign(session, campaign_id)
+    if campaign is None:
+        abort(404, "No campaign with that id.")
+    return campaign
+
+
+@bp.get("/campaigns")
+def index():
+    """Campaigns newest first, each with its status and progress."""
+    session = get_db().session()
+    rows = [(campaign, store.counts(session, campaign.id)) for campaign in queries.list_campaigns(session)]
+    return render_template("campaigns/index.html", rows=rows)
+
+
+def _form() -> CampaignForm:
+    settings = get_settings()
+    return CampaignForm(budget=settings.exotel_requests_per_minute, zones=zone_names())
+
+
+def _render_new(form: CampaignForm, status: int = 200):
+    form.nonce.data = secrets.token_urlsafe(18)  # a fresh key: the next submit is a new request
+    return render_template("campaigns/new.html", form=form, zone=viewer_zone_name()), status
+
+
+def _check_file(form: CampaignForm) -> None:
+    """Whether the list can be read at all (its header), so that fault shows with the others."""
+    upload = form.file.data
+    if form.file.errors or upload is None:
+        return
+    try:
+        next(csv_rows(upload.stream), None)
+    except ContactsError as exc:
+        form.add_error("file", str(exc))
+
+
+def _fingerprint(form: CampaignForm) -> str:
+    """What tells a resubmission of this form (its fields and file name) from other details under its key."""
+    fields = sorted((key, value) for key, value in request.form.items(multi=True) if key not in ("csrf_token", "nonce"))
+    upload = form.file.data
+    return hashlib.sha256(json.dumps([fields, upload.filename]).encode()).hexdigest()
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+def new_campaign():
+    """The create page; a submit creates the campaign not started and shows what was not imported."""
+    settings = get_settings()
+    form = _form()
+    if request.method == "GET":
+        form.caller_id.data = settings.exotel_caller_id or ""
+        return _render_new(form)
+    form.validate()  # every field's own checks; judge() adds the campaign rules'
+    spec = form.judge(viewer_zone(), account_sid=account_sid(), default_caller_id=settings.exotel_caller_id)
+    if spec is None:
+        _check_file(form)
+        return _render_new(form, 422)
+    db, scope = get_db(), f"user:{current_user.id}"
+    key, fingerprint = (form.nonce.data or "").strip()[:255] or None, _fingerprint(form)
+    try:
+        existing = campaign_for_key(db, scope, key, fingerprint) if key else None
+        if existing is None:
+            created = store.create_campaign(
+                db, spec, csv_rows(form.file.data.stream), created_by=f"user:{current_user.email}", now=utcnow(),
+                start=False, idempotency=(scope, key, fingerprint) if key else None,
+            )
+    except IdempotencyConflict:
+        form.group_errors.append("This form had already created a campaign with other details. Nothing new was "
+                                 "created: check the details and submit again.")
+        return _render_new(form, 422)
+    except ContactsError as exc:
+        form.add_error("file", str(exc))
+        return _render_new(form, 422)
+    except store.CampaignError as exc:
+        form.add_error(exc.field, exc.message)
+        return _render_new(form, 422)
+    except IntegrityError:
+        existing = campaign_for_key(db, scope, key, fingerprint) if key else None
+        if existing is None:
+            raise
+    if existing is not None:
+        flash("This form was already submitted: here is the campaign it created. No second campaign was made.", "info")
+        return redirect(url_for("campaigns.show", campaign_id=existing), 303)
+    reasons = Counter(row.reason for row in created.not_imported)
+    return render_template(
+        "campaigns/preview.html", campaign=created.campaign, imported=created.imported,
+        not_imported=created.not_imported[:PREVIEW_ROWS], not_imported_total=len(created.not_imported),
+        reasons=sorted(reasons.items()), control=ControlForm(),
+    )
+
+
+@bp.get("/campaigns/<int:campaign_id>")
+def show(campaign_id: int):
+    """The progress page: it follows the campaign until nothing is left to happen."""
+    session = get_db().session()
+    context = live_context(session, _load(session, campaign_id))
+    live = render_template("campaigns/_live.html", **context)
+    return render_template("campaigns/show.html", live=Markup(live), version=_version(live), poll_seconds=POLL_SECONDS,
+                           states=CONTACT_STATES, **context)
+
+
+def _version(html: str) -> str:
+    return hashlib.sha256(html.encode()).hexdigest()[:16]
+
+
+@bp.get("/campaigns/<int:campaign_id>/live.json")
+def live(campaign_id: int):
+    """What the progress page polls: the live part when it changed, and whether to keep polling."""
+    session = get_db().session()
+    context = live_context(session, _load(session, campaign_id))
+    html = render_template("campaigns/_live.html", **context)
+    body: dict[str, Any] = {"status": context["campaign"].status, "final": context["final"], "version": _version(html)}
+    if request.args.get("version") != body["version"]:
+        body["html"] = html
+    return jsonify(body)
+
+
+def _going(campaign: Campaign, verb: str) -> str:
+    now = utcnow()
+    if campaign.status == "scheduled" and campaign.start_at:
+        return f"{verb}: the first call will be placed at {localtime(campaign.start_at, '%d %b %H:%M')}."
+    text = f"{verb}: calls are placed at up to {campaign.calls_per_minute} a minute"
+    if not window_of(campaign).is_open(now):
+        opens = window_of(campaign).next_open(now)
+        when = f" at {localtime(opens, '%d %b %H:%M')}" if opens else " when it opens"
+        return text + f", inside the calling window: it is closed now, so the first call waits until{when}."
+    return text + "."
+
+
+def _in_flight_words(counts: dict[str, int]) -> str:
+    in_flight = sum(counts[name] for name in IN_FLIGHT)
+    if in_flight == 0:
+        return "no call is in progress"
+    return f"{in_flight} call{'s' if in_flight != 1 else ''} in progress will finish"
+
+
+def _control(campaign_id: int, act: Callable[[Campaign], str]):
+    if not ControlForm().validate_on_submit():
+        abort(400, "This form has expired. Reload the page and try again.")
+    session = get_db().session()
+    campaign = _load(session, campaign_id)
+    try:
+        message = act(campaign)
+    except store.CampaignError as exc:
+        flash(exc.message, "error")
+        session.expire_all()  # show what is stored now, not what this request read before
+        return show(campaign_id), 409
+    flash(message, "success")
+    return redirect(url_for("campaigns.show", campaign_id=campaign_id), 303)
+
+
+def _counts(campaign_id: int) -> dict[str, int]:
+    with get_db().transaction(write=False) as session:
+        return store.counts(session, campaign_id)
+
+
+@bp.post("/campaigns/<int:campaign_id>/start")
+def start(campaign_id: int):
+    """Start a campaign created not started; pressing it twice starts it once."""
+    def act(campaign: Campaign) -> str:
+        was = campaign_status(campaign)
+        after = store.resume(get_db(), campaign_id, now=utcnow())
+        if was != "not started":
+            return "This campaign was already started; nothing changed."
+        return _going(after, "Started")
+    return _control(campaign_id, act)
+
+
+@bp.post("/campaigns/<int:campaign_id>/resume")
+def resume(campaign_id: int):
+    def act(campaign: Campaign) -> str:
+        was = campaign.status
+        after = store.resume(get_db(), campaign_id, now=utcnow())
+        return _going(after, "Resumed") if was == "paused" else "This campaign was not paused; nothing changed."
+    return _control(campaign_id, act)
+
+
+@bp.post("/campaigns/<int:campaign_id>/pause")
+def pause(campaign_id: int):
+    def act(campaign: Campaign) -> str:
+        store.pause(get_db(), campaign_id, now=utcnow())
+        return f"Paused: no new call will be placed; {_in_flight_words(_counts(campaign_id))}."
+    return _control(campaign_id, act)
+
+
+@bp.post("/campaigns/<int:campaign_id>/cancel")
+def cancel(campaign_id: int):
+    def act(campaign: Campaign) -> str:
+        store.cancel(get_db(), campaign_id, now=utcnow())
+        counts = _counts(campaign_id)
+        return (f"Canceled: {counts['canceled']} contact{'s' if counts['canceled'] != 1 else ''} still waiting will "
+                f"not be called; {_in_flight_words(counts)}.")
+    return _control(campaign_id, act)
+
+
+@bp.get("/campaigns/<int:campaign_id>/results.csv")
+def results_csv(campaign_id: int):
+    """One row per contact: its final state, attempts, and its last call's status and times."""
+    _load(get_db().session(), campaign_id)
+    rows = queries.results(get_db().engine, campaign_id)
+    return csv_response(f"campaign-{campaign_id}-results.csv", csv_lines(queries.RESULT_COLUMNS, rows))
+
+
+# The suppression list's pages, on this blueprint.
+from . import suppression_pages  # noqa: E402,F401

@@ -1,0 +1,94 @@
+"""The suppression list's pages: numbers no campaign ever calls, added by paste or CSV, removed one by one."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from ..calls.validation import ValidationError, normalize_number
+from ..campaigns import store
+from ..campaigns.contacts import ContactsError, csv_rows
+from ..campaigns.queries import list_suppressions
+from ..db import get_db, utcnow
+from .campaign_forms import RemoveSuppressionForm, SuppressionForm
+from .campaigns import bp
+from .display import localtime
+
+MAX_NUMBERS = 10_000  # as the API allows at a time
+SHOWN_ERRORS = 20
+_SEPARATORS = re.compile(r"[\n,;]+")
+
+
+def _render(form: SuppressionForm, status: int = 200):
+    rows = list_suppressions(get_db().session())
+    for row in rows:  # shown in the viewer's zone
+        row["added"] = localtime(datetime.fromisoformat(row["created_at"]), "%d %b %Y %H:%M")
+    return render_template("suppressions/index.html", form=form, suppressions=rows, remove=RemoveSuppressionForm()), status
+
+
+def _given(form: SuppressionForm) -> list[tuple[str, str]]:
+    """(where, number as given) from the pasted text and the CSV file; raises ContactsError for an unreadable file."""
+    given = [(f"pasted number {i}", text.strip())
+             for i, text in enumerate(_SEPARATORS.split(form.numbers.data or ""), start=1) if text.strip()]
+    upload = form.file.data
+    if upload is not None and upload.filename:
+        given += [(f"file row {row}", number.strip()) for row, number, _custom in csv_rows(upload.stream)]
+    return given
+
+
+@bp.route("/suppressions", methods=["GET", "POST"])
+def suppressions():
+    """The list, and the form that adds to it (every number is checked before any is stored)."""
+    form = SuppressionForm()
+    if not form.is_submitted():
+        return _render(form)
+    if not form.validate():
+        return _render(form, 422)
+    try:
+        given = _given(form)
+    except ContactsError as exc:
+        form.file.errors = [str(exc)]
+        return _render(form, 422)
+    if not given:
+        form.numbers.errors = ["Paste numbers, one a line or separated by commas, or choose a CSV file."]
+        return _render(form, 422)
+    if len(given) > MAX_NUMBERS:
+        form.numbers.errors = [f"At most {MAX_NUMBERS:,} numbers at a time; this has {len(given):,}."]
+        return _render(form, 422)
+    numbers, errors = [], []
+    for where, text in given:
+        try:
+            numbers.append(normalize_number(text, "numbers"))
+        except ValidationError:
+            errors.append(f"{where}: “{text[:40]}” is not a valid phone number.")
+    if errors:
+        more = f" And {len(errors) - SHOWN_ERRORS} more." if len(errors) > SHOWN_ERRORS else ""
+        form.numbers.errors = ["Nothing was added: " + " ".join(errors[:SHOWN_ERRORS]) + more]
+        return _render(form, 422)
+    reason = (form.reason.data or "").strip() or "requested"
+    added = store.add_suppressions(get_db(), numbers, reason=reason, created_by=f"user:{current_user.email}",
+                                   now=utcnow())
+    kept = len(set(numbers)) - len(added)
+    already = f" {kept} {'was' if kept == 1 else 'were'} suppressed already and kept their reason." if kept else ""
+    flash(f"Suppressed {len(added)} number{'s' if len(added) != 1 else ''}: no campaign will call them, and contacts "
+          f"still waiting for them will not be called.{already}", "success")
+    return redirect(url_for("campaigns.suppressions"), 303)
+
+
+@bp.post("/suppressions/remove")
+def remove_suppression():
+    """Call a number again in campaigns from now on."""
+    form = RemoveSuppressionForm()
+    if not form.validate_on_submit():
+        abort(400, "Say which number to remove.")
+    try:
+        number = normalize_number(form.number.data, "number")
+    except ValidationError:
+        abort(404, "That number is not suppressed.")
+    if not store.remove_suppression(get_db(), number):
+        abort(404, "That number is not suppressed.")
+    flash(f"{number} is no longer suppressed: campaigns created from now on may call it.", "success")
+    return redirect(url_for("campaigns.suppressions"), 303)
