@@ -120,3 +120,12 @@ def test_a_sid_list_is_one_page_and_takes_filters(sim: SimulatorServer, three: d
     assert set(sids(listed)) == set(three.values()) and listed["Metadata"]["NextPageUri"] is None
     busy_only = get(sim, "/Calls.json", Sid=",".join(three.values()), Status="busy").json()
     assert sids(busy_only) == [three["busy"]]
+
+
+def test_dnd_and_balance_refusals_by_number(sim):
+    """Numbers ending 88 are refused as DND (403), ending 77 as out of balance (402); nothing is placed."""
+    for number, status, word in (("+919876500088", 403, "DND"), ("+919876500077", 402, "balance")):
+        answer = connect(sim, From=number)
+        assert answer.status_code == status
+        assert word in answer.json()["RestException"]["Message"]
+    assert sim.state.calls == {}

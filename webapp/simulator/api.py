@@ -9,14 +9,12 @@ from flask import Blueprint, Response, current_app, g, request
 from .faults import Fault
 from .formats import render, rest_exception
 from .listing import QueryError, parse_query
-from .outcomes import REFUSED, outcome_for_number
+from .outcomes import REFUSED, outcome_for_number, refusal_for_number
 from .reset import reset_connection
 from .state import SimulatorState
 from .validation import ParameterError, parse_connect
 
 ACCOUNT = "/v1/Accounts/<account_sid>"
-REFUSED_MESSAGE = ("Call to unverified number is not allowed on a trial account. "
-                   "Verify the number in your Exotel dashboard.")
 
 api = Blueprint("exotel_api", __name__)
 
@@ -104,7 +102,8 @@ def connect(account_sid: str) -> Response:
     if answer is not None:
         return answer
     if call is None:
-        return rest_exception(403, REFUSED_MESSAGE, as_json=as_json)
+        status, message = refusal_for_number(params.from_number) or (403, "Refused.")
+        return rest_exception(status, message, as_json=as_json)
     return render({"Call": sim.get_call(call.sid)}, as_json=as_json)
 
 

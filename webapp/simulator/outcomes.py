@@ -1,6 +1,6 @@
 """Predictable call outcomes of the built-in Exotel simulator.
 
-The outcome of a simulated call depends only on the LAST DIGIT of the dialled
+The outcome of a simulated call depends only on the LAST DIGITS of the dialled
 ``From`` number (digits only; ``+``, spaces and dashes are ignored):
 
 =========== ============= =====================================================
@@ -13,6 +13,10 @@ Last digit  Outcome       What happens
 ``9``       ``refused``   the connect request itself is refused with HTTP 403
                           (trial account, unverified number): nothing is
                           placed, no callbacks are sent
+``88``      ``refused``   refused with HTTP 403 naming India's DND (NDNC)
+                          registry, as Exotel refuses do-not-disturb numbers
+``77``      ``refused``   refused with HTTP 402: the account is out of
+                          balance (a campaign pauses on it)
 other       ``completed`` rings 2 s, is answered, talks for
                           :func:`conversation_seconds` (3-8 s), ends
                           ``completed`` with a recording
@@ -38,6 +42,12 @@ REFUSED = "refused"
 FINAL_STATUSES = frozenset({COMPLETED, BUSY, NO_ANSWER, FAILED})
 
 _BY_LAST_DIGIT = {"1": BUSY, "2": NO_ANSWER, "3": FAILED, "9": REFUSED}
+# Refusals by the number's ending: (HTTP status, Exotel's message). Checked longest first.
+REFUSALS = {
+    "88": (403, "Call to a number registered on the DND (NDNC) registry is not allowed for this call type."),
+    "77": (402, "Insufficient balance: recharge your Exotel account to place calls."),
+    "9": (403, "Call to unverified number is not allowed on a trial account. Verify the number in your Exotel dashboard."),
+}
 
 # Simulated seconds from placing the call to each milestone.
 RING_SECONDS = 2.0  # a completed call is answered after ringing this long
@@ -57,7 +67,18 @@ def outcome_for_number(from_number: str) -> str:
     digits = _digits(from_number)
     if not digits:
         return COMPLETED
+    if refusal_for_number(from_number) is not None:
+        return REFUSED
     return _BY_LAST_DIGIT.get(digits[-1], COMPLETED)
+
+
+def refusal_for_number(from_number: str) -> tuple[int, str] | None:
+    """The (HTTP status, message) Exotel refuses a call to ``from_number`` with, or None (see table)."""
+    digits = _digits(from_number)
+    for ending in sorted(REFUSALS, key=len, reverse=True):
+        if digits.endswith(ending):
+            return REFUSALS[ending]
+    return None
 
 
 def conversation_seconds(from_number: str) -> int:
