@@ -21,7 +21,7 @@ ACCOUNT_SID = "testaccount"
 API_KEY = "test-api-key"
 API_TOKEN = "test-api-token-s3cr3t-value"  # asserted absent from logs, pages and tables
 
-TABLES = ("call_events", "idempotency_keys", "calls", "api_tokens", "users")
+TABLES = ("audit_log", "call_events", "idempotency_keys", "calls", "password_links", "user_sessions", "api_tokens", "users")
 
 
 def _migrate(url: str) -> None:

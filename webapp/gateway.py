@@ -9,6 +9,7 @@ import threading
 
 from flask import Flask, current_app, request
 
+from .accounts.audit import Actor
 from .calls.placing import Placement, place_call
 from .calls.validation import CallInput
 from .config import Settings, get_settings
@@ -79,8 +80,8 @@ def callback_base() -> str:
     return settings.public_base_url or request.host_url
 
 
-def place(data: CallInput, *, scope: str, idempotency_key: str | None) -> Placement:
-    """Place a validated call for this request, with this app's database, Exotel client and settings."""
+def place(data: CallInput, *, scope: str, idempotency_key: str | None, actor: Actor | None = None) -> Placement:
+    """Place a validated call for `actor`, with this app's database, Exotel client and settings."""
     settings: Settings = get_settings()
     return place_call(
         get_db(),
@@ -91,4 +92,5 @@ def place(data: CallInput, *, scope: str, idempotency_key: str | None) -> Placem
         timezone=settings.tz,
         scope=scope,
         idempotency_key=idempotency_key,
+        actor=actor,
     )

@@ -18,12 +18,14 @@ from ..db import get_db
 from ..exotel import ExotelRejected, ExotelTimeout, ExotelUnreachable
 from ..gateway import account_sid, place
 from .errors import error_response
+from .roles import current_actor, token_allows
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
 def token_required(view):
-    """Refuse the request with 401 unless it carries a live bearer token."""
+    """Refuse the request with 401 unless it carries a live bearer token, and with 403 unless
+    the token's role allows the method (a viewer's token reads and does nothing else)."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -34,6 +36,8 @@ def token_required(view):
             response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
             return response
         g.api_token = api_token
+        if not token_allows(api_token.role):
+            return error_response(403, "forbidden", f"This token's role ({api_token.role}) may only read.")
         return view(*args, **kwargs)
 
     return wrapper
@@ -59,7 +63,7 @@ def create_call():
     if key is not None and len(key) > 255:
         return error_response(400, "invalid_idempotency_key", "Idempotency-Key is limited to 255 characters.")
     try:
-        placement = place(data, scope=f"token:{g.api_token.id}", idempotency_key=key)
+        placement = place(data, scope=f"token:{g.api_token.id}", idempotency_key=key, actor=current_actor())
     except IdempotencyConflict as exc:
         return error_response(422, "idempotency_conflict", str(exc))
 
