@@ -142,6 +142,7 @@ def index_calls():
             since=_when("since", args.get("since")),
             until=_when("until", args.get("until"), end=True),
             custom_field=args.get("custom_field") or None,
+            created_by=(args.get("created_by") or "")[:300] or None,
         )
         page = list_calls(get_db().session(), filters, limit=int(limit_text), cursor=args.get("cursor") or None)
     except ValidationError as exc:

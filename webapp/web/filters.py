@@ -44,4 +44,7 @@ def list_filters(args) -> tuple[CallFilters, dict[str, str]]:
             errors[name] = exc.message
             bounds[name] = None
     text = (args.get("q") or "").strip()[:128] or None
-    return CallFilters(status=status, from_number=number, since=bounds["since"], until=bounds["until"], custom_field=text), errors
+    created_by = (args.get("created_by") or "").strip()[:300] or None
+    return CallFilters(
+        status=status, from_number=number, since=bounds["since"], until=bounds["until"], custom_field=text, created_by=created_by
+    ), errors

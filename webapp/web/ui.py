@@ -164,7 +164,7 @@ def calls():
     except BadCursor:
         errors["cursor"] = "That page link is no longer valid; showing the newest calls."
         page = list_calls(get_db().session(), filters, limit=PAGE_SIZE)
-    args = {key: value for key, value in request.args.items() if key in ("status", "number", "since", "until", "q") and value}
+    args = {key: value for key, value in request.args.items() if key in ("status", "number", "since", "until", "q", "created_by") and value}
     next_url = url_for("ui.calls", **args, cursor=page.next_cursor) if page.next_cursor else None
     first_url = url_for("ui.calls", **args) if cursor else None
     return render_template(
