@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
@@ -82,10 +82,21 @@ def list_entries(session: Session, filters: AuditFilters, *, page: int, per_page
     return rows[:per_page], len(rows) > per_page
 
 
-def iter_entries(session: Session, filters: AuditFilters) -> Iterator[AuditEntry]:
-    """Every matching entry, newest first, read in batches (for CSV)."""
-    query = _query(filters).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-    yield from session.scalars(query.execution_options(yield_per=500))
+def iter_entries(session: Session, filters: AuditFilters, *, batch: int = 500) -> Iterator[AuditEntry]:
+    """Every matching entry, newest first, read a batch at a time (for CSV).
+
+    Each batch is a query of its own, after the last row of the one before, so no
+    cursor stays open between them however slowly the reader goes.
+    """
+    query = _query(filters).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(batch)
+    page = list(session.scalars(query))
+    while page:
+        yield from page
+        if len(page) < batch:
+            return
+        last = page[-1]
+        after = or_(AuditEntry.at < last.at, and_(AuditEntry.at == last.at, AuditEntry.id < last.id))
+        page = list(session.scalars(query.where(after)))
 
 
 def actions(session: Session) -> list[str]:
