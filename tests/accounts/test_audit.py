@@ -141,5 +141,5 @@ def test_the_csv_reads_in_batches_without_losing_or_repeating_a_row(team):
 
     _seed(team.app, 30)
     with team.app.app_context():
-        ids = [entry.id for entry in iter_entries(get_db().session(), AuditFilters(), batch=7)]
+        ids = [entry.id for entry in iter_entries(get_db(), AuditFilters(), batch=7)]
     assert ids == newest_first(team.app)

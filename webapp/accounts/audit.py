@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from ..db import utcnow
+from ..db import Database, utcnow
 from ..models import AuditEntry
 
 SYSTEM = "system"
@@ -82,21 +82,23 @@ def list_entries(session: Session, filters: AuditFilters, *, page: int, per_page
     return rows[:per_page], len(rows) > per_page
 
 
-def iter_entries(session: Session, filters: AuditFilters, *, batch: int = 500) -> Iterator[AuditEntry]:
-    """Every matching entry, newest first, read a batch at a time (for CSV).
+def iter_entries(db: Database, filters: AuditFilters, *, batch: int = 500) -> Iterator[AuditEntry]:
+    """Every matching entry, newest first, read a batch at a time (for CSV) in a session of its own.
 
     Each batch is a query of its own, after the last row of the one before, so no
-    cursor stays open between them however slowly the reader goes.
+    cursor stays open between them however slowly the reader goes; the session
+    closes when the reader finishes or stops.
     """
     query = _query(filters).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(batch)
-    page = list(session.scalars(query))
-    while page:
-        yield from page
-        if len(page) < batch:
-            return
-        last = page[-1]
-        after = or_(AuditEntry.at < last.at, and_(AuditEntry.at == last.at, AuditEntry.id < last.id))
-        page = list(session.scalars(query.where(after)))
+    with db.transaction(write=False) as session:
+        page = list(session.scalars(query))
+        while page:
+            yield from page
+            if len(page) < batch:
+                return
+            last = page[-1]
+            after = or_(AuditEntry.at < last.at, and_(AuditEntry.at == last.at, AuditEntry.id < last.id))
+            page = list(session.scalars(query.where(after)))
 
 
 def actions(session: Session) -> list[str]:
