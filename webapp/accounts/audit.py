@@ -62,7 +62,7 @@ class AuditFilters:
     until: datetime | None = None
 
 
-def _query(filters: AuditFilters) -> Select[tuple[AuditEntry]]:
+def _query(filters: AuditFilters) -> Select[AuditEntry]:
     query = select(AuditEntry)
     if filters.actor:
         query = query.where(AuditEntry.actor == filters.actor)

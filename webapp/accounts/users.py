@@ -101,10 +101,10 @@ def check_sign_in(db: Database, email: str, password: str) -> tuple[User | None,
     An unknown email costs the same hash as a known one, so timing tells nothing.
     """
     try:
-        email = normalize_email(email)
+        normalized: str | None = normalize_email(email)
     except AccountError:
-        email = None
-    user = find_user(db, email) if email else None
+        normalized = None
+    user = find_user(db, normalized) if normalized else None
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")
         return None, False
