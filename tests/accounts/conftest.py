@@ -5,13 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from signin import EMAIL, PASSWORD, sign_in
+from signin import sign_in
+from team_support import ROLE_EMAILS, ROLE_PASSWORDS
 
 from webapp.accounts import create_token, create_user
 from webapp.db import get_db
-
-ROLE_EMAILS = {"admin": EMAIL, "operator": "agent@example.com", "viewer": "reader@example.com"}
-ROLE_PASSWORDS = {"admin": PASSWORD, "operator": "agent password 1", "viewer": "reader password 1"}
 
 
 @dataclass

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from signin import csrf_token, page_token, sign_in
 from sqlalchemy import select, text
-from support import audit_rows
+from team_support import audit_rows
 
 from webapp import create_app
 from webapp.db import get_db, utcnow

@@ -11,7 +11,7 @@ import pytest
 from signin import page_token, sign_in
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from support import audit_rows
+from team_support import audit_rows
 from test_roles import GOOD, place_in_browser
 
 from webapp.accounts import Actor

@@ -7,7 +7,7 @@ import io
 import re
 
 from signin import csrf_token
-from support import audit_rows, call_count
+from team_support import audit_rows, call_count
 
 GOOD = {"from": "+91 98765 43210", "app_id": "4242", "custom_field": "order-42"}
 FORM = {

@@ -9,7 +9,7 @@ what answers a form posted without its token (tests/ui and test_admin cover CSRF
 from __future__ import annotations
 
 import pytest
-from conftest import ROLE_EMAILS, ROLE_PASSWORDS
+from team_support import ROLE_EMAILS, ROLE_PASSWORDS
 
 from tests.conftest import make_app
 from webapp.accounts import create_token, create_user, sign_in

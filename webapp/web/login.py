@@ -65,7 +65,7 @@ def load_user(secret: str) -> SessionUser | None:
 @login_manager.unauthorized_handler
 def unauthorized():
     """JSON endpoints answer 401; pages send the visitor to sign in and back."""
-    if request.path.endswith((".json", ".csv")) or request.accept_mimetypes.best == "application/json":
+    if request.path.endswith(".json") or request.accept_mimetypes.best == "application/json":
         response = jsonify({"error": {"code": "unauthorized", "message": "Sign in again."}})
         response.status_code = 401
         return response
