@@ -8,7 +8,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from .accounts import AccountError, create_token, create_user
+from .accounts import ROLES, AccountError, create_token, create_user
 from .config import get_settings
 from .db import get_db
 
@@ -67,27 +67,29 @@ def db_current():
 @users_cli.command("create")
 @click.argument("email")
 @click.option("--password", help="Prompted for (hidden) when not given.")
-@click.option("--admin/--no-admin", default=True, show_default=True)
-def users_create(email: str, password: str | None, admin: bool):
+@click.option("--role", type=click.Choice(ROLES), help="Default: admin for the first user, operator after.")
+def users_create(email: str, password: str | None, role: str | None):
     """Add a UI user."""
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = create_user(get_db(), email, password, is_admin=admin)
+        user = create_user(get_db(), email, password, role=role)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"created user {user.email}")
+    click.echo(f"created user {user.email} ({user.role})")
 
 
 @tokens_cli.command("create")
 @click.argument("name")
-def tokens_create(name: str):
+@click.option("--role", type=click.Choice(ROLES), default="operator", show_default=True,
+              help="What the token may do: viewer tokens only read.")
+def tokens_create(name: str, role: str):
     """Print a new API token (shown once; only its hash is stored) as the last line."""
     try:
-        token = create_token(get_db(), name)
+        token = create_token(get_db(), name, role=role)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"API token {name!r} created. Store it now; it cannot be shown again:", err=True)
+    click.echo(f"API token {name!r} ({role}) created. Store it now; it cannot be shown again:", err=True)
     click.echo(token)
 
 

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, request
 from werkzeug.exceptions import BadRequest
 
+from .accounts.audit import Actor
 from .calls.placing import Placement, place_call
 from .calls.validation import CallInput
 from .config import Settings, get_settings
@@ -108,8 +109,8 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def place(data: CallInput, *, scope: str, idempotency_key: str | None) -> Placement:
-    """Place a validated call for this request, with this app's database, Exotel client and settings."""
+def place(data: CallInput, *, scope: str, idempotency_key: str | None, actor: Actor | None = None) -> Placement:
+    """Place a validated call for `actor`, with this app's database, Exotel client and settings."""
     settings: Settings = get_settings()
     return place_call(
         get_db(),
@@ -120,4 +121,5 @@ def place(data: CallInput, *, scope: str, idempotency_key: str | None) -> Placem
         timezone=settings.tz,
         scope=scope,
         idempotency_key=idempotency_key,
+        actor=actor,
     )

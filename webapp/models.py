@@ -1,4 +1,4 @@
-"""Tables: calls and their events (the reporting contract), users, API tokens."""
+"""Tables: calls and their events (the reporting contract), users, their sessions, API tokens, the audit log."""
 
 from __future__ import annotations
 
@@ -43,6 +43,8 @@ class Call(Base):
     recording_url: Mapped[str | None] = mapped_column(Text)
     answered_by: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Who placed it: "user:<email>" or "token:<name>" (null for calls older than the column).
+    created_by: Mapped[str | None] = mapped_column(String(300))
     # A campaign's attempt: which campaign and contact, and which try (1 for the first).
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
     campaign_contact_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_contacts.id", ondelete="SET NULL"))
@@ -59,6 +61,7 @@ class Call(Base):
         Index("ix_calls_from_number_created_at", "from_number", "created_at"),
         # Calls changed since the report cache's last refresh (migration 0002, webapp/reporting.py).
         Index("ix_calls_updated_at", "updated_at"),
+        Index("ix_calls_created_by_created_at", "created_by", "created_at"),
         # At most one call per (contact, attempt): the database refuses a second placement.
         UniqueConstraint("campaign_contact_id", "attempt"),
         Index("ix_calls_campaign_id", "campaign_id"),
@@ -93,16 +96,68 @@ class CallEvent(Base):
 
 
 class User(Base):
-    """A person who signs in to the UI."""
+    """A person who signs in to the UI, with one role: admin, operator or viewer."""
 
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
+    # Kept equal to role == "admin" for readers of the first schema; `role` decides.
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    role: Mapped[str] = mapped_column(String(16), default="operator", server_default="operator")
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserSession(Base):
+    """One signed-in browser; the cookie carries the secret, the table only its hash.
+
+    Signing out, a password change or disabling the user ends the row, so a copy
+    of the cookie is refused from then on, by every process.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie's secret
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PasswordLink(Base):
+    """A one-time set-password link handed to a new user or after a reset; only its hash is stored."""
+
+    __tablename__ = "password_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """One row of the append-only audit log (a public contract: see CONTRACT.md)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(300))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(300))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_audit_log_at_id", "at", "id"),
+        Index("ix_audit_log_actor_at", "actor", "at"),
+        Index("ix_audit_log_action_at", "action", "at"),
+    )
 
 
 class ApiToken(Base):
@@ -117,6 +172,10 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    role: Mapped[str] = mapped_column(String(16), default="operator", server_default="operator")
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The user who made it in the browser (null from the command line): disabling them revokes it.
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 class IdempotencyKey(Base):

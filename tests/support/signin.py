@@ -28,10 +28,11 @@ def page_token(client, path: str) -> str:
     return csrf_token(response.get_data(as_text=True))
 
 
-def sign_in(client, email: str = EMAIL, password: str = PASSWORD, next: str | None = None):
-    """Sign in through /login; returns the POST's response (a 302 on success)."""
+def sign_in(client, email: str = EMAIL, password: str = PASSWORD, next: str | None = None, environ: dict | None = None):
+    """Sign in through /login (from the client address in `environ`, if given); returns the
+    POST's response (a 302 on success)."""
     token = page_token(client, "/login")
     data = {"csrf_token": token, "email": email, "password": password}
     if next is not None:
         data["next"] = next
-    return client.post("/login", data=data)
+    return client.post("/login", data=data, environ_base=environ or {})

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
+
 import pytest
 
 from tests.support.signin import EMAIL, PASSWORD, csrf_token, page_token, sign_in
@@ -89,16 +92,79 @@ def test_session_identity_changes_at_sign_in(client, user):
         assert session["sid"] != first
 
 
+def _cookie(client) -> str:
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    return cookie.value
+
+
+def _replay(app, cookie: str):
+    """A fresh browser presenting a copied session cookie."""
+    other = app.test_client()
+    other.set_cookie("session", cookie)
+    return other.get("/calls")
+
+
+def test_session_cookie_lasts_twelve_hours(client, user):
+    from email.utils import parsedate_to_datetime
+
+    from webapp.db import utcnow
+
+    response = sign_in(client)
+    expires = parsedate_to_datetime(response.headers["Set-Cookie"].split("Expires=")[1].split(";")[0])
+    lifetime = expires - utcnow()
+    assert timedelta(hours=11, minutes=59) < lifetime <= timedelta(hours=12)
+
+
+def test_a_copied_cookie_is_refused_after_sign_out(app, client, user):
+    sign_in(client)
+    captured = _cookie(client)
+    assert _replay(app, captured).status_code == 200
+    client.post("/logout", data={"csrf_token": page_token(client, "/calls/new")})
+    assert client.get("/calls").status_code == 302
+    replayed = _replay(app, captured)
+    assert replayed.status_code == 302 and replayed.headers["Location"].startswith("/login")
+
+
+def test_a_session_ends_on_the_server_after_twelve_hours(app, client, user):
+    from webapp.db import utcnow
+
+    start = utcnow()
+    app.config["CLOCK"] = lambda: start
+    sign_in(client)
+    app.config["CLOCK"] = lambda: start + timedelta(hours=11, minutes=59)
+    assert client.get("/calls").status_code == 200
+    app.config["CLOCK"] = lambda: start + timedelta(hours=12, seconds=1)
+    assert client.get("/calls").status_code == 302
+
+
 def test_changing_the_password_ends_existing_sessions(app, client, user):
     sign_in(client)
+    other_browser = app.test_client()
+    sign_in(other_browser)
+    captured = _cookie(client)
+    token = page_token(client, "/password")
+    response = client.post(
+        "/password", data={"csrf_token": token, "current": PASSWORD, "password": "another password 123", "confirm": "another password 123"}
+    )
+    assert response.status_code == 303
+    assert client.get("/calls").status_code == 200  # this browser signed in anew
+    assert other_browser.get("/calls").status_code == 302
+    assert _replay(app, captured).status_code == 302
+    assert sign_in(app.test_client()).status_code == 401
+    assert sign_in(app.test_client(), password="another password 123").status_code == 302
+
+
+def test_a_wrong_current_password_changes_nothing(client, user):
+    sign_in(client)
+    token = page_token(client, "/password")
+    response = client.post(
+        "/password", data={"csrf_token": token, "current": "not it at all", "password": "another password 123", "confirm": "another password 123"}
+    )
+    assert response.status_code == 422 and "current password is not right" in response.get_data(as_text=True)
     assert client.get("/calls").status_code == 200
-    from werkzeug.security import generate_password_hash
-
-    from webapp.models import User
-
-    with app.app_context(), get_db().transaction() as session:
-        session.get(User, user.id).password_hash = generate_password_hash("another password 123")
-    assert client.get("/calls").status_code == 302
+    client.post("/logout", data={"csrf_token": page_token(client, "/calls/new")})
+    assert sign_in(client).status_code == 302
 
 
 def test_repeated_failures_are_slowed_down(client, user):
@@ -111,21 +177,54 @@ def test_repeated_failures_are_slowed_down(client, user):
     assert client.get("/calls").status_code == 302
 
 
+def test_guessing_random_accounts_from_an_address_locks_out_no_one(client, user):
+    """Behind a proxy everyone shares one address: a spray of guesses must not lock the office out."""
+    for n in range(60):
+        assert sign_in(client, email=f"guess{n}-{uuid.uuid4().hex[:6]}@example.com", password="Password1!").status_code in (401, 429)
+    assert sign_in(client).status_code == 302
+    assert client.get("/calls").status_code == 200
+
+
+def test_the_address_limit_answers_429_to_failures_but_lets_the_right_password_in(app, client, user):
+    from webapp.web.login import Throttle
+
+    app.extensions["signin_throttle"] = Throttle(address_free=3)
+    office = {"REMOTE_ADDR": "203.0.113.7"}
+    for n in range(3):
+        assert sign_in(client, email=f"nobody{n}@example.com", password="x" * 12, environ=office).status_code == 401
+    refused = sign_in(client, email="nobody9@example.com", password="x" * 12, environ=office)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert "from your network" in refused.get_data(as_text=True)
+    # A known account's typo from the same address counts against that account only.
+    assert sign_in(client, password="a typo, again", environ=office).status_code == 429
+    assert sign_in(client, environ=office).status_code == 302
+    # Another address is not affected at all.
+    assert sign_in(app.test_client(), email="nobody@example.com", password="x" * 12, environ={"REMOTE_ADDR": "198.51.100.1"}).status_code == 401
+
+
 def test_throttle_backs_off_and_forgives():
     from webapp.web.login import Throttle
 
-    throttle = Throttle(free={"email": 2, "ip": 4}, base_delay=1.0)
-    keys = [("ip", "1.2.3.4"), ("email", "a@b.c")]
-    throttle.failed(keys)
-    assert throttle.wait_seconds(keys) == 0
-    throttle.failed(keys)
-    assert 0 < throttle.wait_seconds(keys) <= 1.0
-    throttle.failed(keys)
-    assert 1.0 < throttle.wait_seconds(keys) <= 2.0
-    # Another account from the same address is not yet blocked by the address alone.
-    assert throttle.wait_seconds([("ip", "1.2.3.4"), ("email", "x@y.z")]) == 0
-    throttle.succeeded(keys)
-    assert throttle.wait_seconds([("email", "a@b.c")]) == 0
+    clock = [1000.0]
+    throttle = Throttle(account_free=2, address_free=3, base_delay=1.0, forget_after=60.0, clock=lambda: clock[0])
+    throttle.failed("a@b.c", "1.2.3.4", known_account=True)
+    assert throttle.account_wait("a@b.c") == 0
+    throttle.failed("a@b.c", "1.2.3.4", known_account=True)
+    assert throttle.account_wait("A@B.C ") == 1.0
+    throttle.failed("a@b.c", "1.2.3.4", known_account=True)
+    assert throttle.account_wait("a@b.c") == 2.0
+    clock[0] += 1.5
+    assert throttle.account_wait("a@b.c") == 0.5
+    # Failures for a known account never count against the address.
+    assert throttle.address_wait("1.2.3.4") == 0
+    for n in range(3):
+        throttle.failed(f"x{n}@y.z", "1.2.3.4", known_account=False)
+    assert throttle.address_wait("1.2.3.4") == 1.0
+    assert throttle.account_wait("someone@else.example") == 0
+    throttle.succeeded("a@b.c")
+    assert throttle.account_wait("a@b.c") == 0
+    clock[0] += 61
+    assert throttle.address_wait("1.2.3.4") == 0
 
 
 @pytest.mark.parametrize(

@@ -1,15 +1,22 @@
-"""API tokens: created once in clear, stored as hashes, checked on every API request."""
+"""API tokens: created once in clear, stored as hashes, checked on every API request.
+
+A token carries a role (what its requests may do) and may expire. Revoking it,
+or disabling the user who made it, refuses its very next request in every process.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
 from ..db import Database, utcnow
 from ..models import ApiToken
+from . import audit
+from .audit import Actor
+from .roles import check_role
 from .users import AccountError
 
 TOKEN_PREFIX = "exo_"
@@ -20,24 +27,65 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
-def create_token(db: Database, name: str) -> str:
+def create_token(
+    db: Database, name: str, *, role: str = "operator", expires_at: datetime | None = None,
+    actor: Actor | None = None, created_by_user_id: int | None = None,
+) -> str:
     """A new API token, returned once in clear; only its hash is stored."""
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise AccountError("a token needs a name of 1 to 100 characters")
+    try:
+        check_role(role)
+    except ValueError as exc:
+        raise AccountError(str(exc)) from None
+    if expires_at is not None and expires_at <= utcnow():
+        raise AccountError("the expiry must be in the future")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with db.transaction() as session:
-        session.add(ApiToken(name=name, token_hash=_hash_token(token), prefix=token[:10]))
+        # Calls name the token that placed them ("token:<name>"): two live tokens never share a name.
+        if session.scalar(select(ApiToken.id).where(ApiToken.name == name, ApiToken.revoked_at.is_(None))) is not None:
+            raise AccountError(f"a live token named {name!r} exists already")
+        row = ApiToken(
+            name=name, token_hash=_hash_token(token), prefix=token[:10], role=role, expires_at=expires_at,
+            created_by_user_id=created_by_user_id,
+        )
+        session.add(row)
+        session.flush()
+        detail = {"role": role, "expires_at": expires_at.isoformat() if expires_at else None}
+        audit.record(session, actor or Actor(audit.SYSTEM), "token.create", audit.token_actor(name), detail)
     return token
 
 
-def authenticate_token(db: Database, token: str) -> ApiToken | None:
+def list_tokens(db: Database) -> list[ApiToken]:
+    """Every token, live ones first, newest first."""
+    with db.transaction(write=False) as session:
+        return list(session.scalars(select(ApiToken).order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())))
+
+
+def revoke_token(db: Database, token_id: int, actor: Actor, *, now: datetime | None = None) -> ApiToken:
+    """Revoke the token: its next request is refused."""
+    now = now or utcnow()
+    with db.transaction() as session:
+        row = session.scalar(select(ApiToken).where(ApiToken.id == token_id).with_for_update())
+        if row is None:
+            raise AccountError("no such token")
+        if row.revoked_at is None:
+            row.revoked_at = now
+            audit.record(session, actor, "token.revoke", audit.token_actor(row.name), at=now)
+    return row
+
+
+def authenticate_token(db: Database, token: str, *, now: datetime | None = None) -> ApiToken | None:
     """The live token matching `token`, or None; records its last use at most once a minute."""
     if not token or len(token) > 200:
         return None
+    now = now or utcnow()
     with db.transaction(write=False) as session:
         row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token), ApiToken.revoked_at.is_(None)))
-    if row is not None and (row.last_used_at is None or utcnow() - row.last_used_at > timedelta(minutes=1)):
+    if row is None or (row.expires_at is not None and row.expires_at <= now):
+        return None
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
         with db.transaction() as session:
-            session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=utcnow()))
+            session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
     return row

@@ -1,23 +1,34 @@
-"""UI users: creating them, checking their passwords, recording their sign-ins."""
+"""UI users: creating them, their roles and passwords, signing in and out, disabling them.
+
+Each change is one transaction that also writes its audit row. The last active
+admin can be neither demoted nor disabled, so the team can always manage itself.
+"""
 
 from __future__ import annotations
 
 import secrets
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..db import Database, utcnow
-from ..models import User
+from ..models import ApiToken, User
+from . import audit
+from .audit import Actor
+from .roles import check_role
+from .sessions import SESSION_LIFETIME, end_session, end_user_sessions, open_session
 
 MIN_PASSWORD = 10
+MAX_PASSWORD = 1024
 # Compared against when the email is unknown, so a miss costs as much as a wrong password.
 _DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
 
 
 class AccountError(ValueError):
-    """A user or token that cannot be created as asked."""
+    """A user or token that cannot be created or changed as asked."""
 
 
 def normalize_email(email: str) -> str:
@@ -27,15 +38,42 @@ def normalize_email(email: str) -> str:
     return email
 
 
-def create_user(db: Database, email: str, password: str, *, is_admin: bool = False) -> User:
-    """A new UI user; the password is stored only as a salted scrypt hash."""
-    email = normalize_email(email)
+def check_password(password: str | None) -> str:
     if len(password or "") < MIN_PASSWORD:
         raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
+    if len(password or "") > MAX_PASSWORD:
+        raise AccountError(f"the password is limited to {MAX_PASSWORD} characters")
+    return password or ""
+
+
+def _role(role: str) -> str:
+    try:
+        return check_role(role)
+    except ValueError as exc:
+        raise AccountError(str(exc)) from None
+
+
+def create_user(
+    db: Database, email: str, password: str | None, *, role: str | None = None, is_admin: bool = False,
+    actor: Actor | None = None,
+) -> User:
+    """A new UI user; the password is stored only as a salted scrypt hash.
+
+    Without a password the account cannot sign in until a set-password link is used.
+    The role defaults to admin for the first user and operator after.
+    """
+    email = normalize_email(email)
+    # Without a password: the hash of a random one nobody ever saw.
+    password_hash = generate_password_hash(check_password(password) if password is not None else secrets.token_urlsafe(32))
     try:
         with db.transaction() as session:
-            user = User(email=email, password_hash=generate_password_hash(password), is_admin=is_admin)
+            if role is None:
+                role = "admin" if is_admin or not session.scalar(select(func.count()).select_from(User)) else "operator"
+            role = _role(role)
+            user = User(email=email, password_hash=password_hash, role=role, is_admin=role == "admin")
             session.add(user)
+            session.flush()
+            audit.record(session, actor or Actor(audit.SYSTEM), "user.create", audit.user_actor(email), {"role": role})
     except IntegrityError:
         raise AccountError(f"a user {email} exists already") from None
     return user
@@ -43,7 +81,7 @@ def create_user(db: Database, email: str, password: str, *, is_admin: bool = Fal
 
 def count_users(db: Database) -> int:
     with db.transaction(write=False) as session:
-        return session.scalar(select(func.count()).select_from(User))
+        return session.scalar(select(func.count()).select_from(User)) or 0
 
 
 def get_user(db: Database, user_id: int) -> User | None:
@@ -51,23 +89,131 @@ def get_user(db: Database, user_id: int) -> User | None:
     return db.session().get(User, user_id)
 
 
-def authenticate(db: Database, email: str, password: str) -> User | None:
-    """The user with this email and password, or None; the same work is done either way."""
+def list_users(db: Database) -> list[User]:
+    """Every user, by email."""
+    with db.transaction(write=False) as session:
+        return list(session.scalars(select(User).order_by(User.email)))
+
+
+def check_sign_in(db: Database, email: str, password: str) -> tuple[User | None, bool]:
+    """The account `email` names (or None) and whether `password` is its password.
+
+    An unknown email costs the same hash as a known one, so timing tells nothing.
+    """
     try:
-        email = normalize_email(email)
+        normalized: str | None = normalize_email(email)
     except AccountError:
-        email = None
-    user = None
-    if email is not None:
-        with db.transaction(write=False) as session:
-            user = session.scalar(select(User).where(User.email == email))
+        normalized = None
+    user = find_user(db, normalized) if normalized else None
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")
-        return None
-    return user if check_password_hash(user.password_hash, password or "") else None
+        return None, False
+    return user, check_password_hash(user.password_hash, password or "")
 
 
-def record_sign_in(db: Database, user_id: int) -> None:
-    """Stamp the user's last sign-in."""
+def authenticate(db: Database, email: str, password: str) -> User | None:
+    """The active user with this email and password, or None."""
+    user, ok = check_sign_in(db, email, password)
+    return user if ok and user is not None and user.disabled_at is None else None
+
+
+def find_user(db: Database, email: str) -> User | None:
+    """The user with this (normalized) email, or None."""
+    with db.transaction(write=False) as session:
+        return session.scalar(select(User).where(User.email == email))
+
+
+def sign_in(db: Database, user: User, actor_ip: str | None, *, now: datetime | None = None,
+            lifetime: timedelta = SESSION_LIFETIME) -> str:
+    """Open a session for `user`, stamp the sign-in, audit it; returns the session's secret."""
+    now = now or utcnow()
     with db.transaction() as session:
-        session.execute(update(User).where(User.id == user_id).values(last_login_at=utcnow()))
+        secret = open_session(session, user.id, now=now, lifetime=lifetime)
+        session.execute(update(User).where(User.id == user.id).values(last_login_at=now))
+        audit.record(session, Actor(audit.user_actor(user.email), actor_ip), "sign_in", audit.user_actor(user.email), at=now)
+    return secret
+
+
+def sign_out(db: Database, secret: str, actor_ip: str | None, *, now: datetime | None = None) -> None:
+    """End the session `secret` names, audited; nothing happens for a session already ended."""
+    now = now or utcnow()
+    with db.transaction() as session:
+        user_id = end_session(session, secret, now=now)
+        user = session.get(User, user_id) if user_id is not None else None
+        if user is not None:
+            name = audit.user_actor(user.email)
+            audit.record(session, Actor(name, actor_ip), "sign_out", name, at=now)
+
+
+def record_failed_sign_in(db: Database, user: User | None, actor_ip: str | None, reason: str) -> None:
+    """Audit a refused sign-in. The address typed is kept only when it names an account:
+    what someone typed into the email field may be their password."""
+    with db.transaction() as session:
+        name = audit.user_actor(user.email) if user is not None else audit.SYSTEM
+        audit.record(session, Actor(name, actor_ip), "sign_in_failed", name if user is not None else None, {"reason": reason})
+
+
+def _lock_user(session: Session, user_id: int) -> User:
+    user = session.scalar(select(User).where(User.id == user_id).with_for_update())
+    if user is None:
+        raise AccountError("no such user")
+    return user
+
+
+def _other_active_admins(session: Session, user_id: int) -> int:
+    # Locking the admins' rows serializes two admins demoting each other at once (PostgreSQL;
+    # SQLite's write transactions are serial already).
+    ids = session.scalars(
+        select(User.id).where(User.role == "admin", User.disabled_at.is_(None), User.id != user_id).with_for_update()
+    ).all()
+    return len(ids)
+
+
+def change_role(db: Database, user_id: int, role: str, actor: Actor) -> User:
+    """Give the user `role`; the last active admin keeps theirs."""
+    role = _role(role)
+    with db.transaction() as session:
+        user = _lock_user(session, user_id)
+        if user.role == role:
+            return user
+        if user.role == "admin" and user.disabled_at is None and not _other_active_admins(session, user.id):
+            raise AccountError("the last admin cannot be demoted: make another admin first")
+        previous, user.role, user.is_admin = user.role, role, role == "admin"
+        audit.record(session, actor, "user.role", audit.user_actor(user.email), {"from": previous, "to": role})
+    return user
+
+
+def disable_user(db: Database, user_id: int, actor: Actor, *, now: datetime | None = None) -> User:
+    """Disable the user: their sessions end and the tokens they made are revoked, now."""
+    now = now or utcnow()
+    with db.transaction() as session:
+        user = _lock_user(session, user_id)
+        if user.disabled_at is not None:
+            return user
+        if user.role == "admin" and not _other_active_admins(session, user.id):
+            raise AccountError("the last admin cannot be disabled: make another admin first")
+        user.disabled_at = now
+        end_user_sessions(session, user.id, now=now)
+        session.execute(
+            update(ApiToken).where(ApiToken.created_by_user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
+        )
+        audit.record(session, actor, "user.disable", audit.user_actor(user.email), at=now)
+    return user
+
+
+def set_password(session: Session, user: User, password: str, actor: Actor, *, now: datetime, via: str) -> None:
+    """In `session`'s transaction: the new password, every old session ended, one audit row."""
+    user.password_hash = generate_password_hash(check_password(password))
+    end_user_sessions(session, user.id, now=now)
+    audit.record(session, actor, "user.password", audit.user_actor(user.email), {"via": via}, at=now)
+
+
+def change_password(db: Database, user_id: int, old: str, new: str, actor: Actor, *, now: datetime | None = None) -> None:
+    """The user's own change: the old password must match; every session of theirs ends."""
+    now = now or utcnow()
+    check_password(new)
+    with db.transaction() as session:
+        user = _lock_user(session, user_id)
+        if not check_password_hash(user.password_hash, old or ""):
+            raise AccountError("the current password is not right")
+        set_password(session, user, new, actor, now=now, via="change")

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..accounts import audit
+from ..accounts.audit import Actor
 from ..db import Database, utcnow
 from ..exotel import ConnectRequest, ExotelClient, ExotelError, ExotelUnreachable
 from ..exotel.callbacks import parse_exotel_time
@@ -50,7 +52,7 @@ def _existing(db: Database, scope: str, key: str, fingerprint: str) -> Call | No
         return session.get(Call, row.call_id)
 
 
-def _create_pending(db: Database, data: CallInput, scope: str | None, key: str | None) -> Call:
+def _create_pending(db: Database, data: CallInput, scope: str | None, key: str | None, actor: Actor | None = None) -> Call:
     with db.transaction() as session:
         call = Call(
             from_number=data.from_number,
@@ -62,9 +64,12 @@ def _create_pending(db: Database, data: CallInput, scope: str | None, key: str |
             custom_field=data.custom_field,
             status="pending",
             created_at=utcnow(),
+            created_by=actor.name if actor is not None else None,
         )
         session.add(call)
         session.flush()
+        if actor is not None:  # the audit row commits with the call's first row, or neither does
+            audit.record(session, actor, "call.place", call.id, {"from_number": data.from_number, "caller_id": data.caller_id})
         if scope and key:
             session.add(IdempotencyKey(scope=scope, key=key, request_hash=data.fingerprint(), call_id=call.id))
     return call
@@ -80,6 +85,7 @@ def place_call(
     timezone,
     scope: str | None = None,
     idempotency_key: str | None = None,
+    actor: Actor | None = None,
 ) -> Placement:
     """Place one call; an Idempotency-Key seen before in `scope` returns the first call instead."""
     if scope and idempotency_key:
@@ -88,7 +94,7 @@ def place_call(
             return Placement(existing, replayed=True)
     try:
         # Committed before Exotel is asked, so an early callback finds its call.
-        call = _create_pending(db, data, scope, idempotency_key)
+        call = _create_pending(db, data, scope, idempotency_key, actor)
     except IntegrityError:
         # A concurrent twin with the same key won the insert: answer with its call.
         existing = _existing(db, scope, idempotency_key, data.fingerprint())

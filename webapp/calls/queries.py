@@ -40,6 +40,7 @@ class CallFilters:
     until: datetime | None = None
     custom_field: str | None = None  # substring match
     caller_id: str | None = None
+    created_by: str | None = None  # exact: "user:<email>" or "token:<name>"
 
 
 @dataclass
@@ -80,6 +81,8 @@ def filtered(filters: CallFilters) -> Select[Call]:
         query = query.where(Call.from_number == filters.from_number)
     if filters.caller_id:
         query = query.where(Call.caller_id == filters.caller_id)
+    if filters.created_by:
+        query = query.where(Call.created_by == filters.created_by)
     if filters.since:
         query = query.where(Call.created_at >= filters.since)
     if filters.until:
@@ -148,6 +151,7 @@ def call_to_dict(call: Call, events: Sequence[CallEvent] | None = None) -> dict[
         "recording_url": call.recording_url,
         "answered_by": call.answered_by,
         "updated_at": _iso(call.updated_at),
+        "created_by": call.created_by,
     }
     if events is not None:
         data["events"] = [event_to_dict(event) for event in events]

@@ -100,9 +100,8 @@ def _claim(session: Session, campaign: Campaign, now: datetime) -> list[Claimed]
             id=new_id(), from_number=contact.number, caller_id=campaign.caller_id, flow_url=campaign.flow_url,
             call_type=campaign.call_type, time_limit=campaign.time_limit, time_out=campaign.time_out,
             custom_field=contact.custom_field, status="pending", created_at=now, updated_at=now,
-            campaign_id=campaign.id, campaign_contact_id=contact.id, attempt=attempt,
+            campaign_id=campaign.id, campaign_contact_id=contact.id, attempt=attempt, created_by=f"campaign:{campaign.id}",
         )
-        _set_created_by(call, f"campaign:{campaign.id}")
         session.add(call)  # written in one batch at commit, with the contacts' updates
         contact.state, contact.attempts, contact.last_call_id = "dialing", attempt, call.id
         contact.next_attempt_at, contact.updated_at = None, now
@@ -110,12 +109,6 @@ def _claim(session: Session, campaign: Campaign, now: datetime) -> list[Claimed]
     interval = timedelta(seconds=60 / campaign.calls_per_minute)
     campaign.next_slot_at = base + interval * len(claimed) if claimed else campaign.next_slot_at
     return claimed
-
-
-def _set_created_by(call: Call, actor: str) -> None:
-    """Who placed the call, where the calls table records it."""
-    if hasattr(Call, "created_by"):
-        call.created_by = actor
 
 
 def dispatch(db: Database, now: datetime) -> list[Claimed]:

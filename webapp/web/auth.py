@@ -1,17 +1,29 @@
-"""Sign-in, sign-out, and creating the first admin on a fresh deployment."""
+"""Sign-in, sign-out, one's own password, set-password links, and the first admin of a fresh deployment."""
 
 from __future__ import annotations
 
 import math
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
-from ..accounts import AccountError, authenticate, count_users, create_user
+from ..accounts import (
+    AccountError,
+    change_password,
+    check_sign_in,
+    count_users,
+    create_user,
+    get_user,
+    link_user,
+    record_failed_sign_in,
+    redeem_link,
+    sign_out,
+)
 from ..db import get_db
 from . import setup_code
-from .forms import LoginForm, LogoutForm, SetupForm
-from .login import safe_next, start_session, throttle, throttle_keys
+from .forms import ChangePasswordForm, LoginForm, LogoutForm, SetPasswordForm, SetupForm
+from .login import now, safe_next, start_session, throttle
+from .roles import current_actor
 
 bp = Blueprint("auth", __name__)
 
@@ -20,8 +32,9 @@ def _home() -> str:
     return url_for("ui.calls")
 
 
-def _wait_message(seconds: float) -> str:
-    return f"Too many failed attempts. Wait {math.ceil(seconds)} seconds, then try again."
+def _too_many(template: str, form, wait: float, message: str = "Too many failed attempts."):
+    flash(f"{message} Wait {math.ceil(wait)} seconds, then try again.", "error")
+    return render_template(template, form=form), 429, {"Retry-After": str(math.ceil(wait))}
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -34,22 +47,28 @@ def login():
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
-    if form.validate_on_submit():
-        keys = throttle_keys(form.email.data)
-        wait = throttle().wait_seconds(keys)
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form), (400 if form.errors else 200)
+    db, ip, email = get_db(), request.remote_addr, form.email.data
+    wait = throttle().account_wait(email)
+    if wait > 0:  # this account is under attack: not even the right password is checked now
+        return _too_many("auth/login.html", form, wait)
+    user, password_ok = check_sign_in(db, email, form.password.data)
+    if not password_ok:
+        wait = throttle().address_wait(ip)  # past the address's allowance before this try
+        throttle().failed(email, ip, known_account=user is not None)
+        record_failed_sign_in(db, user, ip, "wrong_password" if user is not None else "unknown_account")
         if wait > 0:
-            flash(_wait_message(wait), "error")
-            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(math.ceil(wait))}
-        user = authenticate(get_db(), form.email.data, form.password.data)
-        if user is None:
-            throttle().failed(keys)
-            flash("Wrong email or password.", "error")
-            return render_template("auth/login.html", form=form), 401
-        throttle().succeeded(keys)
-        start_session(get_db(), user)
-        return redirect(safe_next(form.next.data, _home()))
-    status = 400 if form.errors else 200
-    return render_template("auth/login.html", form=form), status
+            return _too_many("auth/login.html", form, wait, "Too many failed sign-ins from your network.")
+        flash("Wrong email or password.", "error")
+        return render_template("auth/login.html", form=form), 401
+    throttle().succeeded(email)
+    if user is None or user.disabled_at is not None:
+        record_failed_sign_in(db, user, ip, "disabled")
+        flash("This account is disabled. Ask an admin.", "error")
+        return render_template("auth/login.html", form=form), 403
+    start_session(db, user)
+    return redirect(safe_next(form.next.data, _home()))
 
 
 @bp.route("/setup", methods=["GET", "POST"])
@@ -59,24 +78,22 @@ def setup():
         return redirect(url_for("auth.login"))
     form = SetupForm()
     if form.validate_on_submit():
-        keys = throttle_keys("setup")
-        wait = throttle().wait_seconds(keys)
+        wait = throttle().account_wait("setup")
         if wait > 0:
-            flash(_wait_message(wait), "error")
-            return render_template("auth/setup.html", form=form), 429, {"Retry-After": str(math.ceil(wait))}
+            return _too_many("auth/setup.html", form, wait)
         if not setup_code.check(current_app, form.setup_code.data):
-            throttle().failed(keys)
+            throttle().failed("setup", request.remote_addr, known_account=True)
             form.setup_code.errors = ["That is not the code printed on the server's console."]
             return render_template("auth/setup.html", form=form), 403
         try:
             if count_users(get_db()):  # someone finished set-up a moment ago
                 return redirect(url_for("auth.login"))
-            user = create_user(get_db(), form.email.data, form.password.data, is_admin=True)
+            user = create_user(get_db(), form.email.data, form.password.data, role="admin", actor=current_actor())
         except AccountError as exc:
             form.email.errors = [str(exc)]
             return render_template("auth/setup.html", form=form), 400
         setup_code.discard(current_app)
-        throttle().succeeded(keys)
+        throttle().succeeded("setup")
         start_session(get_db(), user)
         flash(f"Welcome. You are the first admin, {user.email}.", "success")
         return redirect(safe_next(request.args.get("next"), _home()))
@@ -86,10 +103,50 @@ def setup():
 
 @bp.post("/logout")
 def logout():
-    """Sign out (POST with a CSRF token, so no other site can do it for you)."""
+    """Sign out (POST with a CSRF token, so no other site can do it for you); the session ends
+    on the server too, so a copy of the cookie is refused from now on."""
     form = LogoutForm()
     if form.validate_on_submit():
+        if current_user.is_authenticated:
+            sign_out(get_db(), current_user.get_id(), request.remote_addr, now=now())
         logout_user()
         session.clear()
         flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """Change one's own password; every session of this user ends, and this browser signs in anew."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_password(get_db(), current_user.id, form.current.data, form.password.data, current_actor(), now=now())
+        except AccountError as exc:
+            field = form.current if "current" in str(exc) else form.password
+            field.errors = [str(exc)]
+            return render_template("auth/password.html", form=form), 422
+        start_session(get_db(), get_user(get_db(), current_user.id))
+        flash("Your password is changed. Other browsers signed in as you are signed out.", "success")
+        return redirect(url_for("ui.calls"), 303)
+    return render_template("auth/password.html", form=form), (422 if form.errors else 200)
+
+
+@bp.route("/set-password/<token>", methods=["GET", "POST"])
+def set_password(token: str):
+    """Choose a password through a one-time link from an admin; then sign in with it."""
+    if link_user(get_db(), token, now=now()) is None:
+        return render_template("auth/link_invalid.html"), 404
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = redeem_link(get_db(), token, form.password.data, request.remote_addr, now=now())
+        except AccountError as exc:
+            form.password.errors = [str(exc)]
+            return render_template("auth/set_password.html", form=form), 422
+        logout_user()
+        session.clear()
+        flash(f"Your password is set, {user.email}. Sign in with it.", "success")
+        return redirect(url_for("auth.login"), 303)
+    return render_template("auth/set_password.html", form=form), (422 if form.errors else 200)

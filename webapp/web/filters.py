@@ -9,8 +9,8 @@ from ..calls.queries import CallFilters, valid_status
 from ..calls.validation import MAX_CUSTOM_FIELD, ValidationError, check_text, in_utc, normalize_number
 from .display import viewer_zone
 
-FIELDS = ("status", "number", "since", "until", "q")
-LABELS = {"q": "The search text", "number": "The number", "status": "The status", "since": "The date", "until": "The date"}
+FIELDS = ("status", "number", "since", "until", "q", "created_by")
+LABELS = {"created_by": "Placed by", "q": "The search text", "number": "The number", "status": "The status", "since": "The date", "until": "The date"}
 # No offset reaches a day, so these days' bounds are inside the calendar in UTC from any zone.
 OUT_OF_RANGE = "Use a date between 0001-01-02 and 9999-12-30."
 
@@ -58,4 +58,7 @@ def list_filters(args) -> tuple[CallFilters, dict[str, str]]:
             errors[name] = exc.message
             bounds[name] = None
     text = (args.get("q") or "").strip() or None
-    return CallFilters(status=status, from_number=number, since=bounds["since"], until=bounds["until"], custom_field=text), errors
+    created_by = (args.get("created_by") or "").strip() or None
+    return CallFilters(
+        status=status, from_number=number, since=bounds["since"], until=bounds["until"], custom_field=text, created_by=created_by
+    ), errors

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, DateField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+ROLE_CHOICES = [
+    SelectChoice("operator", "Operator: places calls, reads everything"),
+    SelectChoice("viewer", "Viewer: reads calls and reports"),
+    SelectChoice("admin", "Admin: everything, users and API tokens too"),
+]
 
 
 class LoginForm(FlaskForm):
@@ -23,6 +29,36 @@ class SetupForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """Signing out is a POST, so another site cannot sign people out with a link."""
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=1024)])
+    password = PasswordField("New password", validators=[DataRequired(), Length(min=10, max=1024)])
+    confirm = PasswordField("Repeat the new password", validators=[DataRequired(), EqualTo("password", "The passwords differ.")])
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired(), Length(min=10, max=1024)])
+    confirm = PasswordField("Repeat the password", validators=[DataRequired(), EqualTo("password", "The passwords differ.")])
+
+
+class AddUserForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    role = SelectField("Role", choices=ROLE_CHOICES, default="operator")
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES)
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: a POST carrying only its CSRF token."""
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
+    role = SelectField("Role", choices=ROLE_CHOICES, default="operator")
+    expires_on = DateField("Expires on (optional)", validators=[Optional()])
 
 
 CALL_TYPE_CHOICES = [

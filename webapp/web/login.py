@@ -1,21 +1,20 @@
-"""UI sign-in: Flask-Login wiring, password checks that resist guessing, safe `next=` targets."""
+"""UI sign-in: Flask-Login over server-side sessions, a throttle that resists guessing, safe `next=` targets."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, jsonify, redirect, request, session, url_for
 from flask_login import LoginManager, UserMixin, login_user
 
-from ..accounts import get_user, record_sign_in
-from ..db import Database, get_db
+from ..accounts import SESSION_LIFETIME, can, session_user, sign_in
+from ..db import Database, get_db, utcnow
 from ..models import User
 
 login_manager = LoginManager()
@@ -26,7 +25,8 @@ login_manager.login_message_category = "info"
 # so people on phones moving between networks stay signed in.
 login_manager.session_protection = "basic"
 
-SESSION_LIFETIME = timedelta(hours=12)
+# Flask's own default, which a deployment that set nothing still has.
+_FLASK_DEFAULT_LIFETIME = timedelta(days=31)
 
 
 @dataclass(frozen=True)
@@ -35,33 +35,31 @@ class SessionUser(UserMixin):
 
     id: int
     email: str
-    is_admin: bool
-    stamp: str  # changes with the password hash, so a new password ends old sessions
+    role: str
+    secret: str  # names this browser's row of user_sessions
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.stamp}"
+        return self.secret
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def can(self, permission: str) -> bool:
+        return can(self.role, permission)
 
 
-def _stamp(password_hash: str) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, password_hash.encode(), hashlib.sha256).hexdigest()[:16]
-
-
-def session_user(user: User) -> SessionUser:
-    return SessionUser(user.id, user.email, bool(user.is_admin), _stamp(user.password_hash))
+def now() -> datetime:
+    """The app's clock: utcnow, or the one a test put in config["CLOCK"]."""
+    clock: Callable[[], datetime] | None = current_app.config.get("CLOCK")
+    return clock() if clock is not None else utcnow()
 
 
 @login_manager.user_loader
-def load_user(user_key: str) -> SessionUser | None:
-    """The user behind a session's id, if it still exists with the same password."""
-    user_id, _, stamp = user_key.partition(":")
-    if not user_id.isdigit():
-        return None
-    user = get_user(get_db(), int(user_id))
-    if user is None:
-        return None
-    found = session_user(user)
-    return found if hmac.compare_digest(found.stamp, stamp) else None
+def load_user(secret: str) -> SessionUser | None:
+    """The user of a live session: read on every request, so an ended one is refused at once."""
+    user = session_user(get_db(), secret, now=now())
+    return SessionUser(user.id, user.email, user.role, secret) if user is not None else None
 
 
 @login_manager.unauthorized_handler
@@ -75,18 +73,24 @@ def unauthorized():
     return redirect(url_for("auth.login", next=target))
 
 
+def session_lifetime(app: Flask | None = None) -> timedelta:
+    return (app or current_app).config["PERMANENT_SESSION_LIFETIME"]
+
+
 def init_login(app: Flask) -> None:
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", SESSION_LIFETIME)
+    # Flask's default config already holds 31 days, so setdefault would never apply ours.
+    if app.config.get("PERMANENT_SESSION_LIFETIME") == _FLASK_DEFAULT_LIFETIME:
+        app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
     login_manager.init_app(app)
 
 
 def start_session(db: Database, user: User) -> None:
     """Sign `user` in on a fresh session: nothing from before sign-in survives (no fixation)."""
+    secret = sign_in(db, user, request.remote_addr, now=now(), lifetime=session_lifetime())
     session.clear()
     session.permanent = True
     session["sid"] = secrets.token_urlsafe(16)  # a new session identity at every sign-in
-    login_user(session_user(user))
-    record_sign_in(db, user.id)
+    login_user(SessionUser(user.id, user.email, user.role, secret))
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -102,45 +106,50 @@ def safe_next(target: str | None, default: str) -> str:
 
 
 class Throttle:
-    """Slows down guessing: past a free allowance of failures per key, each try waits longer.
+    """Slows down guessing without locking a whole office out.
 
-    Keys are (kind, value): an account is allowed `free["email"]` failures, a client
-    address (which may be a whole office behind NAT) `free["ip"]`. Kept in this
-    process's memory, one counter per worker: a guesser spread over several workers
-    gets a few more tries, never an unthrottled run.
+    Per account (any email typed, known or not, so the lock reveals nothing):
+    past `account_free` failures each try waits longer, doubling up to
+    `max_delay`, and the password is not even checked meanwhile. Per client
+    address: only failures for unknown accounts count, up to a higher
+    `address_free`; past it, failed tries are answered 429 with a wait. The
+    right password of an account that is not locked always signs in, so people
+    sharing one address (a proxy, an office NAT) never lock each other out.
+    Kept in this process's memory, one counter per worker.
     """
 
-    def __init__(self, free: dict[str, int] | None = None, base_delay: float = 2.0,
-                 max_delay: float = 300.0, forget_after: float = 900.0):
-        self.free = free or {"email": 5, "ip": 20}
+    def __init__(self, *, account_free: int = 5, address_free: int = 100, base_delay: float = 2.0,
+                 max_delay: float = 300.0, forget_after: float = 900.0, clock: Callable[[], float] = time.monotonic):
+        self.free = {"account": account_free, "address": address_free}
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.forget_after = forget_after
+        self.clock = clock
         self._failures: dict[tuple[str, str], tuple[int, float]] = {}
         self._lock = threading.Lock()
 
-    def _prune(self, now: float) -> None:
-        if len(self._failures) > 10_000:
-            stale = [key for key, (_, last) in self._failures.items() if now - last > self.forget_after]
-            for key in stale:
-                del self._failures[key]
+    def _wait(self, key: tuple[str, str], now: float) -> float:
+        count, last = self._failures.get(key, (0, 0.0))
+        free = self.free[key[0]]
+        if now - last > self.forget_after or count < free:
+            return 0.0
+        return max(last + min(self.base_delay * 2 ** (count - free), self.max_delay) - now, 0.0)
 
-    def wait_seconds(self, keys) -> float:
-        """How long to wait before trying any of `keys` again (0: go ahead)."""
-        now = time.monotonic()
-        wait = 0.0
+    def account_wait(self, email: str) -> float:
+        """Seconds before `email` may be tried again (0: go ahead)."""
         with self._lock:
-            for key in keys:
-                count, last = self._failures.get(key, (0, 0.0))
-                free = self.free.get(key[0], 5)
-                if now - last > self.forget_after or count < free:
-                    continue
-                delay = min(self.base_delay * 2 ** (count - free), self.max_delay)
-                wait = max(wait, last + delay - now)
-        return max(wait, 0.0)
+            return self._wait(("account", _account_key(email)), self.clock())
 
-    def failed(self, keys) -> None:
-        now = time.monotonic()
+    def address_wait(self, address: str | None) -> float:
+        """Seconds the address's failed tries are told to wait (0: none)."""
+        with self._lock:
+            return self._wait(("address", address or ""), self.clock())
+
+    def failed(self, email: str, address: str | None, *, known_account: bool) -> None:
+        now = self.clock()
+        keys = [("account", _account_key(email))]
+        if not known_account:
+            keys.append(("address", address or ""))
         with self._lock:
             self._prune(now)
             for key in keys:
@@ -149,22 +158,22 @@ class Throttle:
                     count = 0
                 self._failures[key] = (count + 1, now)
 
-    def succeeded(self, keys) -> None:
+    def succeeded(self, email: str) -> None:
         with self._lock:
-            for key in keys:
-                if key[0] == "email":
-                    self._failures.pop(key, None)
+            self._failures.pop(("account", _account_key(email)), None)
+
+    def _prune(self, now: float) -> None:
+        if len(self._failures) > 10_000:
+            stale = [key for key, (_, last) in self._failures.items() if now - last > self.forget_after]
+            for key in stale:
+                del self._failures[key]
+
+
+def _account_key(email: str) -> str:
+    return (email or "").strip().lower()[:254]
 
 
 def throttle(app: Flask | None = None) -> Throttle:
     """This app's sign-in throttle (one per process)."""
     app = app or current_app
     return app.extensions.setdefault("signin_throttle", Throttle())
-
-
-def throttle_keys(email: str | None) -> list[tuple[str, str]]:
-    """Per client address, and per account when one is named."""
-    keys = [("ip", request.remote_addr or "")]
-    if email and email.strip():
-        keys.append(("email", email.strip().lower()[:254]))
-    return keys

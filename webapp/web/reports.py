@@ -21,7 +21,7 @@ HALF_WIDTH = 500  # the charts shown side by side
 CALL_CSV_COLUMNS = (
     "id", "sid", "status", "from_number", "caller_id", "flow_url", "call_type", "time_limit", "time_out",
     "custom_field", "error_code", "error_message", "created_at", "placed_at", "answered_at", "ended_at",
-    "conversation_duration", "recording_url", "answered_by", "updated_at",
+    "conversation_duration", "recording_url", "answered_by", "updated_at", "created_by",
 )
 OUTCOME_SERIES = (
     ("completed", "Completed", "green"), ("no_answer", "No answer", "orange"), ("busy", "Busy", "vermillion"),

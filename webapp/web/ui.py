@@ -7,7 +7,7 @@ import secrets
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from ..calls.placing import IdempotencyConflict
@@ -21,6 +21,7 @@ from ..models import Call
 from .display import TZ_COOKIE, legs_of, pretty_payload, refusal_in_words, safe_recording_url, zone_names
 from .filters import list_filters
 from .forms import PlaceCallForm, TimezoneForm
+from .roles import current_actor, page_rule
 
 bp = Blueprint("ui", __name__)
 
@@ -40,10 +41,8 @@ FORM_FIELDS = {
 }
 
 
-@bp.before_request
-@login_required
-def require_login():
-    """Every page of this blueprint needs a signed-in user."""
+# Every page needs a signed-in user; placing a call needs a role that may place calls.
+bp.before_request(page_rule(default="read", endpoints={"ui.new_call": "place"}))
 
 
 @bp.get("/")
@@ -100,7 +99,7 @@ def new_call():
             flash(exc.message, "error")
         return _render_form(form, 422)
     try:
-        placement = place(data, scope=f"user:{current_user.id}", idempotency_key=nonce or None)
+        placement = place(data, scope=f"user:{current_user.id}", idempotency_key=nonce or None, actor=current_actor())
     except IdempotencyConflict:
         flash("This form had already placed a call with other details. Nothing new was placed: check the details and submit again.", "error")
         return _render_form(form, 422)
@@ -168,7 +167,7 @@ def calls():
     except BadCursor:
         errors["cursor"] = "That page link is no longer valid; showing the newest calls."
         page = list_calls(get_db().session(), filters, limit=PAGE_SIZE)
-    args = {key: value for key, value in request.args.items() if key in ("status", "number", "since", "until", "q") and value}
+    args = {key: value for key, value in request.args.items() if key in ("status", "number", "since", "until", "q", "created_by") and value}
     next_url = url_for("ui.calls", **args, cursor=page.next_cursor) if page.next_cursor else None
     first_url = url_for("ui.calls", **args) if cursor else None
     return render_template(

@@ -12,12 +12,14 @@ from ...accounts import authenticate_token
 from ...db import get_db
 from ..errors import error_response
 from ..openapi import document
+from ..roles import token_allows
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
 def token_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Refuse the request with 401 unless it carries a live bearer token."""
+    """Refuse the request with 401 unless it carries a live bearer token, and with 403 unless
+    the token's role allows the method (a viewer's token reads and does nothing else)."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -28,6 +30,8 @@ def token_required(view: Callable[..., Any]) -> Callable[..., Any]:
             response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
             return response
         g.api_token = api_token
+        if not token_allows(api_token.role):
+            return error_response(403, "forbidden", f"This token's role ({api_token.role}) may only read.")
         return view(*args, **kwargs)
 
     return wrapper

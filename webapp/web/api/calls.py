@@ -25,6 +25,7 @@ from ...db import get_db
 from ...exotel import ExotelRejected, ExotelTimeout, ExotelUnreachable
 from ...gateway import account_sid, place
 from ..errors import error_response
+from ..roles import current_actor
 from . import bp, token_required
 
 MAX_IDEMPOTENCY_KEY = 255
@@ -57,7 +58,7 @@ def create_call():
         except ValidationError as exc:
             return error_response(400, "invalid_idempotency_key", exc.message)
     try:
-        placement = place(data, scope=f"token:{g.api_token.id}", idempotency_key=key)
+        placement = place(data, scope=f"token:{g.api_token.id}", idempotency_key=key, actor=current_actor())
     except IdempotencyConflict as exc:
         return error_response(422, "idempotency_conflict", str(exc))
 
@@ -139,6 +140,7 @@ def index_calls():
             since=_when("since", args.get("since")),
             until=_when("until", args.get("until"), end=True),
             custom_field=args.get("custom_field") or None,
+            created_by=check_text(args.get("created_by", ""), "created_by", limit=300) or None,
         )
         page = list_calls(get_db().session(), filters, limit=int(limit_text), cursor=args.get("cursor") or None)
     except ValidationError as exc:

@@ -59,6 +59,8 @@ PATHS: dict[str, Any] = {
                 {"name": "since", "in": "query", "schema": {"type": "string"}},
                 {"name": "until", "in": "query", "schema": {"type": "string"}},
                 {"name": "custom_field", "in": "query", "schema": {"type": "string"}},
+                {"name": "created_by", "in": "query", "schema": {"type": "string"},
+                 "description": "Who placed the call: user:<email>, token:<name> or campaign:<id>."},
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
                 {"name": "cursor", "in": "query", "schema": {"type": "string"}},
             ],
