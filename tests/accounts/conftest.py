@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from signin import sign_in
-from team_support import ROLE_EMAILS, ROLE_PASSWORDS
 
+from tests.support.signin import sign_in
+from tests.support.teams import ROLE_EMAILS, ROLE_PASSWORDS
 from webapp.accounts import create_token, create_user
 from webapp.db import get_db
 

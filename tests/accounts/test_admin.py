@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from signin import csrf_token, page_token, sign_in
 from sqlalchemy import select, text
-from team_support import audit_rows
 
+from tests.support.signin import csrf_token, page_token, sign_in
+from tests.support.teams import audit_rows
 from webapp import create_app
 from webapp.db import get_db, utcnow
 from webapp.models import PasswordLink, User

@@ -8,12 +8,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from signin import page_token, sign_in
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from team_support import audit_rows
 from test_roles import GOOD, place_in_browser
 
+from tests.support.signin import page_token, sign_in
+from tests.support.teams import audit_rows
 from webapp.accounts import Actor
 from webapp.accounts.audit import record
 from webapp.db import get_db, utcnow

@@ -6,8 +6,8 @@ import csv
 import io
 import re
 
-from signin import csrf_token
-from team_support import audit_rows, call_count
+from tests.support.signin import csrf_token
+from tests.support.teams import audit_rows, call_count
 
 GOOD = {"from": "+91 98765 43210", "app_id": "4242", "custom_field": "order-42"}
 FORM = {

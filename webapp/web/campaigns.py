@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
@@ -26,6 +26,7 @@ from ..reporting.csv_export import csv_lines, csv_response
 from .campaign_forms import CampaignForm, ControlForm
 from .campaign_progress import CAMPAIGN_LABELS, CAMPAIGN_TONES, STATE_LABELS, STATE_TONES, campaign_status, live_context
 from .display import localtime, viewer_zone, viewer_zone_name, zone_names
+from .roles import forbidden, page_rule
 
 bp = Blueprint("campaigns", __name__)
 
@@ -36,29 +37,31 @@ POLL_SECONDS = 3
 
 
 
-@bp.before_request
-@login_required
-def require_login():
-    """Every page of this blueprint needs a signed-in user."""
-
-
 def may_control() -> bool:
-    """Whether the signed-in user may create and control campaigns and the suppression list.
-
-    The one place where "operators and admins may create and control" is decided;
-    reading is open to every signed-in user.
-    """
-    return current_user.is_authenticated
+    """Whether the signed-in user may create and control campaigns and the suppression list (operators, admins)."""
+    return bool(current_user.is_authenticated and current_user.can("place"))
 
 
 CONTROL_READS = {"campaigns.new_campaign"}  # pages that only a controller needs
 
 
+def _control_endpoints() -> dict[str, str]:
+    """Every POST of this blueprint and the create page need "place"; reading needs "read"."""
+    return dict.fromkeys(CONTROL_READS, "place")
+
+
+_read_rule = page_rule(default="read", endpoints=_control_endpoints())
+
+
 @bp.before_request
-def require_control():
-    """Creating and controlling (every POST, and the create page) needs may_control()."""
-    if (request.method == "POST" or request.endpoint in CONTROL_READS) and not may_control():
-        abort(403, "Your role may read campaigns but not create or control them.")
+def check_role() -> Any:
+    """Signed in to read (the roles' one rule); creating and controlling needs the place permission."""
+    refused = _read_rule()
+    if refused is not None:
+        return refused
+    if request.method == "POST" and not may_control():
+        return forbidden("Your role may read campaigns but not create or control them.")
+    return None
 
 
 @bp.url_value_preprocessor
@@ -166,7 +169,7 @@ def new_campaign():
     )
 
 
-@bp.get("/campaigns/<int:campaign_id>")
+@bp.get("/campaigns/<int(max=2147483647):campaign_id>")
 def show(campaign_id: int):
     """The progress page: it follows the campaign until nothing is left to happen."""
     session = get_db().session()
@@ -180,7 +183,7 @@ def _version(html: str) -> str:
     return hashlib.sha256(html.encode()).hexdigest()[:16]
 
 
-@bp.get("/campaigns/<int:campaign_id>/live.json")
+@bp.get("/campaigns/<int(max=2147483647):campaign_id>/live.json")
 def live(campaign_id: int):
     """What the progress page polls: the live part when it changed, and whether to keep polling."""
     session = get_db().session()
@@ -231,7 +234,7 @@ def _counts(campaign_id: int) -> dict[str, int]:
         return store.counts(session, campaign_id)
 
 
-@bp.post("/campaigns/<int:campaign_id>/start")
+@bp.post("/campaigns/<int(max=2147483647):campaign_id>/start")
 def start(campaign_id: int):
     """Start a campaign created not started; pressing it twice starts it once."""
     def act(campaign: Campaign) -> str:
@@ -243,7 +246,7 @@ def start(campaign_id: int):
     return _control(campaign_id, act)
 
 
-@bp.post("/campaigns/<int:campaign_id>/resume")
+@bp.post("/campaigns/<int(max=2147483647):campaign_id>/resume")
 def resume(campaign_id: int):
     def act(campaign: Campaign) -> str:
         was = campaign.status
@@ -252,7 +255,7 @@ def resume(campaign_id: int):
     return _control(campaign_id, act)
 
 
-@bp.post("/campaigns/<int:campaign_id>/pause")
+@bp.post("/campaigns/<int(max=2147483647):campaign_id>/pause")
 def pause(campaign_id: int):
     def act(campaign: Campaign) -> str:
         store.pause(get_db(), campaign_id, now=utcnow())
@@ -260,7 +263,7 @@ def pause(campaign_id: int):
     return _control(campaign_id, act)
 
 
-@bp.post("/campaigns/<int:campaign_id>/cancel")
+@bp.post("/campaigns/<int(max=2147483647):campaign_id>/cancel")
 def cancel(campaign_id: int):
     def act(campaign: Campaign) -> str:
         store.cancel(get_db(), campaign_id, now=utcnow())
@@ -270,7 +273,7 @@ def cancel(campaign_id: int):
     return _control(campaign_id, act)
 
 
-@bp.get("/campaigns/<int:campaign_id>/results.csv")
+@bp.get("/campaigns/<int(max=2147483647):campaign_id>/results.csv")
 def results_csv(campaign_id: int):
     """One row per contact: its final state, attempts, and its last call's status and times."""
     _load(get_db().session(), campaign_id)

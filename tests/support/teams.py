@@ -5,9 +5,9 @@ Named apart from other test directories' helpers: pytest puts each directory on 
 
 from __future__ import annotations
 
-from signin import EMAIL, PASSWORD
 from sqlalchemy import func, select
 
+from tests.support.signin import EMAIL, PASSWORD
 from webapp.db import get_db
 from webapp.models import AuditEntry, Call
 
