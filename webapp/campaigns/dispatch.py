@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
+from ..accounts.audit import SYSTEM, Actor
 from ..calls.status import FINAL
 from ..db import Database
 from ..exotel import ExotelError
@@ -176,7 +177,8 @@ def send_attempt(db: Database, claimed: Claimed, send: Sender, now: datetime) ->
         from .store import pause  # the same pause a person gives, with Exotel's reason
 
         try:
-            pause(db, claimed.campaign_id, now=now, reason=f"Exotel refused: {error.message[:200]}")
+            pause(db, claimed.campaign_id, now=now, reason=f"Exotel refused: {error.message[:200]}",
+                  actor=Actor(SYSTEM))
         except ValueError:
             pass  # completed or canceled meanwhile
         return "paused"

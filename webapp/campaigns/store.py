@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from ..accounts import audit
+from ..accounts.audit import Actor
 from ..db import Database
 from ..models import IdempotencyKey
 from .contacts import Contact, NotImported, RawRow, classify
@@ -46,7 +48,7 @@ def _suppressed(session: Session) -> Callable[[list[str]], set[str]]:
 
 def create_campaign(
     db: Database, spec: CampaignInput, rows: Iterable[RawRow], *, created_by: str, now: datetime, start: bool = True,
-    idempotency: tuple[str, str, str] | None = None,
+    idempotency: tuple[str, str, str] | None = None, actor: Actor | None = None,
 ) -> Created:
     """Store a campaign and import its contacts in one transaction; nothing is kept when no row is valid.
 
@@ -100,6 +102,10 @@ def create_campaign(
         if any_indian and not spec.numbers_in_india_allowed(now.date()):
             raise CampaignError("Calls to Indian numbers must be between 09:00 and 21:00 India time; this window is not.",
                                 "window")
+        if actor is not None:  # committed with the campaign, or neither is
+            audit.record(session, actor, "campaign.create", f"campaign:{campaign.id}",
+                         {"name": campaign.name, "contacts": created.imported, "not_imported": len(created.not_imported)},
+                         at=now)
     return created
 
 
@@ -137,17 +143,20 @@ def _locked(session: Session, campaign_id: int) -> Campaign:
     return campaign
 
 
-def pause(db: Database, campaign_id: int, *, now: datetime, reason: str | None = None) -> Campaign:
+def pause(
+    db: Database, campaign_id: int, *, now: datetime, reason: str | None = None, actor: Actor | None = None,
+) -> Campaign:
     """Stop placing new attempts; calls in flight run to their end."""
     with db.transaction() as session:
         campaign = _locked(session, campaign_id)
         if campaign.status in ("completed", "canceled"):
             raise CampaignError(f"The campaign is {campaign.status}; it cannot be paused.", None, "conflict")
         campaign.status, campaign.status_reason, campaign.updated_at = "paused", reason, now
+        _audit(session, actor, "campaign.pause", campaign, now, {"reason": reason} if reason else None)
     return campaign
 
 
-def resume(db: Database, campaign_id: int, *, now: datetime) -> Campaign:
+def resume(db: Database, campaign_id: int, *, now: datetime, actor: Actor | None = None) -> Campaign:
     """Place attempts again (or for the first time, for a campaign created not started)."""
     with db.transaction() as session:
         campaign = _locked(session, campaign_id)
@@ -156,10 +165,11 @@ def resume(db: Database, campaign_id: int, *, now: datetime) -> Campaign:
         if campaign.status == "paused":
             campaign.status = "scheduled" if campaign.start_at and campaign.start_at > now else "running"
             campaign.status_reason, campaign.updated_at = None, now
+            _audit(session, actor, "campaign.resume", campaign, now)
     return campaign
 
 
-def cancel(db: Database, campaign_id: int, *, now: datetime) -> Campaign:
+def cancel(db: Database, campaign_id: int, *, now: datetime, actor: Actor | None = None) -> Campaign:
     """End the campaign: waiting contacts become canceled; calls in flight run to their end."""
     with db.transaction() as session:
         campaign = _locked(session, campaign_id)
@@ -173,7 +183,17 @@ def cancel(db: Database, campaign_id: int, *, now: datetime) -> Campaign:
             .where(CampaignContact.campaign_id == campaign_id, CampaignContact.state == "waiting")
             .values(state="canceled", next_attempt_at=None, updated_at=now)
         )
+        _audit(session, actor, "campaign.cancel", campaign, now)
     return campaign
+
+
+def _audit(
+    session: Session, actor: Actor | None, action: str, campaign: Campaign, now: datetime,
+    detail: dict[str, object] | None = None,
+) -> None:
+    """The audit row of a change to a campaign, in the change's own transaction."""
+    if actor is not None:
+        audit.record(session, actor, action, f"campaign:{campaign.id}", detail, at=now)
 
 
 def counts(session: Session, campaign_id: int) -> dict[str, int]:
@@ -189,7 +209,9 @@ def counts(session: Session, campaign_id: int) -> dict[str, int]:
     return {"contacts": sum(by_state.values()), **by_state}
 
 
-def add_suppressions(db: Database, numbers: Iterable[str], *, reason: str, created_by: str, now: datetime) -> list[str]:
+def add_suppressions(
+    db: Database, numbers: Iterable[str], *, reason: str, created_by: str, now: datetime, actor: Actor | None = None,
+) -> list[str]:
     """Suppress these E.164 numbers (those already suppressed keep their reason); the numbers newly added."""
     added = []
     with db.transaction() as session:
@@ -204,14 +226,18 @@ def add_suppressions(db: Database, numbers: Iterable[str], *, reason: str, creat
                 .where(CampaignContact.number.in_(added), CampaignContact.state == "waiting")
                 .values(state="suppressed", next_attempt_at=None, updated_at=now)
             )
+            if actor is not None:
+                audit.record(session, actor, "suppression.add", None, {"numbers": added, "reason": reason}, at=now)
     return added
 
 
-def remove_suppression(db: Database, number: str) -> bool:
+def remove_suppression(db: Database, number: str, *, actor: Actor | None = None) -> bool:
     """Call this number again in future campaigns; False when it was not suppressed."""
     with db.transaction() as session:
         row = session.get(Suppression, number)
         if row is None:
             return False
         session.delete(row)
+        if actor is not None:
+            audit.record(session, actor, "suppression.remove", number)
     return True

@@ -26,7 +26,7 @@ from ..reporting.csv_export import csv_lines, csv_response
 from .campaign_forms import CampaignForm, ControlForm
 from .campaign_progress import CAMPAIGN_LABELS, CAMPAIGN_TONES, STATE_LABELS, STATE_TONES, campaign_status, live_context
 from .display import localtime, viewer_zone, viewer_zone_name, zone_names
-from .roles import forbidden, page_rule
+from .roles import current_actor, forbidden, page_rule
 
 bp = Blueprint("campaigns", __name__)
 
@@ -141,8 +141,8 @@ def new_campaign():
         existing = campaign_for_key(db, scope, key, fingerprint) if key else None
         if existing is None:
             created = store.create_campaign(
-                db, spec, csv_rows(form.file.data.stream), created_by=f"user:{current_user.email}", now=utcnow(),
-                start=False, idempotency=(scope, key, fingerprint) if key else None,
+                db, spec, csv_rows(form.file.data.stream), created_by=current_actor().name, now=utcnow(),
+                start=False, idempotency=(scope, key, fingerprint) if key else None, actor=current_actor(),
             )
     except IdempotencyConflict:
         form.group_errors.append("This form had already created a campaign with other details. Nothing new was "
@@ -239,7 +239,7 @@ def start(campaign_id: int):
     """Start a campaign created not started; pressing it twice starts it once."""
     def act(campaign: Campaign) -> str:
         was = campaign_status(campaign)
-        after = store.resume(get_db(), campaign_id, now=utcnow())
+        after = store.resume(get_db(), campaign_id, now=utcnow(), actor=current_actor())
         if was != "not started":
             return "This campaign was already started; nothing changed."
         return _going(after, "Started")
@@ -250,7 +250,7 @@ def start(campaign_id: int):
 def resume(campaign_id: int):
     def act(campaign: Campaign) -> str:
         was = campaign.status
-        after = store.resume(get_db(), campaign_id, now=utcnow())
+        after = store.resume(get_db(), campaign_id, now=utcnow(), actor=current_actor())
         return _going(after, "Resumed") if was == "paused" else "This campaign was not paused; nothing changed."
     return _control(campaign_id, act)
 
@@ -258,7 +258,7 @@ def resume(campaign_id: int):
 @bp.post("/campaigns/<int(max=2147483647):campaign_id>/pause")
 def pause(campaign_id: int):
     def act(campaign: Campaign) -> str:
-        store.pause(get_db(), campaign_id, now=utcnow())
+        store.pause(get_db(), campaign_id, now=utcnow(), actor=current_actor())
         return f"Paused: no new call will be placed; {_in_flight_words(_counts(campaign_id))}."
     return _control(campaign_id, act)
 
@@ -266,7 +266,7 @@ def pause(campaign_id: int):
 @bp.post("/campaigns/<int(max=2147483647):campaign_id>/cancel")
 def cancel(campaign_id: int):
     def act(campaign: Campaign) -> str:
-        store.cancel(get_db(), campaign_id, now=utcnow())
+        store.cancel(get_db(), campaign_id, now=utcnow(), actor=current_actor())
         counts = _counts(campaign_id)
         return (f"Canceled: {counts['canceled']} contact{'s' if counts['canceled'] != 1 else ''} still waiting will "
                 f"not be called; {_in_flight_words(counts)}.")

@@ -6,7 +6,6 @@ import re
 from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, url_for
-from flask_login import current_user
 
 from ..calls.validation import ValidationError, normalize_number
 from ..campaigns import store
@@ -16,6 +15,7 @@ from ..db import get_db, utcnow
 from .campaign_forms import RemoveSuppressionForm, SuppressionForm
 from .campaigns import bp
 from .display import localtime
+from .roles import current_actor
 
 MAX_NUMBERS = 10_000  # as the API allows at a time
 SHOWN_ERRORS = 20
@@ -69,8 +69,8 @@ def suppressions():
         form.numbers.errors = ["Nothing was added: " + " ".join(errors[:SHOWN_ERRORS]) + more]
         return _render(form, 422)
     reason = (form.reason.data or "").strip() or "requested"
-    added = store.add_suppressions(get_db(), numbers, reason=reason, created_by=f"user:{current_user.email}",
-                                   now=utcnow())
+    added = store.add_suppressions(get_db(), numbers, reason=reason, created_by=current_actor().name,
+                                   now=utcnow(), actor=current_actor())
     kept = len(set(numbers)) - len(added)
     already = f" {kept} {'was' if kept == 1 else 'were'} suppressed already and kept their reason." if kept else ""
     flash(f"Suppressed {len(added)} number{'s' if len(added) != 1 else ''}: no campaign will call them, and contacts "
@@ -88,7 +88,7 @@ def remove_suppression():
         number = normalize_number(form.number.data, "number")
     except ValidationError:
         abort(404, "That number is not suppressed.")
-    if not store.remove_suppression(get_db(), number):
+    if not store.remove_suppression(get_db(), number, actor=current_actor()):
         abort(404, "That number is not suppressed.")
     flash(f"{number} is no longer suppressed: campaigns created from now on may call it.", "success")
     return redirect(url_for("campaigns.suppressions"), 303)

@@ -21,14 +21,11 @@ from ...config import get_settings
 from ...db import get_db, utcnow
 from ...gateway import account_sid
 from ..errors import error_response
+from ..roles import current_actor
 from . import bp, token_required
 
 # A list of 100,000 contacts as CSV is about 3 MB; JSON a little more.
 MAX_UPLOAD = 32 * 1024 * 1024
-
-
-def _actor() -> str:
-    return f"token:{g.api_token.name}"
 
 
 def _read_request() -> tuple[dict[str, Any], Iterator[RawRow], bytes]:
@@ -80,8 +77,8 @@ def create_campaign():
         )
         try:
             created = store.create_campaign(
-                db, spec, rows, created_by=_actor(), now=utcnow(),
-                idempotency=(scope, key, fingerprint) if key is not None else None,
+                db, spec, rows, created_by=current_actor().name, now=utcnow(),
+                idempotency=(scope, key, fingerprint) if key is not None else None, actor=current_actor(),
             )
         except IntegrityError:
             # A concurrent request with the same key created the campaign first.
@@ -146,7 +143,7 @@ def campaign_contacts(campaign_id: int):
 
 def _control(action: Callable[..., Campaign], campaign_id: int) -> Any:
     try:
-        campaign = action(get_db(), campaign_id, now=utcnow())
+        campaign = action(get_db(), campaign_id, now=utcnow(), actor=current_actor())
     except store.CampaignError as exc:
         status = 404 if exc.code == "not_found" else 409
         return error_response(status, exc.code, exc.message)

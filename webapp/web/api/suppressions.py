@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
-from flask import g, jsonify, request
+from flask import jsonify, request
 
 from ...calls.validation import ValidationError, normalize_number
 from ...campaigns import store
 from ...campaigns.queries import list_suppressions
 from ...db import get_db, utcnow
 from ..errors import error_response
+from ..roles import current_actor
 from . import bp, token_required
 
 MAX_NUMBERS = 10_000
@@ -41,7 +42,8 @@ def add_suppressions():
         numbers = [normalize_number(number, "numbers") for number in body["numbers"]]
     except ValidationError as exc:
         return error_response(422, exc.code, exc.message, exc.field)
-    added = store.add_suppressions(get_db(), numbers, reason=reason, created_by=f"token:{g.api_token.name}", now=utcnow())
+    added = store.add_suppressions(get_db(), numbers, reason=reason, created_by=current_actor().name, now=utcnow(),
+                                  actor=current_actor())
     return jsonify({"added": added})
 
 
@@ -52,6 +54,6 @@ def remove_suppression(number: str):
         number = normalize_number(number, "number")
     except ValidationError as exc:
         return error_response(404, "not_found", exc.message)
-    if not store.remove_suppression(get_db(), number):
+    if not store.remove_suppression(get_db(), number, actor=current_actor()):
         return error_response(404, "not_found", "That number is not suppressed.")
     return "", 204
