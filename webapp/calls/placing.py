@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -82,7 +83,7 @@ def place_call(
     *,
     secret_key: str,
     callback_base: str,
-    timezone,
+    timezone: ZoneInfo,
     scope: str | None = None,
     idempotency_key: str | None = None,
     actor: Actor | None = None,
@@ -97,21 +98,45 @@ def place_call(
         call = _create_pending(db, data, scope, idempotency_key, actor)
     except IntegrityError:
         # A concurrent twin with the same key won the insert: answer with its call.
+        if not (scope and idempotency_key):
+            raise
         existing = _existing(db, scope, idempotency_key, data.fingerprint())
         if existing is None:
             raise
         return Placement(existing, replayed=True)
 
+    call, error = ask_exotel(
+        db, client, call, secret_key=secret_key, callback_base=callback_base, timezone=timezone,
+        events=data.status_callback_events,
+    )
+    return Placement(call, error=error)
+
+
+def ask_exotel(
+    db: Database,
+    client: ExotelClient,
+    call: Call,
+    *,
+    secret_key: str,
+    callback_base: str,
+    timezone: ZoneInfo,
+    events: tuple[str, ...],
+) -> tuple[Call, ExotelError | None]:
+    """Send Exotel the request for a committed `pending` call and record its answer; the call as it now is.
+
+    Nothing here re-sends: a timeout or 5xx leaves the call `unknown` for
+    reconciliation, since Exotel may have placed it (it has no idempotency key).
+    """
     request = ConnectRequest(
-        from_number=data.from_number,
-        caller_id=data.caller_id,
-        flow_url=data.flow_url,
-        call_type=data.call_type,
-        time_limit=data.time_limit,
-        time_out=data.time_out,
-        custom_field=data.custom_field,
+        from_number=call.from_number,
+        caller_id=call.caller_id,
+        flow_url=call.flow_url,
+        call_type=call.call_type,
+        time_limit=call.time_limit,
+        time_out=call.time_out,
+        custom_field=call.custom_field,
         status_callback=callback_url(callback_base, secret_key, call.id),
-        status_callback_events=data.status_callback_events,
+        status_callback_events=events,
     )
     started = time.monotonic()
     error: ExotelError | None = None
@@ -135,7 +160,9 @@ def place_call(
                 status=status,
                 replace={"error_code": (code or "")[:32] or None, "error_message": error.message[:1000]},
             )
-        call = session.get(Call, call.id, populate_existing=True)
+        found = session.get(Call, call.id, populate_existing=True)
+        assert found is not None  # calls are never deleted
+        call = found
 
     CALLS_PLACED.labels(call.status).inc()
     log.info(
@@ -149,5 +176,4 @@ def place_call(
             "latency_ms": latency_ms,
         },
     )
-    return Placement(call, error=error)
-
+    return call, error
