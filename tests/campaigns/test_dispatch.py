@@ -233,3 +233,30 @@ def db(app):
 
     with app.app_context():
         yield get_db()
+
+
+def contact_of(db):
+    with db.transaction(write=False) as session:
+        return session.scalars(select(CampaignContact)).one()
+
+
+def test_exotels_own_rate_limit_leaves_the_contact_waiting(db):
+    make_campaign(db, 1)
+    (claimed,) = dispatch(db, T0)
+    limited = ExotelRejected("Too many requests", http_status=429, code="429")
+    limited.retry_after = 30
+    assert send_attempt(db, claimed, lambda _id: limited, T0) == "rate limited"
+    contact = contact_of(db)
+    assert (contact.state, contact.next_attempt_at) == ("waiting", T0 + timedelta(seconds=30))
+
+
+def test_other_refusals_exhaust_the_contact_and_unknown_ones_wait(db):
+    make_campaign(db, 2)
+    first, second = dispatch(db, T0) + dispatch(db, T0 + timedelta(seconds=1))
+    assert send_attempt(db, first, lambda _id: refusal(400, "Invalid parameter From"), T0) == "refused"
+    from webapp.exotel import ExotelTimeout
+
+    assert send_attempt(db, second, lambda _id: ExotelTimeout("no answer in 30 s"), T0) == "unknown"
+    with db.transaction(write=False) as session:
+        states = dict(session.execute(select(CampaignContact.row_number, CampaignContact.state)).all())
+    assert states == {1: "exhausted", 2: "dialing"}

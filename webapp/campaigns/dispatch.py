@@ -173,22 +173,32 @@ def send_attempt(db: Database, claimed: Claimed, send: Sender, now: datetime) ->
     error = send(claimed.call_id)
     if error is None:
         return "placed"
+    if getattr(error, "outcome_unknown", False):
+        return "unknown"  # Exotel may have placed it: the contact waits for reconciliation, never re-dialled blindly
+    outcome, state, retry_at = "refused", "exhausted", None
     if stops_campaign(error):
+        outcome, state, retry_at = "paused", "waiting", now
+    elif getattr(error, "http_status", None) == 429:
+        # Exotel's own limit, after the client waited as Retry-After asked: the attempt was never placed.
+        outcome, state = "rate limited", "waiting"
+        retry_at = now + timedelta(seconds=float(getattr(error, "retry_after", None) or 60))
+    elif is_dnd_refusal(error):
+        outcome, state = "suppressed", "suppressed"
+    with db.transaction() as session:
+        call = session.get(Call, claimed.call_id)
+        contact = session.get(CampaignContact, call.campaign_contact_id) if call and call.campaign_contact_id else None
+        if outcome == "suppressed" and call is not None and session.get(Suppression, call.from_number) is None:
+            session.add(Suppression(number=call.from_number, reason="dnd", created_by=SYSTEM, created_at=now))
+        if contact is not None and contact.state in IN_FLIGHT:
+            contact.state, contact.next_attempt_at, contact.updated_at = state, retry_at, now
+    if outcome == "paused":
         from .store import pause  # the same pause a person gives, with Exotel's reason
 
         try:
-            pause(db, claimed.campaign_id, now=now, reason=f"Exotel refused: {error.message[:200]}",
-                  actor=Actor(SYSTEM))
+            pause(db, claimed.campaign_id, now=now, reason=f"Exotel refused: {error.message[:200]}", actor=Actor(SYSTEM))
         except ValueError:
             pass  # completed or canceled meanwhile
-        return "paused"
-    if is_dnd_refusal(error):
-        with db.transaction() as session:
-            number = session.scalar(select(Call.from_number).where(Call.id == claimed.call_id))
-            if number and session.get(Suppression, number) is None:
-                session.add(Suppression(number=number, reason="dnd", created_by="system", created_at=now))
-        return "suppressed"
-    return "refused"
+    return outcome
 
 
 def settle(db: Database, now: datetime) -> int:
@@ -232,12 +242,12 @@ def _settle_one(session: Session, contact: CampaignContact, call: Call, campaign
 def _after_refusal(
     session: Session, contact: CampaignContact, call: Call, campaign: Campaign, now: datetime,
 ) -> tuple[str, datetime | None]:
-    """Where a contact goes when Exotel never placed its attempt."""
+    """Where a contact goes when Exotel never placed its attempt and send_attempt did not move it (it stopped first)."""
     if session.get(Suppression, contact.number) is not None:
         return "suppressed", None
     if campaign.status == "canceled":
         return "canceled", None
-    if call.error_code in (NOT_SENT, "401", "402", "429", "unreachable"):
+    if call.error_code == NOT_SENT:
         # Never dialled, through no fault of the number: it waits for its campaign to run again.
         return "waiting", now
     return "exhausted", None
