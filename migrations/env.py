@@ -32,6 +32,7 @@ def run_migrations_online() -> None:
             target_metadata=Base.metadata,
             render_as_batch=True,  # SQLite alters tables by copying them
             compare_type=True,
+            include_object=reporting.cache.include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

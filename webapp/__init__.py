@@ -64,7 +64,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .web import api, auth, health, reports, ui, webhooks
+    from .web import api, auth, health, home, reports, ui, webhooks
     from .web.security import init_security
 
     app.register_blueprint(health.bp)
@@ -77,6 +77,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(ui.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(home.bp)
     # CSRF on every form; exempt exactly the machine endpoints (bearer token, per-call secret).
     init_security(app, exempt_blueprints=(api.bp, webhooks.bp))
 

@@ -38,35 +38,51 @@
   }
 })();
 
-// Polling helper for live pages: calls fetchOnce() until it says stop, slowing down on errors
-// and while the tab is hidden.
+// Polling helper for live pages: calls fetchOnce() until it says stop, slowing down on errors.
+// A hidden tab (Page Visibility API) asks at most every HIDDEN_MS; showing it again asks at once.
 window.ExoPoll = function (fetchOnce, interval) {
   "use strict";
-  var delay = interval, stopped = false, timer = null;
-  function schedule(ms) { if (!stopped) timer = window.setTimeout(tick, ms); }
+  var HIDDEN_MS = Math.max(interval * 10, 30000);
+  var delay = interval, stopped = false, timer = null, busy = false, last = 0;
+  function schedule(ms) { if (!stopped) { window.clearTimeout(timer); timer = window.setTimeout(tick, ms); } }
   function tick() {
-    if (document.hidden) { schedule(interval * 4); return; }
+    if (stopped || busy) return;
+    if (document.hidden && Date.now() - last < HIDDEN_MS) { schedule(HIDDEN_MS - (Date.now() - last)); return; }
+    busy = true;
+    last = Date.now();
     fetchOnce().then(function (keepGoing) {
+      busy = false;
       delay = interval;
-      if (keepGoing) schedule(delay); else stopped = true;
+      if (keepGoing) schedule(document.hidden ? HIDDEN_MS : delay); else stopped = true;
     }, function () {
+      busy = false;
       delay = Math.min(delay * 2, 30000);
-      schedule(delay);
+      schedule(document.hidden ? Math.max(delay, HIDDEN_MS) : delay);
     });
   }
   document.addEventListener("visibilitychange", function () {
-    if (!document.hidden && !stopped) { window.clearTimeout(timer); tick(); }
+    if (!document.hidden && !stopped) tick();
   });
   schedule(interval);
   return { stop: function () { stopped = true; window.clearTimeout(timer); } };
 };
 
-window.ExoFetchJSON = function (url) {
+// JSON that a page polls, sent with the ETag of its last answer: resolves to the data,
+// or to null when the server answers 304 Not Modified (nothing changed, nothing sent).
+window.ExoFetchJSON = (function () {
   "use strict";
-  return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" }, cache: "no-store" })
-    .then(function (response) {
-      if (response.status === 401) { window.location.reload(); throw new Error("signed out"); }
-      if (!response.ok) throw new Error("HTTP " + response.status);
-      return response.json();
-    });
-};
+  var etags = {};
+  return function (url) {
+    var headers = { "Accept": "application/json" };
+    if (etags[url]) headers["If-None-Match"] = etags[url];
+    return fetch(url, { credentials: "same-origin", headers: headers, cache: "no-store" })
+      .then(function (response) {
+        if (response.status === 401) { window.location.reload(); throw new Error("signed out"); }
+        if (response.status === 304) return null;
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        var tag = response.headers.get("ETag");
+        if (tag) etags[url] = tag;
+        return response.json();
+      });
+  };
+})();
