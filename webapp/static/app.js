@@ -21,6 +21,27 @@
     window.addEventListener("pageshow", function () { delete form.dataset.submitted; });
   });
 
+  // Settings: a search box narrows the zone list to the options whose city, region or country match.
+  var search = document.getElementById("zone-search");
+  var zones = document.getElementById("timezone");
+  if (search && zones) {
+    var count = document.getElementById("zone-count");
+    var fold = function (text) { return text.toLowerCase().replace(/[_/·,]/g, " ").replace(/\s+/g, " "); };
+    document.getElementById("zone-search-field").hidden = false;
+    search.addEventListener("input", function () {
+      var words = fold(search.value).trim().split(" ").filter(Boolean);
+      var matches = Array.prototype.filter.call(zones.options, function (option) {
+        var text = fold(option.value + " " + option.textContent);
+        var match = words.every(function (word) { return text.indexOf(word) !== -1; });
+        option.hidden = !match;
+        return match;
+      });
+      // The choice follows the search: the first match, unless the current one still matches.
+      if (matches.length && matches.indexOf(zones.selectedOptions[0]) === -1) matches[0].selected = true;
+      count.textContent = words.length ? matches.length + (matches.length === 1 ? " zone matches." : " zones match.") : "";
+    });
+  }
+
   // Settings: suggest the browser's own zone.
   var hint = document.getElementById("browser-zone");
   var select = document.getElementById("timezone");
