@@ -36,8 +36,19 @@
         option.hidden = !match;
         return match;
       });
-      // The choice follows the search: the first match, unless the current one still matches.
-      if (matches.length && matches.indexOf(zones.selectedOptions[0]) === -1) matches[0].selected = true;
+      // The choice follows the search, unless the current one still matches: the first zone whose
+      // country starts with the words (India, not Indiana), else whose city does, else the first match.
+      var query = words.join(" ");
+      var rank = function (option) {
+        var parts = option.textContent.split("·");
+        var city = fold(parts[0].split("/").pop()).trim(), country = fold(parts[1] || "").trim();
+        return country.indexOf(query) === 0 ? 2 : city.indexOf(query) === 0 ? 1 : 0;
+      };
+      if (matches.length && matches.indexOf(zones.selectedOptions[0]) === -1) {
+        var best = matches[0];
+        matches.forEach(function (option) { if (rank(option) > rank(best)) best = option; });
+        best.selected = true;
+      }
       count.textContent = words.length ? matches.length + (matches.length === 1 ? " zone matches." : " zones match.") : "";
     });
   }
@@ -93,7 +104,7 @@ window.ExoPoll = function (fetchOnce, interval) {
 window.ExoFetchJSON = (function () {
   "use strict";
   var etags = {};
-  return function (url) {
+  var fetchJSON = function (url) {
     var headers = { "Accept": "application/json" };
     if (etags[url]) headers["If-None-Match"] = etags[url];
     return fetch(url, { credentials: "same-origin", headers: headers, cache: "no-store" })
@@ -106,4 +117,7 @@ window.ExoFetchJSON = (function () {
         return response.json();
       });
   };
+  // A page rendered with a version already holds that answer: its first poll can get a 304.
+  fetchJSON.remember = function (url, version) { etags[url] = '"' + version + '"'; };
+  return fetchJSON;
 })();

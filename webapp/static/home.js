@@ -3,6 +3,7 @@
   "use strict";
   var root = document.getElementById("shift-live");
   if (!root) return;
+  window.ExoFetchJSON.remember(root.dataset.pollUrl, root.dataset.version);
   window.ExoPoll(function () {
     return window.ExoFetchJSON(root.dataset.pollUrl).then(function (data) {
       if (data !== null && data.version !== root.dataset.version) {

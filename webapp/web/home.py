@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, get_template_attribute, render_template, url_for
+from flask import Blueprint, current_app, get_template_attribute, render_template, url_for
 from flask_login import login_required
 
 from ..db import get_db
@@ -12,7 +12,7 @@ from .polling import poll_response
 
 bp = Blueprint("home", __name__)
 
-POLL_SECONDS = 5
+POLL_SECONDS = 5  # HOME_POLL_SECONDS in the app's config overrides it
 
 
 @bp.before_request
@@ -30,7 +30,7 @@ def shift_page():
     """The home page (served at `/`)."""
     shift = _shift()
     return render_template("home.html", shift=shift, version=shift.version(), poll_url=url_for("home.live"),
-                           poll_seconds=POLL_SECONDS)
+                           poll_seconds=current_app.config.get("HOME_POLL_SECONDS", POLL_SECONDS))
 
 
 @bp.get("/home.json")
