@@ -26,8 +26,9 @@ def _shift():
     return shift_summary(db.engine, db.session(), viewer_zone_name())
 
 
-def shift_page():
-    """The home page (served at `/`)."""
+@bp.get("/")
+def index():
+    """The home page."""
     shift = _shift()
     return render_template("home.html", shift=shift, version=shift.version(), poll_url=url_for("home.live"),
                            poll_seconds=current_app.config.get("HOME_POLL_SECONDS", POLL_SECONDS))

@@ -21,7 +21,6 @@ from ..models import Call
 from .display import TZ_COOKIE, legs_of, pretty_payload, refusal_in_words, safe_recording_url, zone_names
 from .filters import list_filters
 from .forms import PlaceCallForm, TimezoneForm
-from .home import shift_page
 from .polling import poll_response
 
 bp = Blueprint("ui", __name__)
@@ -46,11 +45,6 @@ FORM_FIELDS = {
 @login_required
 def require_login():
     """Every page of this blueprint needs a signed-in user."""
-
-
-@bp.get("/")
-def index():
-    return shift_page()
 
 
 def _settings():
