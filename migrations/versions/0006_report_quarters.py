@@ -3,8 +3,9 @@
 The report pages show days and hours in the viewer's zone. Every zone's
 offset from UTC is a whole number of quarter hours (India +05:30, Nepal
 +05:45), so the cache `report_hours` becomes `report_quarters`, keyed by the
-UTC quarter hour a call was created in; the app rebuilds it on the next report
-(`report_refresh` is emptied).
+UTC quarter hour a call was created in, with `report_quarter_totals` beside it
+(the same sums over every ExoPhone and flow, what an unfiltered report reads);
+the app rebuilds both on the next report (`report_refresh` is emptied).
 
 `daily_call_stats` groups by the UTC day of `created_at`; a filter on `day`
 reaches the table through that expression, so an index on the same expression
@@ -41,17 +42,20 @@ DAY_INDEX = (
 )
 
 
-def _cache_table(name: str, key: str) -> None:
+def _cache_table(name: str, key: str, *, per_flow: bool = True) -> None:
+    flow_columns = [
+        sa.Column("caller_id", sa.String(length=32), nullable=False),
+        sa.Column("flow_url", sa.Text(), nullable=False),
+    ] if per_flow else []
     op.create_table(
         name,
         sa.Column(key, UTC, nullable=False),
-        sa.Column("caller_id", sa.String(length=32), nullable=False),
-        sa.Column("flow_url", sa.Text(), nullable=False),
+        *flow_columns,
         *[sa.Column(column, sa.Integer(), nullable=False) for column in COUNT_COLUMNS],
         sa.Column("ring_seconds", sa.Float(), nullable=False),
         sa.Column("rings", sa.Integer(), nullable=False),
         *[sa.Column(column, sa.Integer(), nullable=False) for column in BUCKETS],
-        sa.PrimaryKeyConstraint(key, "caller_id", "flow_url", name=op.f(f"pk_{name}")),
+        sa.PrimaryKeyConstraint(key, *(["caller_id", "flow_url"] if per_flow else []), name=op.f(f"pk_{name}")),
     )
 
 
@@ -59,6 +63,7 @@ def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     op.drop_table("report_hours")
     _cache_table("report_quarters", "quarter_start")
+    _cache_table("report_quarter_totals", "quarter_start", per_flow=False)
     op.execute("DELETE FROM report_refresh")
     if dialect == "postgresql":
         op.execute(DAY_INDEX)
@@ -66,6 +71,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP INDEX IF EXISTS ix_calls_utc_day")
+    op.drop_table("report_quarter_totals")
     op.drop_table("report_quarters")
     _cache_table("report_hours", "hour_start")
     op.execute("DELETE FROM report_refresh")

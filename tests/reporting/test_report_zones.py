@@ -11,7 +11,7 @@ from signin import sign_in
 from sqlalchemy import insert, text
 
 from webapp.models import Call
-from webapp.reporting import ReportFilters, build_report
+from webapp.reporting import Counts, ReportFilters, build_report
 from webapp.reporting.sql import PLACED
 from webapp.web.display import zone_names
 
@@ -121,6 +121,19 @@ def test_nepal_quarter_hour_offset(known):
     assert {hour: c.calls for hour, c in report.by_hour.items()} == {23: 1, 0: 1}
 
 
+def test_lord_howe_moves_its_clock_by_half_an_hour(known):
+    """Lord Howe Island goes from UTC+10:30 to +11:00 on 2024-10-06 at 02:00: its hours are counted quarter by quarter."""
+    with known.transaction() as session:
+        session.execute(insert(Call), [
+            _extra(70, "2024-10-05 15:15:00"),  # 01:45 at +10:30
+            _extra(71, "2024-10-05 15:45:00"),  # 02:45 at +11:00 (02:00-02:30 does not exist)
+            _extra(72, "2024-10-06 12:59:00"),  # 23:59 at +11:00
+        ])
+    report = build_report(known.engine, ReportFilters(date(2024, 10, 6), date(2024, 10, 6), zone="Australia/Lord_Howe"))
+    assert {hour: c.calls for hour, c in report.by_hour.items()} == {1: 1, 2: 1, 23: 1}
+    assert report.filters.until - report.filters.since == timedelta(hours=23, minutes=30)
+
+
 def test_every_listed_zone_is_a_whole_number_of_quarter_hours_from_utc():
     """The cache's quarters serve every zone the picker offers, summer and winter, since 1980 and for years ahead."""
     start = datetime(1980, 1, 1, tzinfo=UTC)
@@ -166,3 +179,15 @@ def test_an_unknown_zone_is_a_clear_400(signed_in):
     response = signed_in.get("/reports", query_string={"tz": "Mars/Olympus_Mons"})
     assert response.status_code == 400
     assert "Choose a time zone" in response.get_data(as_text=True)
+
+
+def test_the_unfiltered_report_equals_its_exophones_added_up(edges):
+    """The per-quarter totals (what an unfiltered report reads) agree with the per-ExoPhone rows, day by day."""
+    from known_data import A, B
+
+    scope = {"start": date(2024, 4, 30), "end": date(2024, 5, 6), "zone": "Asia/Kolkata"}
+    whole = build_report(edges.engine, ReportFilters(**scope))
+    parts = [build_report(edges.engine, ReportFilters(**scope, caller_id=caller)) for caller in (A, B)]
+    for day in whole.filters.days:
+        assert (whole.by_day.get(day) or Counts()) == sum((p.by_day.get(day) or Counts() for p in parts), Counts()), day
+    assert whole.total == parts[0].total + parts[1].total

@@ -28,6 +28,7 @@ from sqlalchemy import (
     bindparam,
     column,
     delete,
+    func,
     insert,
     select,
     text,
@@ -56,6 +57,14 @@ report_quarters = Table(
     *[Column(name, Float if name == "ring_seconds" else Integer, nullable=False) for name in SUMMED + BUCKET_COLUMNS],
     PrimaryKeyConstraint("quarter_start", "caller_id", "flow_url"),
 )
+# The same sums over every ExoPhone and flow: what a report without those filters reads.
+report_quarter_totals = Table(
+    "report_quarter_totals",
+    Base.metadata,
+    Column("quarter_start", UTCDateTime, nullable=False),
+    *[Column(name, Float if name == "ring_seconds" else Integer, nullable=False) for name in SUMMED + BUCKET_COLUMNS],
+    PrimaryKeyConstraint("quarter_start"),
+)
 report_refresh = Table(
     "report_refresh",
     Base.metadata,
@@ -72,16 +81,25 @@ def include_object(obj: object, name: str | None, type_: str, reflected: bool, c
 def _fill(connection: Connection, since: datetime | None, until: datetime | None) -> None:
     """Recompute the cache's quarters in [since, until) (everything when None) from call_report."""
     quarters = report_quarters.c.quarter_start
+    totals = report_quarter_totals.c.quarter_start
     if since is None:
         connection.execute(delete(report_quarters))
+        connection.execute(delete(report_quarter_totals))
         since, until = datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)
     else:
         connection.execute(delete(report_quarters).where(quarters >= since, quarters < until))
+        connection.execute(delete(report_quarter_totals).where(totals >= since, totals < until))
     names = ("quarter_start", "caller_id", "flow_url", *SUMMED, *BUCKET_COLUMNS)
     source = text(report_sql(connection.dialect.name)).bindparams(
         bindparam("since", since, type_=UTCDateTime), bindparam("until", until, type_=UTCDateTime)
     ).columns(*[report_quarters.c[name] for name in names])
     connection.execute(insert(report_quarters).from_select(names, source))
+    summed = (*SUMMED, *BUCKET_COLUMNS)
+    connection.execute(insert(report_quarter_totals).from_select(
+        ("quarter_start", *summed),
+        select(quarters, *[func.sum(report_quarters.c[name]) for name in summed])
+        .where(quarters >= since, quarters < until).group_by(quarters),
+    ))
 
 
 def _runs(hours: Sequence[datetime]) -> Iterator[tuple[datetime, datetime]]:

@@ -14,9 +14,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, literal_column, select, text
 
-from .cache import refresh, report_quarters
+from .cache import refresh, report_quarter_totals, report_quarters
 from .sql import BUCKET_COLUMNS, DURATION_BUCKETS, OUTCOMES, RING_BUCKETS, SUMMED, WIDTH
 
 
@@ -164,25 +164,49 @@ def _column_sums(rows: Iterable[Sequence[Any]]) -> list[Any]:
     return sums or [0] * WIDTH
 
 
+# A cached quarter's start as whole seconds since 1970, per dialect.
+EPOCH = {"postgresql": "CAST(extract(epoch FROM {0}) AS bigint)", "sqlite": "CAST(strftime('%s', {0}) AS INTEGER)"}
+
+
+def _hour_shift(filters: ReportFilters) -> int | None:
+    """The zone's offset from UTC modulo an hour, if it stays the same over the range, else None.
+
+    With one such shift (India's 1,800 s all year; New York's 0 across its clock changes), the
+    quarters of each local hour are those of one shifted UTC hour, and the database adds them up.
+    """
+    tz, shifts, instant = filters.tz, set(), filters.since
+    while instant < filters.until:
+        offset = instant.astimezone(tz).utcoffset()
+        shifts.add(int(offset.total_seconds()) % 3600 if offset is not None else 0)
+        instant += timedelta(hours=1)
+    return shifts.pop() if len(shifts) == 1 else None
+
+
 def build_report(engine: Engine, filters: ReportFilters) -> Report:
     """The report for `filters`: the cache refreshed, its quarters in range added up per local day and hour."""
     refresh(engine)
-    quarters = report_quarters.c
-    query = select(quarters.quarter_start, *[func.sum(quarters[name]) for name in SUMMED + BUCKET_COLUMNS]).where(
-        quarters.quarter_start >= filters.since, quarters.quarter_start < filters.until
+    table = report_quarters if filters.caller_id or filters.flow_url else report_quarter_totals
+    columns = table.c
+    shift = _hour_shift(filters)
+    # Local hours as shifted UTC hours when the zone allows (fewer rows back), else the quarters themselves.
+    key = (literal_column(f"({EPOCH[engine.dialect.name].format(table.name + '.quarter_start')} + {shift}) / 3600")
+           if shift is not None else columns.quarter_start)
+    query = select(key, *[func.sum(columns[name]) for name in SUMMED + BUCKET_COLUMNS]).where(
+        columns.quarter_start >= filters.since, columns.quarter_start < filters.until
     )
     if filters.caller_id:
-        query = query.where(quarters.caller_id == filters.caller_id)
+        query = query.where(columns.caller_id == filters.caller_id)
     if filters.flow_url:
-        query = query.where(quarters.flow_url == filters.flow_url)
+        query = query.where(columns.flow_url == filters.flow_url)
     with engine.connect() as connection:
-        rows = connection.execute(query.group_by(quarters.quarter_start)).all()
+        rows = connection.execute(query.group_by(key)).all()
     tz = filters.tz
     cells: dict[tuple[date, int], list[Sequence[Any]]] = defaultdict(list)
     for row in rows:
-        local = row[0].astimezone(tz)
+        start = row[0] if shift is None else datetime.fromtimestamp(int(row[0]) * 3600 - shift, UTC)
+        local = start.astimezone(tz)
         cells[(local.date(), local.hour)].append([value or 0 for value in row[1:]])
-    hourly = {key: _column_sums(values) for key, values in cells.items()}
+    hourly = {cell: _column_sums(values) for cell, values in cells.items()}
     days: dict[date, list[Sequence[Any]]] = defaultdict(list)
     hours: dict[int, list[Sequence[Any]]] = defaultdict(list)
     for (day, hour), sums in hourly.items():
