@@ -4,8 +4,9 @@ Reading a 30-day range of a million calls straight from `call_report` costs
 seconds, so the sums are kept in `report_quarters`: the UTC hours holding calls
 changed (`calls.updated_at`) since the last refresh, less a safety overlap for
 transactions that committed late, are recomputed by the same statement, four
-quarters at a time. A page then adds up at most 96 rows a day per ExoPhone and
-flow, and quarters (not hours) let it do so in any zone: India's UTC+05:30 and
+quarters at a time, and `report_quarter_totals` holds the same sums over every
+ExoPhone and flow (an unfiltered report reads 96 rows a day). Quarters, not
+hours, let a report count any zone's days and hours: India's UTC+05:30 and
 Nepal's +05:45 start their hours on a UTC quarter. Calls are never
 deleted; whoever writes calls behind the app's back (a bulk import) empties
 `report_refresh` to have the cache rebuilt.
