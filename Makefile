@@ -27,9 +27,11 @@ run: $(VENV)/.installed
 	$(BIN)/flask --app webapp db upgrade
 	$(BIN)/flask --app webapp run --host 127.0.0.1 --port $(PORT) --with-threads
 
-# Headless Chromium for the browser tests comes from Debian's packages.
+# Headless Chromium for the browser tests comes from Debian's packages; axe-core (their
+# accessibility rules) from the npm registry, into tests/browser/vendor/ (not committed).
 browser:
 	@scripts/ensure-chromium
+	@scripts/fetch-axe
 
 # nginx for the tests of deploy/nginx.conf, from Debian's packages too.
 proxy:

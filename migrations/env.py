@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from webapp import reporting  # noqa: F401  (its cache tables join Base.metadata)
+from webapp import reporting  # its cache tables join Base.metadata
 from webapp.db import make_engine
 from webapp.models import Base
 
@@ -39,6 +39,7 @@ def run_migrations_online() -> None:
             target_metadata=Base.metadata,
             render_as_batch=True,  # SQLite alters tables by copying them
             compare_type=True,
+            include_object=reporting.cache.include_object,  # indexes only migrations spell
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -18,7 +18,7 @@ from webapp.db import get_db
 TABLES = (
     "audit_log", "call_events", "idempotency_keys", "calls", "password_links", "user_sessions", "api_tokens", "users",
     "campaign_contacts", "campaigns", "suppressions",
-    "report_hours", "report_refresh",  # the report cache: a test reading /reports must not leave it to the next
+    "report_quarters", "report_quarter_totals", "report_refresh",  # the report cache: a test reading /reports must not leave it to the next
 )
 
 

@@ -81,7 +81,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .web import admin, api, auth, health, reports, ui, webhooks
+    from .web import admin, api, auth, health, home, reports, ui, webhooks
     from .web.security import init_security
 
     app.register_blueprint(health.bp)
@@ -96,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports.bp)
     app.register_blueprint(import_module(".web.campaigns", __name__).bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(home.bp)
     # CSRF on every form; exempt exactly the machine endpoints (bearer token, per-call secret).
     init_security(app, exempt_blueprints=(api.bp, webhooks.bp))
 

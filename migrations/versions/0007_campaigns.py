@@ -5,7 +5,7 @@ copies `calls`, which SQLite refuses while views read it. The views are saved,
 dropped and recreated around that copy, word for word as they were.
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-01 10:30:00
 """
 from alembic import op
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 UTC = sa.DateTime(timezone=True)
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -118,7 +118,7 @@ def test_first_visit_creates_the_admin(live_app, page, tmp_path):
     page.get_by_label("Repeat the password").fill(PASSWORD)
     _shot(page, tmp_path, "setup")
     page.get_by_role("button", name="Create admin and sign in").click()
-    page.wait_for_url(f"{server.url}/calls")
+    page.wait_for_url(f"{server.url}/")  # back where the visit started: the home page
     expect(page.locator(".account")).to_contain_text("first@example.com")
 
 

@@ -16,14 +16,13 @@ from urllib.parse import quote
 import pytest
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from tests.hardening.support import GENERATED, new_call
 from tests.support.signin import csrf_token, sign_in
 from tests.support.strict_json import strict_json
 from webapp.db import get_db
 from webapp.models import Call
-from webapp.reporting import report_hours, report_refresh
 
 # ~50 examples a test and database: seconds, not minutes (HOSTILE_EXAMPLES=500 for a longer search).
 HOSTILE = settings(GENERATED, max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "50")))
@@ -34,16 +33,6 @@ def browser(client, user):
     """The test client, signed in."""
     assert sign_in(client).status_code == 302
     return client
-
-
-@pytest.fixture(autouse=True)
-def fresh_report_cache(app):
-    """Empty the report cache these tests' /reports requests filled: later tests share the PostgreSQL database,
-    and its per-test TRUNCATE leaves the cache, which would then answer for calls that are gone."""
-    yield
-    with app.app_context(), get_db().transaction() as session:
-        session.execute(delete(report_hours))
-        session.execute(delete(report_refresh))
 
 
 def count_calls(app) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import text
 
 from tests.hardening.support import callback_path, new_call
@@ -14,16 +13,6 @@ from webapp.reporting.report import ReportFilters, build_report
 # Exotel's plain StatusCallback (the call asked for no status_callback_events): no EventType,
 # no answer time, no duration.
 PLAIN_COMPLETED = {"Status": "completed", "DateUpdated": "2026-11-27 14:01:30", "RecordingUrl": ""}
-
-
-@pytest.fixture(autouse=True)
-def empty_report_cache(db):
-    """The report cache outlives the truncated tables (the PostgreSQL database is shared): emptied
-    after each test, so that no later test reads sums of calls that no longer exist."""
-    yield
-    with db.engine.begin() as connection:
-        connection.execute(text("DELETE FROM report_hours"))
-        connection.execute(text("DELETE FROM report_refresh"))
 
 
 def _answered(db, call_id: str) -> tuple:

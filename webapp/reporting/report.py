@@ -1,34 +1,48 @@
-"""A report read from the cache: totals, per day and per hour of day, for a range of UTC days."""
+"""A report read from the cache: totals, per day and per hour of day, for a range of days in one zone.
+
+The cache holds UTC quarter hours; each is placed in the zone's local day and
+hour by zoneinfo (so daylight saving time is followed), after the database has
+added up the ExoPhones and flows of each quarter.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, literal_column, select, text
 
-from .cache import refresh, report_hours
+from .cache import refresh, report_quarter_totals, report_quarters
 from .sql import BUCKET_COLUMNS, DURATION_BUCKETS, OUTCOMES, RING_BUCKETS, SUMMED, WIDTH
 
 
 @dataclass(frozen=True)
 class ReportFilters:
-    """A report's scope: whole UTC days from `start` to `end` inclusive, optionally one ExoPhone and flow."""
+    """A report's scope: whole days of `zone` from `start` to `end` inclusive, optionally one ExoPhone and flow."""
 
     start: date
     end: date
     caller_id: str | None = None
     flow_url: str | None = None
+    zone: str = "UTC"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.zone)
 
     @property
     def since(self) -> datetime:
-        return datetime.combine(self.start, time.min, UTC)
+        """The first instant of `start` in the zone, in UTC."""
+        return datetime.combine(self.start, time.min, self.tz).astimezone(UTC)
 
     @property
     def until(self) -> datetime:
-        return datetime.combine(self.end + timedelta(days=1), time.min, UTC)
+        """The first instant after `end` in the zone, in UTC."""
+        return datetime.combine(self.end + timedelta(days=1), time.min, self.tz).astimezone(UTC)
 
     @property
     def days(self) -> list[date]:
@@ -66,6 +80,14 @@ class Counts:
             durations=[int(value) for value in sums[n : n + d]],
             ring_times=[int(value) for value in sums[n + d :]],
         )
+
+    def __add__(self, other: Counts) -> Counts:
+        """Both groups' counts together."""
+        lists = ("durations", "ring_times")
+        values: dict[str, Any] = {f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self) if f.name not in lists}
+        for name in lists:
+            values[name] = [a + b for a, b in zip(getattr(self, name), getattr(other, name), strict=True)]
+        return Counts(**values)
 
     @property
     def other(self) -> int:
@@ -117,7 +139,7 @@ class Report:
     def hour_rows(self) -> Iterator[dict]:
         for hour in range(24):
             counts = self.by_hour.get(hour) or Counts()
-            yield {"hour_utc": hour, "calls": counts.calls, "answered": counts.answered, "answer_rate": counts.answer_rate}
+            yield {"hour": hour, "calls": counts.calls, "answered": counts.answered, "answer_rate": counts.answer_rate}
 
     def duration_rows(self) -> Iterator[dict]:
         for (label, low, high), calls in zip(DURATION_BUCKETS, self.total.durations, strict=True):
@@ -136,34 +158,66 @@ TABLES = {
 }
 
 
+def _column_sums(rows: Iterable[Sequence[Any]]) -> list[Any]:
+    """Each column of `rows` added up (zeros when there are none)."""
+    sums = [sum(column) for column in zip(*rows, strict=True)]
+    return sums or [0] * WIDTH
+
+
+# A cached quarter's start as whole seconds since 1970, per dialect.
+EPOCH = {"postgresql": "CAST(extract(epoch FROM {0}) AS bigint)", "sqlite": "CAST(strftime('%s', {0}) AS INTEGER)"}
+
+
+def _hour_shift(filters: ReportFilters) -> int | None:
+    """The zone's offset from UTC modulo an hour, if it stays the same over the range, else None.
+
+    With one such shift (India's 1,800 s all year; New York's 0 across its clock changes), the
+    quarters of each local hour are those of one shifted UTC hour, and the database adds them up.
+    """
+    tz, shifts, instant = filters.tz, set(), filters.since
+    while instant < filters.until:
+        offset = instant.astimezone(tz).utcoffset()
+        shifts.add(int(offset.total_seconds()) % 3600 if offset is not None else 0)
+        instant += timedelta(hours=1)
+    return shifts.pop() if len(shifts) == 1 else None
+
+
 def build_report(engine: Engine, filters: ReportFilters) -> Report:
-    """The report for `filters`: the cache refreshed, then its hours in range added up."""
+    """The report for `filters`: the cache refreshed, its quarters in range added up per local day and hour."""
     refresh(engine)
-    hours = report_hours.c
-    query = select(hours.hour_start, *[func.sum(hours[name]) for name in SUMMED + BUCKET_COLUMNS]).where(
-        hours.hour_start >= filters.since, hours.hour_start < filters.until
+    table = report_quarters if filters.caller_id or filters.flow_url else report_quarter_totals
+    columns = table.c
+    shift = _hour_shift(filters)
+    # Local hours as shifted UTC hours when the zone allows (fewer rows back), else the quarters themselves.
+    key = (literal_column(f"({EPOCH[engine.dialect.name].format(table.name + '.quarter_start')} + {shift}) / 3600")
+           if shift is not None else columns.quarter_start)
+    query = select(key, *[func.sum(columns[name]) for name in SUMMED + BUCKET_COLUMNS]).where(
+        columns.quarter_start >= filters.since, columns.quarter_start < filters.until
     )
     if filters.caller_id:
-        query = query.where(hours.caller_id == filters.caller_id)
+        query = query.where(columns.caller_id == filters.caller_id)
     if filters.flow_url:
-        query = query.where(hours.flow_url == filters.flow_url)
-    total: list[Any] = [0] * WIDTH
-    by_day: dict[date, list[Any]] = {}
-    by_hour: dict[int, list[Any]] = {}
+        query = query.where(columns.flow_url == filters.flow_url)
     with engine.connect() as connection:
-        rows = connection.execute(query.group_by(hours.hour_start)).all()
+        rows = connection.execute(query.group_by(key)).all()
+    tz = filters.tz
+    cells: dict[tuple[date, int], list[Sequence[Any]]] = defaultdict(list)
     for row in rows:
-        hour_start: datetime = row[0]
-        values = [value or 0 for value in row[1:]]
-        total = [a + b for a, b in zip(total, values, strict=True)]
-        day, hour = hour_start.date(), hour_start.hour
-        by_day[day] = [a + b for a, b in zip(by_day.get(day) or [0] * WIDTH, values, strict=True)]
-        by_hour[hour] = [a + b for a, b in zip(by_hour.get(hour) or [0] * WIDTH, values, strict=True)]
+        start = row[0] if shift is None else datetime.fromtimestamp(int(row[0]) * 3600 - shift, UTC)
+        local = start.astimezone(tz)
+        cells[(local.date(), local.hour)].append([value or 0 for value in row[1:]])
+    hourly = {cell: _column_sums(values) for cell, values in cells.items()}
+    days: dict[date, list[Sequence[Any]]] = defaultdict(list)
+    hours: dict[int, list[Sequence[Any]]] = defaultdict(list)
+    for (day, hour), sums in hourly.items():
+        days[day].append(sums)
+        hours[hour].append(sums)
+    by_day = {day: _column_sums(values) for day, values in days.items()}
     return Report(
         filters,
-        Counts.from_sums(total),
+        Counts.from_sums(_column_sums(by_day.values())),
         {day: Counts.from_sums(sums) for day, sums in by_day.items()},
-        {hour: Counts.from_sums(sums) for hour, sums in by_hour.items()},
+        {hour: Counts.from_sums(_column_sums(values)) for hour, values in hours.items()},
     )
 
 

@@ -1,7 +1,9 @@
-"""The SQL of the report: `call_report` summed per UTC hour, ExoPhone and flow, by daily_call_stats's rules.
+"""The SQL of the report: `call_report` summed per quarter hour, ExoPhone and flow, by daily_call_stats's rules.
 
 One statement (`report_sql`) reads `call_report` (migration 0002) and sums, per
-UTC hour, ExoPhone and flow, the figures the pages show; its per-day columns use
+UTC quarter hour, ExoPhone and flow, the figures the pages show (every zone's
+offset from UTC is a whole number of quarter hours, so the quarters add up to
+any zone's local days and hours exactly); its per-day columns use
 the expressions of `daily_call_stats` word for word, so an analyst's query and
 the page agree (tests and the benchmark pin it).
 """
@@ -28,6 +30,15 @@ HOUR_START = {
     "sqlite": "substr(created_at, 1, 13) || ':00:00.000000'",
     "postgresql": "date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
 }
+QUARTER_START = {
+    "sqlite": (
+        "substr(created_at, 1, 14) || CASE WHEN substr(created_at, 15, 2) < '15' THEN '00:00.000000' "
+        "WHEN substr(created_at, 15, 2) < '30' THEN '15:00.000000' WHEN substr(created_at, 15, 2) < '45' "
+        "THEN '30:00.000000' ELSE '45:00.000000' END"
+    ),
+    "postgresql": "to_timestamp(floor(extract(epoch FROM created_at) / 900) * 900)",
+}
+
 def _bucket_sums(column: str, prefix: str, buckets) -> list[str]:
     sums = []
     for i, (_label, low, high) in enumerate(buckets):
@@ -37,9 +48,9 @@ def _bucket_sums(column: str, prefix: str, buckets) -> list[str]:
 
 
 def report_sql(dialect: str) -> str:
-    """call_report's calls created in [since, until), summed per (UTC hour, ExoPhone, flow)."""
+    """call_report's calls created in [since, until), summed per (UTC quarter hour, ExoPhone, flow)."""
     columns = [
-        f"{HOUR_START[dialect]} AS hour_start",
+        f"{QUARTER_START[dialect]} AS quarter_start",
         "caller_id",
         "flow_url",
         "COUNT(*) AS calls",
@@ -60,11 +71,11 @@ def report_sql(dialect: str) -> str:
     ]
     return (
         f"SELECT {', '.join(columns)} FROM call_report WHERE created_at >= :since AND created_at < :until "
-        f"GROUP BY {HOUR_START[dialect]}, caller_id, flow_url"
+        f"GROUP BY {QUARTER_START[dialect]}, caller_id, flow_url"
     )
 
 
-# The additive columns of report_sql, in its order after (day, hour).
+# The additive columns of report_sql, in its order after (quarter, ExoPhone, flow).
 SUMMED = (
     "calls", "placed", "answered", "completed", "busy", "no_answer", "failed", "canceled", "rejected",
     "conversation_seconds", "conversations", "ring_seconds", "rings",

@@ -21,6 +21,38 @@
     window.addEventListener("pageshow", function () { delete form.dataset.submitted; });
   });
 
+  // Settings: a search box narrows the zone list to the options whose city, region or country match.
+  var search = document.getElementById("zone-search");
+  var zones = document.getElementById("timezone");
+  if (search && zones) {
+    var count = document.getElementById("zone-count");
+    var fold = function (text) { return text.toLowerCase().replace(/[_/·,]/g, " ").replace(/\s+/g, " "); };
+    document.getElementById("zone-search-field").hidden = false;
+    search.addEventListener("input", function () {
+      var words = fold(search.value).trim().split(" ").filter(Boolean);
+      var matches = Array.prototype.filter.call(zones.options, function (option) {
+        var text = fold(option.value + " " + option.textContent);
+        var match = words.every(function (word) { return text.indexOf(word) !== -1; });
+        option.hidden = !match;
+        return match;
+      });
+      // The choice follows the search, unless the current one still matches: the first zone whose
+      // country starts with the words (India, not Indiana), else whose city does, else the first match.
+      var query = words.join(" ");
+      var rank = function (option) {
+        var parts = option.textContent.split("·");
+        var city = fold(parts[0].split("/").pop()).trim(), country = fold(parts[1] || "").trim();
+        return country.indexOf(query) === 0 ? 2 : city.indexOf(query) === 0 ? 1 : 0;
+      };
+      if (matches.length && matches.indexOf(zones.selectedOptions[0]) === -1) {
+        var best = matches[0];
+        matches.forEach(function (option) { if (rank(option) > rank(best)) best = option; });
+        best.selected = true;
+      }
+      count.textContent = words.length ? matches.length + (matches.length === 1 ? " zone matches." : " zones match.") : "";
+    });
+  }
+
   // Settings: suggest the browser's own zone.
   var hint = document.getElementById("browser-zone");
   var select = document.getElementById("timezone");
@@ -38,35 +70,54 @@
   }
 })();
 
-// Polling helper for live pages: calls fetchOnce() until it says stop, slowing down on errors
-// and while the tab is hidden.
+// Polling helper for live pages: calls fetchOnce() until it says stop, slowing down on errors.
+// A hidden tab (Page Visibility API) asks at most every HIDDEN_MS; showing it again asks at once.
 window.ExoPoll = function (fetchOnce, interval) {
   "use strict";
-  var delay = interval, stopped = false, timer = null;
-  function schedule(ms) { if (!stopped) timer = window.setTimeout(tick, ms); }
+  var HIDDEN_MS = Math.max(interval * 10, 30000);
+  var delay = interval, stopped = false, timer = null, busy = false, last = 0;
+  function schedule(ms) { if (!stopped) { window.clearTimeout(timer); timer = window.setTimeout(tick, ms); } }
   function tick() {
-    if (document.hidden) { schedule(interval * 4); return; }
+    if (stopped || busy) return;
+    if (document.hidden && Date.now() - last < HIDDEN_MS) { schedule(HIDDEN_MS - (Date.now() - last)); return; }
+    busy = true;
+    last = Date.now();
     fetchOnce().then(function (keepGoing) {
+      busy = false;
       delay = interval;
-      if (keepGoing) schedule(delay); else stopped = true;
+      if (keepGoing) schedule(document.hidden ? HIDDEN_MS : delay); else stopped = true;
     }, function () {
+      busy = false;
       delay = Math.min(delay * 2, 30000);
-      schedule(delay);
+      schedule(document.hidden ? Math.max(delay, HIDDEN_MS) : delay);
     });
   }
   document.addEventListener("visibilitychange", function () {
-    if (!document.hidden && !stopped) { window.clearTimeout(timer); tick(); }
+    if (!document.hidden && !stopped) tick();
   });
   schedule(interval);
   return { stop: function () { stopped = true; window.clearTimeout(timer); } };
 };
 
-window.ExoFetchJSON = function (url) {
+// JSON that a page polls, sent with the ETag of its last answer: resolves to the data,
+// or to null when the server answers 304 Not Modified (nothing changed, nothing sent).
+window.ExoFetchJSON = (function () {
   "use strict";
-  return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" }, cache: "no-store" })
-    .then(function (response) {
-      if (response.status === 401) { window.location.reload(); throw new Error("signed out"); }
-      if (!response.ok) throw new Error("HTTP " + response.status);
-      return response.json();
-    });
-};
+  var etags = {};
+  var fetchJSON = function (url) {
+    var headers = { "Accept": "application/json" };
+    if (etags[url]) headers["If-None-Match"] = etags[url];
+    return fetch(url, { credentials: "same-origin", headers: headers, cache: "no-store" })
+      .then(function (response) {
+        if (response.status === 401) { window.location.reload(); throw new Error("signed out"); }
+        if (response.status === 304) return null;
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        var tag = response.headers.get("ETag");
+        if (tag) etags[url] = tag;
+        return response.json();
+      });
+  };
+  // A page rendered with a version already holds that answer: its first poll can get a 304.
+  fetchJSON.remember = function (url, version) { etags[url] = '"' + version + '"'; };
+  return fetchJSON;
+})();

@@ -11,6 +11,7 @@
   }
 
   function update(data) {
+    if (data === null) return root.dataset.final !== "true";  // 304: nothing changed
     if (data.html !== undefined && data.version !== root.dataset.version) {
       var open = openPanels();
       // The server renders this fragment with Jinja's escaping; nothing here builds markup from data.

@@ -15,6 +15,7 @@
     var ids = inFlight();
     if (!ids.length) return Promise.resolve(false);
     return window.ExoFetchJSON(table.dataset.pollUrl + "?ids=" + encodeURIComponent(ids.join(","))).then(function (data) {
+      if (data === null) return true;  // 304: none of these rows changed
       Object.keys(data.calls).forEach(function (id) {
         var row = document.getElementById("call-" + id);
         if (!row) return;

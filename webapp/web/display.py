@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from functools import lru_cache
+from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -49,9 +50,29 @@ STATUS_TONES = {
 EVENT_LABELS = {"answered": "Answered", "terminal": "Ended", "status": "Status update", "reconcile": "Checked with Exotel"}
 
 
+def _tab(name: str) -> list[list[str]]:
+    """The rows of one of tzdata's tab-separated tables, comments left out."""
+    text = resources.files("tzdata.zoneinfo").joinpath(name).read_text(encoding="utf-8")
+    return [line.split("\t") for line in text.splitlines() if line and not line.startswith("#")]
+
+
+@lru_cache(maxsize=1)
+def zone_countries() -> dict[str, str]:
+    """The zones of tzdata's zone.tab (each country's zones by their current names, no old aliases) -> countries."""
+    countries = {row[0]: row[1] for row in _tab("iso3166.tab")}
+    known = available_timezones()
+    zones: dict[str, list[str]] = {}
+    for row in _tab("zone.tab"):
+        if row[2] in known:
+            zones.setdefault(row[2], []).append(countries.get(row[0], row[0]))
+    named = {zone: ", ".join(sorted(names)) for zone, names in sorted(zones.items())}
+    return {**named, "UTC": "Coordinated Universal Time"}
+
+
 @lru_cache(maxsize=1)
 def zone_names() -> tuple[str, ...]:
-    return tuple(sorted(name for name in available_timezones() if "/" in name and not name.startswith(("Etc/", "SystemV/"))) + ["UTC"])
+    """The zones a viewer may choose: one canonical name per zone of each country, and UTC."""
+    return tuple(zone_countries())
 
 
 def default_zone() -> str:
@@ -173,7 +194,7 @@ def init_display(app: Flask) -> None:
     app.add_template_filter(status_tone, "status_tone")
     app.add_template_global(is_final, "is_final")
     app.add_template_global(viewer_zone_name, "viewer_zone_name")
-    app.jinja_env.globals.update(EVENT_LABELS=EVENT_LABELS, FINAL_STATUSES=sorted(FINAL))
+    app.jinja_env.globals.update(EVENT_LABELS=EVENT_LABELS, FINAL_STATUSES=sorted(FINAL), zone_countries=zone_countries)
 
     @app.context_processor
     def simulator_flag():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, render_template, request
 from flask_login import login_required
@@ -12,6 +13,7 @@ from ..calls.validation import ValidationError, check_text
 from ..db import get_db
 from ..reporting import DURATION_BUCKETS, MAX_DAYS, RING_BUCKETS, TABLES, Report, ReportFilters, build_report, charts, choices
 from ..reporting.csv_export import csv_lines, csv_response
+from .display import viewer_zone_name, zone_names
 from .filters import list_filters
 
 bp = Blueprint("reports", __name__)
@@ -65,10 +67,20 @@ def _text(args, name: str, limit: int, label: str, errors: dict[str, str]) -> st
         return None
 
 
+def report_zone(args, errors: dict[str, str]) -> str:
+    """The zone days and hours are counted in: `?tz=` (UTC for analysts, or any zone listed), else the viewer's."""
+    name = (args.get("tz") or "").strip()
+    if name and name not in zone_names():
+        errors["tz"] = "Choose a time zone from the list in Settings, or UTC."
+        name = ""
+    return name or viewer_zone_name()
+
+
 def report_filters(args) -> tuple[ReportFilters, dict[str, str]]:
-    """The report's scope from the query string (the last 30 UTC days by default), and errors per field."""
+    """The report's scope from the query string (the last 30 days of the zone by default), and errors per field."""
     errors: dict[str, str] = {}
-    today = datetime.now(UTC).date()
+    zone = report_zone(args, errors)
+    today = datetime.now(UTC).astimezone(ZoneInfo(zone)).date()
     end = _day(args.get("end"), "end", errors) or today
     start = _day(args.get("start"), "start", errors) or end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:
@@ -78,11 +90,13 @@ def report_filters(args) -> tuple[ReportFilters, dict[str, str]]:
         errors["start"] = f"A report spans at most {MAX_DAYS} days."
         start = end - timedelta(days=MAX_DAYS - 1)
     caller_id, flow_url = (_text(args, name, limit, label, errors) for name, limit, label in TEXT_FILTERS)
-    return ReportFilters(start, end, caller_id, flow_url), errors
+    return ReportFilters(start, end, caller_id, flow_url, zone), errors
 
 
 def _query_args(filters: ReportFilters) -> dict[str, str]:
     args = {"start": filters.start.isoformat(), "end": filters.end.isoformat()}
+    if filters.zone != viewer_zone_name():
+        args["tz"] = filters.zone
     if filters.caller_id:
         args["exophone"] = filters.caller_id
     if filters.flow_url:
@@ -90,7 +104,16 @@ def _query_args(filters: ReportFilters) -> dict[str, str]:
     return args
 
 
+def _zone_args(filters: ReportFilters) -> dict[str, str]:
+    """The same report in the other clock: UTC from the viewer's zone, the viewer's zone from UTC."""
+    args = {key: value for key, value in _query_args(filters).items() if key != "tz"}
+    if filters.zone == viewer_zone_name() != "UTC":
+        args["tz"] = "UTC"
+    return args
+
+
 def _charts(report: Report) -> dict[str, object]:
+    zone = report.filters.zone
     days = list(report.daily_rows())
     day_labels = [row["day"].strftime("%b %d") for row in days]
     hours = list(report.hour_rows())
@@ -99,13 +122,13 @@ def _charts(report: Report) -> dict[str, object]:
         "answer_rate": charts.line_chart(
             "chart-answer-rate", "Answer rate per day", day_labels,
             [charts.Series("Answered / placed", [row["answer_rate"] for row in days], palette["blue"])],
-            y_label="answered / placed", x_label="day (UTC)", percent=True,
+            y_label="answered / placed", x_label=f"day ({zone})", percent=True,
             description="Share of placed calls that were answered, each day; gaps are days with no placed call.",
         ),
         "outcomes": charts.bar_chart(
             "chart-outcomes", "Outcomes per day", day_labels,
             [charts.Series(label, [row[key] for row in days], palette[color]) for key, label, color in OUTCOME_SERIES],
-            y_label="calls", x_label="day (UTC)",
+            y_label="calls", x_label=f"day ({zone})",
             description="Calls created each day, stacked by how they ended.",
         ),
         "durations": charts.bar_chart(
@@ -121,12 +144,12 @@ def _charts(report: Report) -> dict[str, object]:
             description="How long answered calls rang before the customer picked up, in bands.",
         ),
         "hours": charts.bar_chart(
-            "chart-hours", "Calls by hour of day (UTC)", [f"{row['hour_utc']:02d}" for row in hours],
+            "chart-hours", f"Calls by hour of day ({zone})", [f"{row['hour']:02d}" for row in hours],
             [
                 charts.Series("Answered", [row["answered"] for row in hours], palette["blue"]),
                 charts.Series("Not answered", [row["calls"] - row["answered"] for row in hours], palette["grey"]),
             ],
-            y_label="calls", x_label="hour of day (UTC)",
+            y_label="calls", x_label=f"hour of day ({zone})",
             description="Calls created in each hour of the day over the whole range, answered and not.",
         ),
     }
@@ -148,6 +171,7 @@ def index():
         flows=flows,
         charts=_charts(report),
         query_args=_query_args(filters),
+        zone_args=_zone_args(filters),
         tables=TABLES,
     ), (400 if errors else 200)
 
@@ -163,7 +187,8 @@ def table_csv(table: str):
         return "\n".join(errors.values()) + "\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
     rows = list(rows_of(build_report(get_db().engine, filters)))
     header = list(rows[0]) if rows else []
-    name = f"calls-{table}-{filters.start.isoformat()}-to-{filters.end.isoformat()}.csv"
+    zone = filters.zone.replace("/", "-")
+    name = f"calls-{table}-{filters.start.isoformat()}-to-{filters.end.isoformat()}-{zone}.csv"
     return csv_response(name, csv_lines(header, ([row[key] for key in header] for row in rows)))
 
 

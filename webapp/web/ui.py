@@ -6,12 +6,12 @@ import hashlib
 import secrets
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from ..calls.placing import IdempotencyConflict
-from ..calls.queries import BadCursor, call_events, get_call, list_calls
+from ..calls.queries import BadCursor, call_events, get_call, get_calls, list_calls
 from ..calls.status import KNOWN, is_final
 from ..calls.validation import ValidationError, is_clean_text, validate_call
 from ..config import get_settings
@@ -21,6 +21,7 @@ from ..models import Call
 from .display import TZ_COOKIE, legs_of, pretty_payload, refusal_in_words, safe_recording_url, zone_names
 from .filters import list_filters
 from .forms import PlaceCallForm, TimezoneForm
+from .polling import poll_response
 from .roles import current_actor, page_rule
 
 bp = Blueprint("ui", __name__)
@@ -43,11 +44,6 @@ FORM_FIELDS = {
 
 # Every page needs a signed-in user; placing a call needs a role that may place calls.
 bp.before_request(page_rule(default="read", endpoints={"ui.new_call": "place"}))
-
-
-@bp.get("/")
-def index():
-    return redirect(url_for("ui.calls"))
 
 
 def _settings():
@@ -154,7 +150,7 @@ def call_status(call_id: str):
     body = {"id": call.id, "status": call.status, "final": is_final(call.status), "version": context["version"]}
     if request.args.get("version") != context["version"]:
         body["html"] = render_template("calls/_detail.html", **context)
-    return jsonify(body)
+    return poll_response(context["version"], lambda: body)
 
 
 @bp.get("/calls")
@@ -183,19 +179,15 @@ def calls():
 
 @bp.get("/calls/status.json")
 def calls_status():
-    """What the calls list polls: the current row of each call it still shows as in flight."""
-    ids = [value for value in (request.args.get("ids") or "").split(",") if value][:MAX_POLLED]
-    session = get_db().session()
-    rows = {}
-    for call_id in ids:
-        call = get_call(session, call_id)
-        if call is not None:
-            rows[call.id] = {
-                "status": call.status,
-                "final": is_final(call.status),
-                "html": render_template("calls/_row.html", call=call),
-            }
-    return jsonify({"calls": rows})
+    """What the calls list polls: the current rows of the calls it shows in flight, in one query; 304 if none changed."""
+    ids = [value for value in (request.args.get("ids") or "").split(",") if value and len(value) <= 64][:MAX_POLLED]
+    found = get_calls(get_db().session(), ids)
+    state = sorted((call.id, call.status, call.updated_at.isoformat() if call.updated_at else "") for call in found)
+    version = hashlib.sha256(repr(state).encode()).hexdigest()[:20]
+    return poll_response(version, lambda: {"calls": {
+        call.id: {"status": call.status, "final": is_final(call.status), "html": render_template("calls/_row.html", call=call)}
+        for call in found
+    }})
 
 
 @bp.route("/settings", methods=["GET", "POST"])
