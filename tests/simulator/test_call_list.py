@@ -123,8 +123,8 @@ def test_a_sid_list_is_one_page_and_takes_filters(sim: SimulatorServer, three: d
 
 
 def test_dnd_and_balance_refusals_by_number(sim):
-    """Numbers ending 88 are refused as DND (403), ending 77 as out of balance (402); nothing is placed."""
-    for number, status, word in (("+919876500088", 403, "DND"), ("+919876500077", 402, "balance")):
+    """Numbers ending 8888 are refused as DND (403), ending 7777 as out of balance (402); nothing is placed."""
+    for number, status, word in (("+919876508888", 403, "DND"), ("+919876507777", 402, "balance")):
         answer = connect(sim, From=number)
         assert answer.status_code == status
         assert word in answer.json()["RestException"]["Message"]

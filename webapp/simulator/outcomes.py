@@ -13,9 +13,9 @@ Last digit  Outcome       What happens
 ``9``       ``refused``   the connect request itself is refused with HTTP 403
                           (trial account, unverified number): nothing is
                           placed, no callbacks are sent
-``88``      ``refused``   refused with HTTP 403 naming India's DND (NDNC)
+``8888``    ``refused``   refused with HTTP 403 naming India's DND (NDNC)
                           registry, as Exotel refuses do-not-disturb numbers
-``77``      ``refused``   refused with HTTP 402: the account is out of
+``7777``    ``refused``   refused with HTTP 402: the account is out of
                           balance (a campaign pauses on it)
 other       ``completed`` rings 2 s, is answered, talks for
                           :func:`conversation_seconds` (3-8 s), ends
@@ -44,8 +44,8 @@ FINAL_STATUSES = frozenset({COMPLETED, BUSY, NO_ANSWER, FAILED})
 _BY_LAST_DIGIT = {"1": BUSY, "2": NO_ANSWER, "3": FAILED, "9": REFUSED}
 # Refusals by the number's ending: (HTTP status, Exotel's message). Checked longest first.
 REFUSALS = {
-    "88": (403, "Call to a number registered on the DND (NDNC) registry is not allowed for this call type."),
-    "77": (402, "Insufficient balance: recharge your Exotel account to place calls."),
+    "8888": (403, "Call to a number registered on the DND (NDNC) registry is not allowed for this call type."),
+    "7777": (402, "Insufficient balance: recharge your Exotel account to place calls."),
     "9": (403, "Call to unverified number is not allowed on a trial account. Verify the number in your Exotel dashboard."),
 }
 
