@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import requests
 from defusedxml import ElementTree
@@ -25,6 +28,12 @@ from .errors import (
 )
 
 log = logging.getLogger(__name__)
+
+Priority = Literal["interactive", "bulk"]
+INTERACTIVE: Priority = "interactive"  # a person or an API client waits for the answer
+BULK: Priority = "bulk"  # reconciliation, campaigns: never the budget's last share
+#: Called before every request leaves; raises BudgetSpent when the budget allows none.
+Permit = Callable[[Priority], None]
 
 FLOW_URL = "http://my.exotel.com/{account_sid}/exoml/start_voice/{app_id}"
 BULK_LIMIT = 100  # Sids per Call Details request, Exotel's maximum
@@ -72,6 +81,33 @@ class ConnectRequest:
 
 
 @dataclass(frozen=True)
+class CallFilter:
+    """A bulk Calls listing by filters (Exotel lists only calls that have ended)."""
+
+    created_from: datetime  # aware; sent in the account's zone
+    created_to: datetime
+    from_number: str | None = None
+    status: str | None = None
+    page_size: int = BULK_LIMIT
+
+    def params(self, tz: ZoneInfo) -> dict[str, str]:
+        """The query string of the first page, in Exotel's parameter names."""
+        def stamp(moment: datetime) -> str:
+            return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+
+        params = {
+            "DateCreated": f"gte:{stamp(self.created_from)};lte:{stamp(self.created_to)}",
+            "PageSize": str(max(1, min(self.page_size, BULK_LIMIT))),
+            "details": "true",
+        }
+        if self.from_number:
+            params["From"] = self.from_number
+        if self.status:
+            params["Status"] = self.status
+        return params
+
+
+@dataclass(frozen=True)
 class CallInfo:
     """A Call as Exotel describes it, from a connect answer or the Call Details API."""
 
@@ -85,6 +121,8 @@ class CallInfo:
     recording_url: str | None
     answered_by: str | None
     raw: dict[str, Any]
+    from_number: str | None = None
+    exophone: str | None = None  # PhoneNumberSid (or To): the ExoPhone the call went through
 
     @classmethod
     def from_payload(cls, call: dict[str, Any]) -> CallInfo:
@@ -101,6 +139,8 @@ class CallInfo:
             recording_url=_text(call.get("RecordingUrl")),
             answered_by=_text(call.get("AnsweredBy")),
             raw=call,
+            from_number=_text(call.get("From")),
+            exophone=_text(call.get("PhoneNumberSid")) or _text(call.get("To")),
         )
 
 
@@ -189,12 +229,14 @@ class ExotelClient:
         max_rate_limit_wait: float = 10.0,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        permit: Permit | None = None,
     ):
         self.account_sid = account_sid
         self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout, read_timeout)
         self.max_rate_limit_wait = max_rate_limit_wait
         self._sleep = sleep
+        self._permit = permit
         self._session = session or requests.Session()
         self._session.auth = (api_key, api_token)  # Basic auth header, never key:token@ in the URL
         self._session.headers.update({"Accept": "application/json", "User-Agent": "exotel-calls/0.1"})
@@ -211,15 +253,21 @@ class ExotelClient:
     def close(self) -> None:
         self._session.close()
 
+    def with_permit(self, permit: Permit | None) -> ExotelClient:
+        """This client (same Session, same account) drawing each request from `permit`."""
+        other = copy.copy(self)
+        other._permit = permit
+        return other
+
     def flow_url(self, app_id: str) -> str:
         """The Url parameter for one of this account's call flows (App Bazaar apps)."""
         return FLOW_URL.format(account_sid=self.account_sid, app_id=app_id)
 
     # -- calls ---------------------------------------------------------------
 
-    def connect_to_flow(self, request: ConnectRequest) -> CallInfo:
+    def connect_to_flow(self, request: ConnectRequest, *, priority: Priority = INTERACTIVE) -> CallInfo:
         """Ring `from_number` and connect it to the flow; raises an ExotelError subclass otherwise."""
-        body = self._request("POST", "/Calls/connect.json", data=request.form())
+        body = self._request("POST", "/Calls/connect.json", priority, data=request.form())
         call = body.get("Call") if isinstance(body, dict) else None
         if not isinstance(call, dict) or not _text(call.get("Sid")):
             raise ExotelUncertain("Exotel answered 200 without a Call Sid", http_status=200)
@@ -227,26 +275,40 @@ class ExotelClient:
 
     def get_call(self, sid: str) -> CallInfo:
         """One call, with details (legs, conversation duration)."""
-        body = self._request("GET", f"/Calls/{sid}.json", params={"details": "true"})
+        body = self._request("GET", f"/Calls/{sid}.json", INTERACTIVE, params={"details": "true"})
         call = body.get("Call")
         if not isinstance(call, dict) or not call.get("Sid"):
             raise ExotelUncertain("Exotel answered without a Call", http_status=200)
         return CallInfo.from_payload(call)
 
-    def get_calls(self, sids: Iterable[str]) -> list[CallInfo]:
+    def get_calls(self, sids: Iterable[str], *, priority: Priority = BULK) -> list[CallInfo]:
         """Many calls by Sid, 100 per request; calls still in progress are not listed by Exotel."""
         sids = list(dict.fromkeys(sids))
         found: list[CallInfo] = []
         for start in range(0, len(sids), BULK_LIMIT):
             chunk = sids[start : start + BULK_LIMIT]
-            params: dict[str, str] | None = {"Sid": ",".join(chunk), "details": "true", "PageSize": str(BULK_LIMIT)}
-            path = "/Calls.json"
-            while path:
-                body = self._request("GET", path, params=params)
-                calls = body.get("Calls") or []
-                found += [CallInfo.from_payload(c) for c in calls if isinstance(c, dict) and c.get("Sid")]
-                path, params = self._next_page(body), None
+            params = {"Sid": ",".join(chunk), "details": "true", "PageSize": str(BULK_LIMIT)}
+            for page in self._pages(params, priority):
+                found += page
         return found
+
+    def list_calls(self, filters: CallFilter, tz: ZoneInfo, *, priority: Priority = BULK, max_pages: int = 10) -> list[CallInfo]:
+        """Calls matching `filters` (DateCreated in the account's zone `tz`), following NextPageUri."""
+        found: list[CallInfo] = []
+        for number, page in enumerate(self._pages(filters.params(tz), priority), start=1):
+            found += page
+            if number >= max_pages:
+                break
+        return found
+
+    def _pages(self, params: dict[str, str], priority: Priority) -> Iterator[list[CallInfo]]:
+        path: str | None = "/Calls.json"
+        query: dict[str, str] | None = params
+        while path:
+            body = self._request("GET", path, priority, params=query)
+            calls = body.get("Calls") or []
+            yield [CallInfo.from_payload(c) for c in calls if isinstance(c, dict) and c.get("Sid")]
+            path, query = self._next_page(body), None
 
     def _next_page(self, body: dict[str, Any]) -> str | None:
         meta = body.get("Metadata") if isinstance(body.get("Metadata"), dict) else {}
@@ -258,12 +320,14 @@ class ExotelClient:
 
     # -- transport -----------------------------------------------------------
 
-    def _request(self, method: str, path: str, **kwargs) -> dict[str, Any]:
+    def _request(self, method: str, path: str, priority: Priority, **kwargs: Any) -> dict[str, Any]:
         url = f"{self.base_url}/v1/Accounts/{self.account_sid}{path}"
         waited = 0.0
         attempt = 0
         while True:
             attempt += 1
+            if self._permit is not None:
+                self._permit(priority)  # raises BudgetSpent: then nothing leaves
             started = time.monotonic()
             try:
                 response = self._session.request(method, url, timeout=self.timeout, **kwargs)
