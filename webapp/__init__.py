@@ -72,6 +72,9 @@ def register_config(app: Flask, settings: Settings, overrides: dict[str, Any]) -
 
 def register_extensions(app: Flask) -> None:
     Database(app)
+    from .jobs import init_jobs
+
+    init_jobs(app)
     from .web.display import init_display
     from .web.login import init_login
     from .web.setup_code import init_setup_code

@@ -31,7 +31,7 @@ from .status import FINAL
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ReconcileReport", "event_from_call_info", "reconcile"]
+__all__ = ["ReconcileReport", "event_from_call_info", "open_call", "reconcile"]
 
 PAGE_SIZE = BULK_LIMIT  # open calls read per page: one Call Details request each
 
@@ -71,6 +71,13 @@ def _open_pages(db: Database, cutoff: datetime, *, with_sid: bool, page_size: in
         after = (rows[-1].created_at, rows[-1].id)
         if len(rows) < page_size:
             return
+
+
+def open_call(db: Database, call_id: str) -> Any:
+    """One call's row as reconciliation reads it, or None when it is final or missing."""
+    columns = (Call.id, Call.sid, Call.status, Call.from_number, Call.caller_id, Call.created_at, Call.time_limit)
+    with db.transaction(write=False) as session:
+        return session.execute(select(*columns).where(Call.id == call_id, Call.status.not_in(FINAL))).first()
 
 
 def _ask_by_sid(db: Database, client: ExotelClient, rows: list[Row[Any]], tz: ZoneInfo, report: ReconcileReport) -> None:
