@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import logging
+import math
 import time
 from datetime import datetime
 from types import SimpleNamespace
@@ -47,7 +48,8 @@ def run_reconcile(app: Flask, *, lock_seconds: float) -> Any:
 
     huey = get_jobs(app).huey
     try:
-        with huey.lock_task(RECONCILE_LOCK, ttl=lock_seconds), app.app_context():
+        # Whole seconds: Redis SET EX takes an integer.
+        with huey.lock_task(RECONCILE_LOCK, ttl=max(1, math.ceil(lock_seconds))), app.app_context():
             settings = get_settings(app)
             started = time.monotonic()
             log.info("reconcile started", extra={"event": "reconcile_started"})
