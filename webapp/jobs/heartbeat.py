@@ -78,7 +78,8 @@ class Heartbeat:
     def stop(self) -> None:
         """Stop beating and remove this worker's row, so a clean stop shows at once."""
         self._stop.set()
-        self._thread.join(5)
+        if self._thread.is_alive():
+            self._thread.join(5)
         try:
             with self.db.transaction() as session:
                 session.execute(delete(WorkerHeartbeat).where(WorkerHeartbeat.worker_id == self.worker_id))
