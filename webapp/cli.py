@@ -138,7 +138,7 @@ def worker(threads: int, periodic: bool, scheduler_period: float | None, lock_se
     """Run the background worker: scheduled reconciliation and queued tasks, until Ctrl-C."""
     from .jobs.runner import run_worker
 
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app itself, for other threads
     if lock_seconds:
         app.config["RECONCILE_LOCK_SECONDS"] = lock_seconds
     run_worker(app, threads=threads, periodic=periodic, scheduler_period=scheduler_period)

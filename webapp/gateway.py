@@ -130,7 +130,7 @@ def _is_loopback(host: str) -> bool:
 def place(data: CallInput, *, scope: str, idempotency_key: str | None, actor: Actor | None = None) -> Placement:
     """Place a validated call for `actor`, with this app's database, Exotel client and settings."""
     settings: Settings = get_settings()
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app itself, for other threads
     # The slot is taken before the call's row is written: a spent budget leaves no row and sends nothing
     # (BudgetSpent reaches the view). The connect request then uses that slot; a re-send after
     # Exotel's own 429 draws another.

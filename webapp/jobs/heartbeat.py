@@ -51,9 +51,10 @@ class Heartbeat:
     def beat(self) -> None:
         now = utcnow()
         with self.db.transaction() as session:
-            changed = session.execute(
+            result = session.execute(
                 update(WorkerHeartbeat).where(WorkerHeartbeat.worker_id == self.worker_id).values(last_seen=now)
-            ).rowcount
+            )
+            changed = getattr(result, "rowcount", 0)
             if not changed:
                 session.add(WorkerHeartbeat(worker_id=self.worker_id, host=socket.gethostname(), pid=os.getpid(),
                                             periodic=self.periodic, started_at=self.started_at, last_seen=now))
