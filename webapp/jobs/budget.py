@@ -37,6 +37,7 @@ Clock = Callable[[], float]
 class Grant:
     granted: bool
     retry_after: float  # seconds until a slot frees (0 when granted)
+    at: float = 0.0  # the log's clock when asked (Unix seconds)
 
 
 def cap(limit: int, priority: Priority) -> int:
@@ -62,7 +63,10 @@ class _SqlLog:
     def take(self, name: str, limit: int) -> Grant:
         with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
             if self._postgres:
-                # Every taker waits here in turn, so count and insert see the same log.
+                # Every taker waits here in turn, so count and insert see the same log. The commit does
+                # not wait for the disk (like SQLite's WAL with synchronous=NORMAL): a server crash may
+                # forget the last fraction of a second of grants, never break a running server's count.
+                conn.execute(text("set local synchronous_commit = off"))
                 conn.execute(text("select pg_advisory_xact_lock(hashtext(:key))"), {"key": f"exotel-budget:{name}"})
             if not self._created:
                 self._create(conn)
@@ -78,13 +82,13 @@ class _SqlLog:
             used = int(conn.execute(text("select count(*) from exotel_budget where name = :name"), args).scalar_one())
             if used < limit:
                 conn.execute(text("insert into exotel_budget (name, sent_at) values (:name, :now)"), args)
-                return Grant(True, 0.0)
+                return Grant(True, 0.0, now)
             # The slot that frees once enough older ones have left the window.
             oldest = conn.execute(
                 text("select sent_at from exotel_budget where name = :name order by sent_at limit 1 offset :skip"),
                 {**args, "skip": used - limit},
             ).scalar()
-            return Grant(False, max(0.0, float(oldest) + WINDOW - now) if oldest is not None else WINDOW)
+            return Grant(False, max(0.0, float(oldest) + WINDOW - now) if oldest is not None else WINDOW, now)
 
 
 _LUA = """
@@ -99,10 +103,10 @@ local used = redis.call('ZCARD', key)
 if used < limit then
   redis.call('ZADD', key, now, ARGV[4])
   redis.call('PEXPIRE', key, math.ceil(window * 1000) + 1000)
-  return {1, '0'}
+  return {1, '0', tostring(now)}
 end
 local slot = redis.call('ZRANGE', key, used - limit, used - limit, 'WITHSCORES')
-return {0, tostring(tonumber(slot[2]) + window - now)}
+return {0, tostring(tonumber(slot[2]) + window - now), tostring(now)}
 """
 
 
@@ -119,8 +123,8 @@ class _RedisLog:
 
     def take(self, name: str, limit: int) -> Grant:
         now = "" if self._clock is None else repr(self._clock())
-        granted, wait = self._script(keys=[f"exotel-calls:budget:{name}"], args=[limit, WINDOW, now, uuid.uuid4().hex])
-        return Grant(bool(int(granted)), max(0.0, float(wait)))
+        granted, wait, at = self._script(keys=[f"exotel-calls:budget:{name}"], args=[limit, WINDOW, now, uuid.uuid4().hex])
+        return Grant(bool(int(granted)), max(0.0, float(wait)), float(at))
 
 
 def libpq_url(url: str) -> str:
@@ -157,13 +161,13 @@ class Budget:
         """One attempt at a slot, without waiting."""
         return self._log.take(NAME, cap(self.limit, priority))
 
-    def take(self, priority: Priority, *, wait: float, on_wait: Callable[[float], None] | None = None) -> None:
+    def take(self, priority: Priority, *, wait: float, on_wait: Callable[[float], None] | None = None) -> Grant:
         """A slot for one request, waiting at most `wait` seconds; raises BudgetSpent otherwise."""
         give_up = self._monotonic() + wait
         while True:
             grant = self.try_take(priority)
             if grant.granted:
-                return
+                return grant
             left = give_up - self._monotonic()
             if grant.retry_after > left:
                 raise BudgetSpent(
