@@ -36,7 +36,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_one_command_serves_and_works_and_ctrl_c_stops_both(sqlite_template, tmp_path):
+def test_one_command_serves_and_works_and_ctrl_c_stops_all(sqlite_template, tmp_path):
     shutil.copy(sqlite_template, tmp_path / "calls.db")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EXOTEL_", "QUEUE_", "DATABASE_"))}
@@ -58,6 +58,15 @@ def test_one_command_serves_and_works_and_ctrl_c_stops_both(sqlite_template, tmp
         assert health and health["worker"]["seen"], (tmp_path / "run.log").read_text()[-2000:]
         children = _children(proc.pid)
         assert len(children) == 3  # simulator, web server, worker
+
+        # The worker stops: the web server goes on, and says so.
+        worker = next(pid for pid in children if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes())
+        os.kill(worker, signal.SIGINT)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json()["worker"]["seen"]:
+            time.sleep(0.2)
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json()["worker"]["seen"] is False
+        assert proc.poll() is None
 
         proc.send_signal(signal.SIGINT)
         assert proc.wait(20) == 0

@@ -7,8 +7,10 @@ simulator as a process of its own (`python -m webapp.simulator`), so the web
 server and the worker talk to the same simulated Exotel. Each child runs in a
 session of its own and hears only this supervisor: on SIGINT or SIGTERM it
 passes SIGINT on (the web server stops, the worker finishes its running
-tasks), waits, and kills what is still running after a grace period. When any
-child exits on its own, the others are stopped too and the exit status says so.
+tasks), waits, and kills what is still running after a grace period. When the
+web server or the simulator exits on its own, the others are stopped too and
+the exit status says so; when the worker does, the web server goes on serving
+and its pages say that background work is stopped.
 """
 
 from __future__ import annotations
@@ -70,13 +72,18 @@ def run(port: int, threads: int) -> int:
         if name == "simulator":
             _wait_for_port(int(env["EXOTEL_API_BASE"].rsplit(":", 1)[1]))
     status = 0
+    worker_reported = False
     while not stop.is_set():
         ended = [(name, proc) for name, proc in procs if proc.poll() is not None]
-        if ended:
-            name, proc = ended[0]
+        if any(name != "worker" for name, _ in ended):
+            name, proc = next((n, p) for n, p in ended if n != "worker")
             print(f"{name} exited with status {proc.returncode}; stopping the others", file=sys.stderr, flush=True)
             status = proc.returncode or 1
             break
+        if ended and not worker_reported:
+            worker_reported = True
+            print(f"worker exited with status {ended[0][1].returncode}; the web server goes on without it",
+                  file=sys.stderr, flush=True)
         stop.wait(0.2)
     for _name, proc in reversed(procs):
         if proc.poll() is None:
