@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.jobs.conftest import CALLER_ID, number
+from tests.support.workers import CALLER_ID, number
 from webapp.calls.reconcile import reconcile
 from webapp.db import utcnow
 from webapp.gateway import exotel_client

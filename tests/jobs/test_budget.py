@@ -8,8 +8,8 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import make_app
-from tests.jobs.conftest import number
+from tests.support.apps import make_app
+from tests.support.workers import number
 from webapp.db import get_db
 from webapp.exotel import BULK, INTERACTIVE, BudgetSpent
 from webapp.jobs.budget import Budget
@@ -136,8 +136,7 @@ def test_the_form_says_so_in_plain_words(sqlite_template, tmp_path, sim):
     """The form's wording does not depend on the queue (the limiter is tested on each kind above)."""
     import shutil
 
-    from signin import page_token, sign_in
-
+    from tests.support.signin import page_token, sign_in
     from webapp.accounts import create_user
 
     shutil.copy(sqlite_template, tmp_path / "calls.db")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from signin import sign_in
-
+from tests.support.signin import sign_in
 from webapp.db import utcnow
 from webapp.jobs.heartbeat import Heartbeat
 from webapp.jobs.tables import WorkerHeartbeat

@@ -11,8 +11,8 @@ from datetime import datetime
 import requests
 from sqlalchemy import func, select
 
-from tests.conftest import LiveServer, make_app
-from tests.jobs.conftest import number, open_calls_in_simulator, worker_env
+from tests.support.apps import LiveServer, make_app
+from tests.support.workers import number, open_calls_in_simulator, worker_env
 from webapp.calls.status import FINAL
 from webapp.db import get_db
 from webapp.models import Call, CallEvent
