@@ -44,6 +44,7 @@ def test_one_command_serves_and_works_and_ctrl_c_stops_all(sqlite_template, tmp_
     log = (tmp_path / "run.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "webapp.jobs.supervisor", "--port", str(port)], env=env,
                             stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).parents[2])
+    children: set[int] = set()
     try:
         health = None
         deadline = time.monotonic() + 30
@@ -60,7 +61,7 @@ def test_one_command_serves_and_works_and_ctrl_c_stops_all(sqlite_template, tmp_
         assert len(children) == 3  # simulator, web server, worker
 
         # The worker stops: the web server goes on, and says so.
-        worker = next(pid for pid in children if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes())
+        worker = next(pid for pid in children if b"\0worker\0" in Path(f"/proc/{pid}/cmdline").read_bytes())
         os.kill(worker, signal.SIGINT)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json()["worker"]["seen"]:
@@ -74,4 +75,8 @@ def test_one_command_serves_and_works_and_ctrl_c_stops_all(sqlite_template, tmp_
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
+        for pid in children:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)  # the supervisor failed to: leave no stray process behind
         log.close()
