@@ -72,7 +72,7 @@ class ConnectRequest:
         return pairs
 
 
-def _xml_to_dict(element) -> Any:
+def _xml_to_dict(element: Any) -> Any:
     children = list(element)
     if not children:
         return element.text
@@ -224,7 +224,7 @@ class ExotelClient:
             path, query = self._next_page(body), None
 
     def _next_page(self, body: dict[str, Any]) -> str | None:
-        meta = body.get("Metadata") if isinstance(body.get("Metadata"), dict) else {}
+        meta: dict[str, Any] = body["Metadata"] if isinstance(body.get("Metadata"), dict) else {}
         next_uri = _text(meta.get("NextPageUri"))
         if not next_uri:
             return None

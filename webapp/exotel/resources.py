@@ -56,7 +56,7 @@ class CallInfo:
 
     @classmethod
     def from_payload(cls, call: dict[str, Any]) -> CallInfo:
-        details = call.get("Details") if isinstance(call.get("Details"), dict) else {}
+        details: dict[str, Any] = call["Details"] if isinstance(call.get("Details"), dict) else {}
         duration = details.get("ConversationDuration", call.get("ConversationDuration"))
         return cls(
             sid=str(call["Sid"]),
