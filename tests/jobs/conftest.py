@@ -22,20 +22,28 @@ def queue(request, tmp_path):
         yield kind, f"sqlite:///{path}", None  # the default: queue.db beside calls.db
         return
     database_url = request.getfixturevalue("postgres_database")
-    engine = create_engine(database_url)
-    with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE call_events, idempotency_keys, calls, {', '.join(QUEUE_TABLES)} RESTART IDENTITY CASCADE"))
-    engine.dispose()
-    if kind == "postgresql":
-        yield kind, database_url, None  # the default: the PostgreSQL database itself
-        return
-    client = redis_or_fail(REDIS_URL)
-    client.flushdb()
+
+    def empty() -> None:
+        engine = create_engine(database_url)
+        with engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE call_events, idempotency_keys, calls, api_tokens, {', '.join(QUEUE_TABLES)} "
+                                    "RESTART IDENTITY CASCADE"))
+        engine.dispose()
+
+    empty()
     try:
-        yield kind, database_url, REDIS_URL
-    finally:
+        if kind == "postgresql":
+            yield kind, database_url, None  # the default: the PostgreSQL database itself
+            return
+        client = redis_or_fail(REDIS_URL)
         client.flushdb()
-        client.close()
+        try:
+            yield kind, database_url, REDIS_URL
+        finally:
+            client.flushdb()
+            client.close()
+    finally:
+        empty()  # killed workers leave heartbeats; later tests of this database expect none
 
 
 @pytest.fixture

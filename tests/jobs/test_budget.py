@@ -107,10 +107,13 @@ def _place_many(database_url: str, queue_url: str | None, sim_url: str, token: s
 def test_300_placements_from_4_processes_send_at_most_30_a_minute(queue, sim):
     kind, database_url, queue_url = queue
     app = make_app(database_url, sim.base_url, **({"QUEUE_URL": queue_url} if queue_url else {}))
-    with app.app_context():
-        from webapp.accounts import create_token
+    try:
+        with app.app_context():
+            from webapp.accounts import create_token
 
-        token = create_token(get_db(), "budget")
+            token = create_token(get_db(), "budget")
+    finally:
+        app.extensions["database"].engine.dispose()
     started = time.monotonic()
     context = multiprocessing.get_context("spawn")
     with context.Pool(4) as pool:
