@@ -23,9 +23,10 @@ $(VENV)/.installed-lint: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[lint]'
 	touch $@
 
+# The web server and one background worker (and the simulator, without credentials); Ctrl-C stops them all.
 run: $(VENV)/.installed
 	$(BIN)/flask --app webapp db upgrade
-	$(BIN)/flask --app webapp run --host 127.0.0.1 --port $(PORT) --with-threads
+	$(BIN)/python -m webapp.jobs.supervisor --port $(PORT)
 
 # Headless Chromium for the browser tests comes from Debian's packages; axe-core (their
 # accessibility rules) from the npm registry, into tests/browser/vendor/ (not committed).

@@ -1,11 +1,11 @@
-"""Run every benchmark in turn: `python -m bench [reports|webhooks ...]`."""
+"""Run every benchmark in turn: `python -m bench [reports|webhooks|budget ...]`."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 
-SUITES = ("reports", "webhooks", "campaigns")
+SUITES = ("reports", "webhooks", "campaigns", "budget")
 
 
 def main(argv: list[str]) -> int:

@@ -17,6 +17,7 @@ ENVIRONMENT = (
     "DATABASE_URL", "SECRET_KEY", "EXOTEL_ACCOUNT_SID", "EXOTEL_API_KEY", "EXOTEL_API_TOKEN",
     "EXOTEL_REGION", "EXOTEL_API_BASE", "EXOTEL_CALLER_ID", "EXOTEL_TIMEZONE", "PUBLIC_BASE_URL",
     "LOG_LEVEL", "METRICS_TOKEN", "PROMETHEUS_MULTIPROC_DIR", "ALLOWED_HOSTS", "TRUSTED_PROXY_HOPS",
+    "QUEUE_URL", "EXOTEL_REQUESTS_PER_MINUTE", "RECONCILE_EVERY_MINUTES", "RECONCILE_OLDER_THAN_MINUTES",
 )
 
 
@@ -71,6 +72,9 @@ def register_config(app: Flask, settings: Settings, overrides: dict[str, Any]) -
 
 def register_extensions(app: Flask) -> None:
     Database(app)
+    from .jobs import init_jobs
+
+    init_jobs(app)
     from .web.display import init_display
     from .web.login import init_login
     from .web.setup_code import init_setup_code

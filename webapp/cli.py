@@ -126,6 +126,25 @@ def calls_seed(count: int, days: int, random_seed: int | None):
     click.echo(f"seeded {report.calls} calls and {report.events} events over {days} days")
 
 
+@click.command("worker")
+@click.option("--threads", type=click.IntRange(min=1, max=64), default=2, show_default=True, help="Tasks run at once.")
+@click.option("--periodic/--no-periodic", default=True, show_default=True,
+              help="Run the periodic scheduler (scheduled reconciliation). Any number of workers may: runs take a lock.")
+@click.option("--scheduler-period", type=click.FloatRange(min=0.5), hidden=True,
+              help="Seconds between checks of periodic tasks (Huey's default: 60). For tests.")
+@click.option("--lock-seconds", type=click.FloatRange(min=1), hidden=True,
+              help="Time to live of the reconciliation lock (default 300). For tests.")
+def worker(threads: int, periodic: bool, scheduler_period: float | None, lock_seconds: float | None):
+    """Run the background worker: scheduled reconciliation and queued tasks, until Ctrl-C."""
+    from .jobs.runner import run_worker
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app itself, for other threads
+    if lock_seconds:
+        app.config["RECONCILE_LOCK_SECONDS"] = lock_seconds
+    run_worker(app, threads=threads, periodic=periodic, scheduler_period=scheduler_period)
+
+
 def register(app: Flask) -> None:
+    app.cli.add_command(worker)
     for group in (db_cli, users_cli, tokens_cli, calls_cli):
         app.cli.add_command(group)

@@ -47,7 +47,10 @@ class Settings:
     log_level: str = "INFO"
     metrics_token: str | None = field(default=None, repr=False)
     prometheus_multiproc_dir: str | None = None
+    queue_url: str = ""
     exotel_requests_per_minute: int = 200
+    reconcile_every_minutes: int = 5
+    reconcile_older_than_minutes: float = 15.0
 
     @property
     def use_simulator(self) -> bool:
@@ -154,6 +157,54 @@ def _multiproc_dir(value: str | None) -> str | None:
     return value
 
 
+QUEUE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "redis", "rediss")
+
+
+def _queue_url(env: dict[str, str], database_url: str, instance_path: Path) -> str:
+    """QUEUE_URL, else a SQLite file beside a SQLite database, else the PostgreSQL database itself."""
+    value = _clean(env, "QUEUE_URL")
+    if value is None:
+        url = make_url(database_url)
+        if url.get_backend_name() == "postgresql":
+            return database_url
+        folder = Path(url.database).parent if url.database and url.database != ":memory:" else instance_path
+        return f"sqlite:///{folder / 'queue.db'}"
+    parts = urlsplit(value)
+    if parts.scheme not in QUEUE_SCHEMES:
+        raise ConfigError("QUEUE_URL", "use sqlite:///PATH, postgresql://... or redis://...")
+    if parts.scheme == "sqlite" and (parts.netloc or len(parts.path) < 2):
+        raise ConfigError("QUEUE_URL", "a SQLite queue is sqlite:///PATH (three slashes, then a file)")
+    if parts.scheme != "sqlite" and not parts.hostname:
+        raise ConfigError("QUEUE_URL", "names no host")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise ConfigError("QUEUE_URL", "has a port that is not a number") from None
+    return value
+
+
+def _integer(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    value = _clean(env, name)
+    if value is None:
+        return default
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise ConfigError(name, f"must be a whole number from {low} to {high}, not {value[:20]!r}")
+    return int(value)
+
+
+def _minutes(env: dict[str, str], name: str, default: float) -> float:
+    value = _clean(env, name)
+    if value is None:
+        return default
+    try:
+        minutes = float(value)
+    except ValueError:
+        minutes = -1.0
+    if not 0 <= minutes <= 7 * 24 * 60:
+        raise ConfigError(name, f"must be a number of minutes from 0 to 10080, not {value[:20]!r}")
+    return minutes
+
+
 def load_settings(env: dict[str, str], instance_path: Path) -> Settings:
     """Read and validate every variable of the contract; raise ConfigError on the first bad one."""
     database_url = _clean(env, "DATABASE_URL")
@@ -220,6 +271,10 @@ def load_settings(env: dict[str, str], instance_path: Path) -> Settings:
         log_level=log_level,
         metrics_token=_clean(env, "METRICS_TOKEN"),
         prometheus_multiproc_dir=_multiproc_dir(_clean(env, "PROMETHEUS_MULTIPROC_DIR")),
+        queue_url=_queue_url(env, database_url, instance_path),
+        exotel_requests_per_minute=_integer(env, "EXOTEL_REQUESTS_PER_MINUTE", 200, 1, 100_000),
+        reconcile_every_minutes=_integer(env, "RECONCILE_EVERY_MINUTES", 5, 0, 1440),
+        reconcile_older_than_minutes=_minutes(env, "RECONCILE_OLDER_THAN_MINUTES", 15.0),
     )
 
 

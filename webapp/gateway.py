@@ -17,7 +17,8 @@ from .calls.placing import Placement, place_call
 from .calls.validation import CallInput
 from .config import Settings, get_settings
 from .db import get_db
-from .exotel import ExotelClient
+from .exotel import BULK, INTERACTIVE, ExotelClient, Permit, Priority
+from .jobs import get_jobs
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -47,7 +48,7 @@ def exotel_client(app: Flask | None = None) -> ExotelClient:
     with _lock:
         client = app.extensions.get("exotel")
         if client is None:
-            client = _make_client(app, get_settings(app))
+            client = _make_client(app, get_settings(app)).with_permit(budget_permit(app))
             app.extensions["exotel"] = client
     return client
 
@@ -70,6 +71,23 @@ def _make_client(app: Flask, settings: Settings) -> ExotelClient:
         return ExotelClient(defaults.ACCOUNT_SID, defaults.API_KEY, defaults.API_TOKEN, settings.exotel_api_base, **timeouts)
     token, origin = _start_embedded_simulator(app)
     return ExotelClient(defaults.ACCOUNT_SID, defaults.API_KEY, token, origin, **timeouts)
+
+
+def budget_permit(app: Flask) -> Permit:
+    """Draw each request to Exotel from the deployment's budget: a person waits a few seconds at most."""
+    from .observability.metrics import BUDGET_REFUSED, BUDGET_WAITS
+
+    jobs = get_jobs(app)
+    waits = {INTERACTIVE: app.config.get("EXOTEL_BUDGET_WAIT", 3.0), BULK: app.config.get("EXOTEL_BUDGET_BULK_WAIT", 30.0)}
+
+    def permit(priority: Priority) -> None:
+        try:
+            jobs.budget.take(priority, wait=waits[priority], on_wait=lambda _seconds: BUDGET_WAITS.labels(priority).inc())
+        except Exception:
+            BUDGET_REFUSED.labels(priority).inc()
+            raise
+
+    return permit
 
 
 def account_sid(app: Flask | None = None) -> str:
@@ -112,9 +130,23 @@ def _is_loopback(host: str) -> bool:
 def place(data: CallInput, *, scope: str, idempotency_key: str | None, actor: Actor | None = None) -> Placement:
     """Place a validated call for `actor`, with this app's database, Exotel client and settings."""
     settings: Settings = get_settings()
-    return place_call(
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app itself, for other threads
+    # The slot is taken before the call's row is written: a spent budget leaves no row and sends nothing
+    # (BudgetSpent reaches the view). The connect request then uses that slot; a re-send after
+    # Exotel's own 429 draws another.
+    permit = budget_permit(app)
+    permit(INTERACTIVE)
+    paid = [True]
+
+    def prepaid(priority: Priority) -> None:
+        if paid:
+            paid.pop()
+            return
+        permit(priority)
+
+    placement = place_call(
         get_db(),
-        exotel_client(),
+        exotel_client().with_permit(prepaid),
         data,
         secret_key=settings.secret_key,
         callback_base=callback_base(),
@@ -123,3 +155,14 @@ def place(data: CallInput, *, scope: str, idempotency_key: str | None, actor: Ac
         idempotency_key=idempotency_key,
         actor=actor,
     )
+    if placement.call.status == "unknown" and not placement.call.sid and not placement.replayed:
+        _check_later(app, placement.call.id)
+    return placement
+
+
+def _check_later(app: Flask, call_id: str) -> None:
+    """Ask the worker to look the call up once Exotel may list it; the periodic run is the safety net."""
+    try:
+        get_jobs(app).enqueue("check_call", call_id, delay=app.config.get("CHECK_CALL_DELAY", 180.0))
+    except Exception:  # the queue being down must not turn a placed call into an error page
+        log.warning("could not queue a check of call %s", call_id, exc_info=True)

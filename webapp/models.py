@@ -200,3 +200,6 @@ class IdempotencyKey(Base):
 from .campaigns.models import Campaign, CampaignContact, Suppression  # noqa: E402
 
 __all__ = ["ApiToken", "Call", "CallEvent", "Campaign", "CampaignContact", "IdempotencyKey", "Suppression", "User"]
+
+# The worker's tables (heartbeats; the queue's and the Exotel budget's when they live in this database).
+from .jobs.tables import WorkerHeartbeat  # noqa: E402, F401

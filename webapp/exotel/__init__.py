@@ -1,7 +1,8 @@
 """Talking to Exotel: the HTTP client, its errors, and callback payload parsing."""
 
-from .client import CallInfo, ConnectRequest, ExotelClient
+from .client import BULK, INTERACTIVE, CallFilter, CallInfo, ConnectRequest, ExotelClient, Permit, Priority
 from .errors import (
+    BudgetSpent,
     ExotelError,
     ExotelRateLimited,
     ExotelRejected,
@@ -11,6 +12,12 @@ from .errors import (
 )
 
 __all__ = [
+    "BULK",
+    "INTERACTIVE",
+    "BudgetSpent",
+    "CallFilter",
+    "Permit",
+    "Priority",
     "CallInfo",
     "ConnectRequest",
     "ExotelClient",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import requests
 from defusedxml import ElementTree
@@ -15,19 +17,18 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NameResolutionError, NewConnectionError
 from urllib3.util.retry import Retry
 
-from .errors import (
-    ExotelError,
-    ExotelRateLimited,
-    ExotelRejected,
-    ExotelTimeout,
-    ExotelUncertain,
-    ExotelUnreachable,
-)
+from .errors import ExotelError, ExotelRateLimited, ExotelRejected, ExotelTimeout, ExotelUncertain, ExotelUnreachable
+from .resources import BULK_LIMIT, CallFilter, CallInfo, _text
 
 log = logging.getLogger(__name__)
 
+Priority = Literal["interactive", "bulk"]
+INTERACTIVE: Priority = "interactive"  # a person or an API client waits for the answer
+BULK: Priority = "bulk"  # reconciliation, campaigns: never the budget's last share
+#: Called before every request leaves; raises BudgetSpent when the budget allows none.
+Permit = Callable[[Priority], None]
+
 FLOW_URL = "http://my.exotel.com/{account_sid}/exoml/start_voice/{app_id}"
-BULK_LIMIT = 100  # Sids per Call Details request, Exotel's maximum
 
 
 def encode_status_callback_events(events: Sequence[str]) -> list[tuple[str, str]]:
@@ -71,55 +72,7 @@ class ConnectRequest:
         return pairs
 
 
-@dataclass(frozen=True)
-class CallInfo:
-    """A Call as Exotel describes it, from a connect answer or the Call Details API."""
-
-    sid: str
-    status: str | None
-    date_created: str | None
-    date_updated: str | None
-    start_time: str | None
-    end_time: str | None
-    conversation_duration: int | None
-    recording_url: str | None
-    answered_by: str | None
-    raw: dict[str, Any]
-
-    @classmethod
-    def from_payload(cls, call: dict[str, Any]) -> CallInfo:
-        details = call.get("Details") if isinstance(call.get("Details"), dict) else {}
-        duration = details.get("ConversationDuration", call.get("ConversationDuration"))
-        return cls(
-            sid=str(call["Sid"]),
-            status=_text(call.get("Status")),
-            date_created=_text(call.get("DateCreated")),
-            date_updated=_text(call.get("DateUpdated")),
-            start_time=_text(call.get("StartTime")),
-            end_time=_text(call.get("EndTime")),
-            conversation_duration=_int(duration),
-            recording_url=_text(call.get("RecordingUrl")),
-            answered_by=_text(call.get("AnsweredBy")),
-            raw=call,
-        )
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    value = str(value).strip()
-    return value or None
-
-
-def _int(value: Any) -> int | None:
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if number >= 0 else None
-
-
-def _xml_to_dict(element) -> Any:
+def _xml_to_dict(element: Any) -> Any:
     children = list(element)
     if not children:
         return element.text
@@ -189,12 +142,14 @@ class ExotelClient:
         max_rate_limit_wait: float = 10.0,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        permit: Permit | None = None,
     ):
         self.account_sid = account_sid
         self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout, read_timeout)
         self.max_rate_limit_wait = max_rate_limit_wait
         self._sleep = sleep
+        self._permit = permit
         self._session = session or requests.Session()
         self._session.auth = (api_key, api_token)  # Basic auth header, never key:token@ in the URL
         self._session.headers.update({"Accept": "application/json", "User-Agent": "exotel-calls/0.1"})
@@ -211,15 +166,21 @@ class ExotelClient:
     def close(self) -> None:
         self._session.close()
 
+    def with_permit(self, permit: Permit | None) -> ExotelClient:
+        """This client (same Session, same account) drawing each request from `permit`."""
+        other = copy.copy(self)
+        other._permit = permit
+        return other
+
     def flow_url(self, app_id: str) -> str:
         """The Url parameter for one of this account's call flows (App Bazaar apps)."""
         return FLOW_URL.format(account_sid=self.account_sid, app_id=app_id)
 
     # -- calls ---------------------------------------------------------------
 
-    def connect_to_flow(self, request: ConnectRequest) -> CallInfo:
+    def connect_to_flow(self, request: ConnectRequest, *, priority: Priority = INTERACTIVE) -> CallInfo:
         """Ring `from_number` and connect it to the flow; raises an ExotelError subclass otherwise."""
-        body = self._request("POST", "/Calls/connect.json", data=request.form())
+        body = self._request("POST", "/Calls/connect.json", priority, data=request.form())
         call = body.get("Call") if isinstance(body, dict) else None
         if not isinstance(call, dict) or not _text(call.get("Sid")):
             raise ExotelUncertain("Exotel answered 200 without a Call Sid", http_status=200)
@@ -227,29 +188,43 @@ class ExotelClient:
 
     def get_call(self, sid: str) -> CallInfo:
         """One call, with details (legs, conversation duration)."""
-        body = self._request("GET", f"/Calls/{sid}.json", params={"details": "true"})
+        body = self._request("GET", f"/Calls/{sid}.json", INTERACTIVE, params={"details": "true"})
         call = body.get("Call")
         if not isinstance(call, dict) or not call.get("Sid"):
             raise ExotelUncertain("Exotel answered without a Call", http_status=200)
         return CallInfo.from_payload(call)
 
-    def get_calls(self, sids: Iterable[str]) -> list[CallInfo]:
+    def get_calls(self, sids: Iterable[str], *, priority: Priority = BULK) -> list[CallInfo]:
         """Many calls by Sid, 100 per request; calls still in progress are not listed by Exotel."""
         sids = list(dict.fromkeys(sids))
         found: list[CallInfo] = []
         for start in range(0, len(sids), BULK_LIMIT):
             chunk = sids[start : start + BULK_LIMIT]
-            params: dict[str, str] | None = {"Sid": ",".join(chunk), "details": "true", "PageSize": str(BULK_LIMIT)}
-            path = "/Calls.json"
-            while path:
-                body = self._request("GET", path, params=params)
-                calls = body.get("Calls") or []
-                found += [CallInfo.from_payload(c) for c in calls if isinstance(c, dict) and c.get("Sid")]
-                path, params = self._next_page(body), None
+            params = {"Sid": ",".join(chunk), "details": "true", "PageSize": str(BULK_LIMIT)}
+            for page in self._pages(params, priority):
+                found += page
         return found
 
+    def list_calls(self, filters: CallFilter, tz: ZoneInfo, *, priority: Priority = BULK, max_pages: int = 10) -> list[CallInfo]:
+        """Calls matching `filters` (DateCreated in the account's zone `tz`), following NextPageUri."""
+        found: list[CallInfo] = []
+        for number, page in enumerate(self._pages(filters.params(tz), priority), start=1):
+            found += page
+            if number >= max_pages:
+                break
+        return found
+
+    def _pages(self, params: dict[str, str], priority: Priority) -> Iterator[list[CallInfo]]:
+        path: str | None = "/Calls.json"
+        query: dict[str, str] | None = params
+        while path:
+            body = self._request("GET", path, priority, params=query)
+            calls = body.get("Calls") or []
+            yield [CallInfo.from_payload(c) for c in calls if isinstance(c, dict) and c.get("Sid")]
+            path, query = self._next_page(body), None
+
     def _next_page(self, body: dict[str, Any]) -> str | None:
-        meta = body.get("Metadata") if isinstance(body.get("Metadata"), dict) else {}
+        meta: dict[str, Any] = body["Metadata"] if isinstance(body.get("Metadata"), dict) else {}
         next_uri = _text(meta.get("NextPageUri"))
         if not next_uri:
             return None
@@ -258,12 +233,14 @@ class ExotelClient:
 
     # -- transport -----------------------------------------------------------
 
-    def _request(self, method: str, path: str, **kwargs) -> dict[str, Any]:
+    def _request(self, method: str, path: str, priority: Priority, **kwargs: Any) -> dict[str, Any]:
         url = f"{self.base_url}/v1/Accounts/{self.account_sid}{path}"
         waited = 0.0
         attempt = 0
         while True:
             attempt += 1
+            if self._permit is not None:
+                self._permit(priority)  # raises BudgetSpent: then nothing leaves
             started = time.monotonic()
             try:
                 response = self._session.request(method, url, timeout=self.timeout, **kwargs)
@@ -316,4 +293,4 @@ class ExotelClient:
         raise ExotelUncertain(message, http_status=status, code=code or str(status), body=response.text)
 
 
-__all__ = ["CallInfo", "ConnectRequest", "ExotelClient", "ExotelError", "encode_status_callback_events"]
+__all__ = ["BULK_LIMIT", "CallFilter", "CallInfo", "ConnectRequest", "ExotelClient", "ExotelError", "encode_status_callback_events"]

@@ -44,3 +44,11 @@ class ExotelUncertain(ExotelError):
 
 class ExotelTimeout(ExotelUncertain):
     """No answer within the read timeout: the call may exist."""
+
+
+class BudgetSpent(ExotelError):
+    """This deployment's own budget of Exotel requests is spent: nothing was sent."""
+
+    def __init__(self, message: str, *, retry_after: float, http_status: int | None = None):
+        super().__init__(message, http_status=http_status, code="budget")
+        self.retry_after = retry_after

@@ -16,7 +16,16 @@ import hmac
 import ipaddress
 
 from flask import Blueprint, Flask, Response, current_app, request
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 from ..config import get_settings
 
@@ -27,6 +36,16 @@ CALLBACK_SECONDS = Histogram(
     "Time to handle one StatusCallback, from routing to the answer (commit included).",
     buckets=(0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
+
+# The background worker (webapp/jobs); with PROMETHEUS_MULTIPROC_DIR shared by web and worker on a host,
+# /metrics sums them too.
+WORKER_TASKS = Counter("worker_tasks_total", "Background tasks finished, by task and outcome (run, failed).", ["task", "outcome"])
+QUEUE_DEPTH = Gauge("worker_queue_depth", "Tasks waiting in the queue, as a worker last saw it.", multiprocess_mode="max")
+BUDGET_WAITS = Counter("exotel_budget_waits_total", "Times a request waited for a slot of the Exotel budget.", ["priority"])
+BUDGET_REFUSED = Counter("exotel_budget_refused_total", "Requests not sent: the Exotel budget was spent.", ["priority"])
+RECONCILE_LAST_RUN = Gauge("reconcile_last_run_timestamp_seconds", "When the last reconciliation run finished (Unix time).",
+                           multiprocess_mode="max")
+RECONCILE_SETTLED = Counter("reconcile_calls_settled_total", "Calls reconciliation brought to a final status.")
 
 PROXY_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
 

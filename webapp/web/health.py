@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..db import get_db
+from ..jobs.heartbeat import worker_status
 
 bp = Blueprint("health", __name__)
 
@@ -19,8 +20,12 @@ def healthz():
     try:
         state = get_db().ping(**options)
     except SQLAlchemyError:
-        return jsonify({"status": "unavailable", "database": "unreachable"}), 503
+        return jsonify({"status": "unavailable", "database": "unreachable", "worker": {"seen": False, "last_seen": None}}), 503
+    try:
+        worker = worker_status(get_db())
+    except SQLAlchemyError:  # not migrated yet: no worker seen, the database still answers
+        worker = {"seen": False, "last_seen": None}
     if state != "ok":
         # A load balancer reads the status code: an instance that cannot record a callback is out.
-        return jsonify({"status": "unavailable", "database": state}), 503
-    return jsonify({"status": "ok", "database": "ok"})
+        return jsonify({"status": "unavailable", "database": state, "worker": worker}), 503
+    return jsonify({"status": "ok", "database": "ok", "worker": worker})

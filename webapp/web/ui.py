@@ -16,6 +16,7 @@ from ..calls.status import KNOWN, is_final
 from ..calls.validation import ValidationError, is_clean_text, validate_call
 from ..config import get_settings
 from ..db import get_db
+from ..exotel import BudgetSpent
 from ..gateway import account_sid, place
 from ..models import Call
 from .display import TZ_COOKIE, legs_of, pretty_payload, refusal_in_words, safe_recording_url, zone_names
@@ -99,6 +100,11 @@ def new_call():
     except IdempotencyConflict:
         flash("This form had already placed a call with other details. Nothing new was placed: check the details and submit again.", "error")
         return _render_form(form, 422)
+    except BudgetSpent as exc:
+        flash(f"Too many calls this minute: this service may send Exotel {settings.exotel_requests_per_minute} requests "
+              f"a minute and has used them all. Nothing was placed. Try again in about {max(1, round(exc.retry_after))} seconds.",
+              "error")
+        return _render_form(form, 429)
     call = placement.call
     if placement.replayed:
         flash("This form was already submitted: here is the call it placed. No second call was made.", "info")

@@ -22,7 +22,7 @@ from ...calls.validation import (
 )
 from ...config import get_settings
 from ...db import get_db
-from ...exotel import ExotelRejected, ExotelTimeout, ExotelUnreachable
+from ...exotel import BudgetSpent, ExotelRejected, ExotelTimeout, ExotelUnreachable
 from ...gateway import account_sid, place
 from ..errors import error_response
 from ..roles import current_actor
@@ -61,6 +61,10 @@ def create_call():
         placement = place(data, scope=f"token:{g.api_token.id}", idempotency_key=key, actor=current_actor())
     except IdempotencyConflict as exc:
         return error_response(422, "idempotency_conflict", str(exc))
+    except BudgetSpent as exc:
+        response = error_response(429, "budget_spent", exc.message)
+        response.headers["Retry-After"] = str(max(1, int(exc.retry_after + 0.999)))
+        return response
 
     call = call_to_dict(placement.call)
     if placement.replayed:

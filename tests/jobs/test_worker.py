@@ -1,0 +1,147 @@
+"""The worker as a real process on each kind of queue: web-enqueued tasks, scheduled reconciliation,
+one run at a time across workers, and a worker killed mid-run."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from datetime import datetime
+
+import requests
+from sqlalchemy import func, select
+
+from tests.support.apps import LiveServer, make_app
+from tests.support.workers import number, open_calls_in_simulator, worker_env
+from webapp.calls.status import FINAL
+from webapp.db import get_db
+from webapp.models import Call, CallEvent
+
+
+def _wait(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def _statuses(app, ids) -> dict[str, str]:
+    with app.app_context(), get_db().transaction(write=False) as session:
+        return dict(session.execute(select(Call.id, Call.status).where(Call.id.in_(ids))).all())
+
+
+def _events(app, event_type="reconcile") -> list[str]:
+    with app.app_context(), get_db().transaction(write=False) as session:
+        return list(session.scalars(select(CallEvent.call_id).where(CallEvent.event_type == event_type)))
+
+
+def test_a_task_enqueued_by_the_web_app_runs_in_the_worker(queue, sim, workers):
+    """A placement that ended without Exotel's answer queues a check; the worker adopts the call's Sid."""
+    kind, database_url, queue_url = queue
+    live = LiveServer()
+    overrides = {"QUEUE_URL": queue_url} if queue_url else {}
+    app = make_app(database_url, sim.base_url, PUBLIC_BASE_URL=live.url, CHECK_CALL_DELAY=0.5, **overrides)
+    live.serve(app)
+    try:
+        with app.app_context():
+            from webapp.accounts import create_token
+
+            token = create_token(get_db(), "worker-test")
+        # Exotel places the call but its answer is a 503: the call is `unknown`, without a Sid.
+        sim.state.configure(drop_callbacks=1.0)
+        sim.state.add_fault(mode="status", status=503, place=True)
+        response = requests.post(f"{live.url}/api/calls", json={"from": number(1), "app_id": "7"},
+                                 headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert response.status_code == 502, response.text
+        call = response.json()["call"]
+        assert call["status"] == "unknown" and call["sid"] is None
+        assert sim.state.wait_idle(10)
+        (truth,) = sim.state.calls.values()
+
+        # No periodic scheduler: only the queued task can settle it.
+        worker = workers(worker_env(database_url, queue_url, sim.base_url), "--no-periodic")
+        assert _wait(lambda: _statuses(app, [call["id"]])[call["id"]] == truth["status"], 20), worker.lines()[-20:]
+        with app.app_context(), get_db().transaction(write=False) as session:
+            assert session.get(Call, call["id"]).sid == truth["sid"]
+        assert any('"check_call' in line or "check_call" in line for line in worker.lines())
+    finally:
+        live.stop()
+        app.extensions["database"].engine.dispose()
+
+
+def test_scheduled_reconciliation_settles_calls_whose_callbacks_were_dropped(queue_app, sim, workers):
+    app, kind, database_url, queue_url = queue_app
+    with app.app_context():
+        ids = open_calls_in_simulator(sim, get_db(), 5)
+    assert sim.state.wait_idle(10)
+    assert set(_statuses(app, ids).values()) == {"in-progress"}
+
+    worker = workers(worker_env(database_url, queue_url, sim.base_url))
+    assert _wait(lambda: set(_statuses(app, ids).values()) <= FINAL, 20), worker.lines()[-20:]
+    truth = {c["sid"]: c["status"] for c in sim.state.calls.values()}
+    with app.app_context(), get_db().transaction(write=False) as session:
+        assert {c.sid: c.status for c in session.scalars(select(Call))} == truth
+    assert sorted(_events(app)) == sorted(ids)
+
+    health = app.test_client().get("/healthz").get_json()
+    assert health["worker"]["seen"] is True and health["worker"]["last_seen"]
+
+
+def _runs(worker) -> list[tuple[float, float]]:
+    """(start, end) of each reconciliation run in a worker's log."""
+    runs, started = [], None
+    for line in worker.lines():
+        if not line.startswith("{"):
+            continue
+        entry = json.loads(line)
+        moment = datetime.fromisoformat(entry["time"]).timestamp()
+        if entry.get("event") == "reconcile_started":
+            started = moment
+        elif entry.get("event") == "reconcile_finished" and started is not None:
+            runs.append((started, moment))
+            started = None
+    return runs
+
+
+def test_two_workers_never_reconcile_at_once(queue_app, sim, workers):
+    app, kind, database_url, queue_url = queue_app
+    # Enough sid-less calls that a run takes a while: one Exotel listing each.
+    with app.app_context(), get_db().transaction() as session:
+        for index in range(120):
+            session.add(Call(from_number=number(index), caller_id="08047112345", flow_url="http://x/1", status="unknown"))
+    env = worker_env(database_url, queue_url, sim.base_url)
+    first, second = workers(env), workers(env)
+    assert _wait(lambda: len(_runs(first)) + len(_runs(second)) >= 4, 40)
+    first.stop(), second.stop()
+    runs = sorted(_runs(first) + _runs(second))
+    for (_, end), (start, _) in zip(runs, runs[1:], strict=False):
+        assert start >= end, runs  # never two at once
+    skipped = [line for w in (first, second) for line in w.lines() if "reconcile_skipped" in line]
+    assert skipped, "the workers never met at the lock"
+
+
+def test_a_worker_killed_mid_run_leaves_nothing_undone(queue_app, sim, workers):
+    app, kind, database_url, queue_url = queue_app
+    with app.app_context():
+        ids = open_calls_in_simulator(sim, get_db(), 400)
+    assert sim.state.wait_idle(15)
+
+    def settled() -> int:
+        return sum(status in FINAL for status in _statuses(app, ids).values())
+
+    env = worker_env(database_url, queue_url, sim.base_url)
+    victim = workers(env, "--lock-seconds", "3")
+    assert _wait(lambda: settled() > 0, 30), victim.lines()[-20:]
+    victim.stop(signal.SIGKILL)
+    left = len(ids) - settled()
+    assert left > 0, "the run finished before the kill: nothing to redo"
+
+    # The killed worker's lock expires; the next run settles what was left, each call once.
+    heir = workers(env, "--lock-seconds", "3")
+    assert _wait(lambda: settled() == len(ids), 30), heir.lines()[-20:]
+    events = _events(app)
+    assert sorted(events) == sorted(ids)
+    with app.app_context(), get_db().transaction(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(Call).where(Call.status.not_in(FINAL))) == 0

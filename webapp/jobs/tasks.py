@@ -1,0 +1,102 @@
+"""The worker's tasks: thin adapters from Huey to the call services, like views are for requests.
+
+Huey pops a task before running it, so a worker killed mid-task loses it; the
+truth lives in the app's tables instead, and the periodic reconciliation reads
+what is still open each time, so its next run redoes whatever a killed one left
+undone. One run at a time across all workers: Huey's lock, with a time to
+live (a killed worker's lock expires), and a deadline inside it shorter than
+that time to live (a slow run stops and leaves the rest to the next one).
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+import math
+import time
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+from flask import Flask
+from huey.exceptions import TaskLockedException
+
+from ..config import get_settings
+from ..db import get_db, utcnow
+
+log = logging.getLogger(__name__)
+
+RECONCILE_LOCK = "reconcile"
+LOCK_SECONDS = 300.0  # a reconcile run's lock lives this long at most
+
+
+def every_minutes(minutes: int):
+    """A Huey schedule: true on every `minutes`-th minute since the epoch (regular for any N)."""
+
+    def due(moment: datetime) -> bool:
+        return minutes > 0 and (calendar.timegm(moment.timetuple()) // 60) % minutes == 0
+
+    return due
+
+
+def run_reconcile(app: Flask, *, lock_seconds: float) -> Any:
+    """One reconciliation run inside the app; the report, or None when another worker holds the lock."""
+    from ..calls.reconcile import reconcile
+    from ..gateway import exotel_client
+    from ..observability.metrics import RECONCILE_LAST_RUN, RECONCILE_SETTLED
+    from . import get_jobs
+
+    huey = get_jobs(app).huey
+    try:
+        # Whole seconds: Redis SET EX takes an integer.
+        with huey.lock_task(RECONCILE_LOCK, ttl=max(1, math.ceil(lock_seconds))), app.app_context():
+            settings = get_settings(app)
+            started = time.monotonic()
+            log.info("reconcile started", extra={"event": "reconcile_started"})
+            report = reconcile(get_db(), exotel_client(app), older_than_minutes=settings.reconcile_older_than_minutes,
+                               tz=settings.tz, deadline=started + lock_seconds * 0.8)
+            RECONCILE_LAST_RUN.set(time.time())
+            RECONCILE_SETTLED.inc(len(report.settled))
+            log.info(
+                "reconcile finished",
+                extra={"event": "reconcile_finished", "open_calls": report.open_calls, "settled": len(report.settled),
+                       "adopted": len(report.adopted), "never_placed": len(report.never_placed),
+                       "incomplete": report.incomplete, "error": report.error,
+                       "ms": round((time.monotonic() - started) * 1000)},
+            )
+            return report
+    except TaskLockedException:
+        log.info("reconcile skipped: another worker is running it", extra={"event": "reconcile_skipped"})
+        return None
+
+
+def register_tasks(huey: Any, app: Flask) -> SimpleNamespace:
+    """Define this app's tasks on `huey`; the same names in the web process (to enqueue) and the worker."""
+    settings = get_settings(app)
+    lock_seconds = float(app.config.get("RECONCILE_LOCK_SECONDS", LOCK_SECONDS))
+
+    @huey.task(name="reconcile")
+    def reconcile_now() -> None:
+        """Reconcile now (enqueued by hand or by the web)."""
+        run_reconcile(app, lock_seconds=lock_seconds)
+
+    @huey.periodic_task(every_minutes(settings.reconcile_every_minutes), name="scheduled_reconcile")
+    def scheduled_reconcile() -> None:
+        """Reconcile every RECONCILE_EVERY_MINUTES (0: never)."""
+        run_reconcile(app, lock_seconds=lock_seconds)
+
+    @huey.task(name="check_call", retries=3, retry_delay=60)
+    def check_call(call_id: str) -> None:
+        """Look up one call whose placing ended without Exotel's answer (adoption by From, ExoPhone, time)."""
+        from ..calls.adoption import adopt_call
+        from ..calls.reconcile import open_call
+        from ..gateway import exotel_client
+
+        with app.app_context():
+            row = open_call(get_db(), call_id)
+            if row is None or row.sid is not None:
+                return  # settled meanwhile (a callback, a reconciliation)
+            outcome = adopt_call(get_db(), exotel_client(app), row, get_settings(app).tz, now=utcnow())
+            log.info("check_call %s: %s", call_id, outcome.value, extra={"event": "check_call", "call_id": call_id})
+
+    return SimpleNamespace(reconcile=reconcile_now, scheduled_reconcile=scheduled_reconcile, check_call=check_call)
