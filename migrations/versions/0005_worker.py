@@ -7,6 +7,7 @@ queue is its own database needs no DDL at run time; on SQLite they stay empty
 log of requests sent to Exotel.
 
 Revision ID: 0005
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0007"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -16,7 +16,7 @@ an index-only scan (30 days of 1 M calls: 368 ms -> 103 ms, EXPLAIN ANALYZE).
 SQLite is left as it is: its reflection cannot read an expression index.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-01 10:30:00
 """
 from alembic import op
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 UTC = sa.DateTime(timezone=True)
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from known_data import CALLS, at, call_id
-from signin import sign_in
 from sqlalchemy import insert, text
 
+from tests.support.signin import sign_in
 from webapp.models import Call
 from webapp.reporting import Counts, ReportFilters, build_report
 from webapp.reporting.sql import PLACED

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 from known_data import CALLS, at, call_id, load_known_data
-from signin import sign_in
 from sqlalchemy import insert
 
+from tests.support.signin import sign_in
 from webapp.db import get_db
 from webapp.models import Call
 from webapp.reporting.shift import WorkerState, shift_summary

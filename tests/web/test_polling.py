@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from signin import sign_in
 from sqlalchemy import event, insert, update
 
+from tests.support.signin import sign_in
 from webapp.db import get_db
 from webapp.models import Call
 
