@@ -134,13 +134,20 @@ def calls_seed(count: int, days: int, random_seed: int | None):
               help="Seconds between checks of periodic tasks (Huey's default: 60). For tests.")
 @click.option("--lock-seconds", type=click.FloatRange(min=1), hidden=True,
               help="Time to live of the reconciliation lock (default 300). For tests.")
-def worker(threads: int, periodic: bool, scheduler_period: float | None, lock_seconds: float | None):
+@click.option("--dispatch-seconds", type=click.FloatRange(min=1), hidden=True,
+              help="Length of one campaign dispatcher run (default 55). For tests.")
+def worker(
+    threads: int, periodic: bool, scheduler_period: float | None, lock_seconds: float | None,
+    dispatch_seconds: float | None,
+):
     """Run the background worker: scheduled reconciliation and queued tasks, until Ctrl-C."""
     from .jobs.runner import run_worker
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app itself, for other threads
     if lock_seconds:
         app.config["RECONCILE_LOCK_SECONDS"] = lock_seconds
+    if dispatch_seconds:
+        app.config["DISPATCH_SECONDS"] = dispatch_seconds
     run_worker(app, threads=threads, periodic=periodic, scheduler_period=scheduler_period)
 
 

@@ -13,12 +13,13 @@ from flask import Flask, current_app, request
 from werkzeug.exceptions import BadRequest
 
 from .accounts.audit import Actor
-from .calls.placing import Placement, place_call
+from .calls.placing import Placement, ask_exotel, place_call
 from .calls.validation import CallInput
 from .config import Settings, get_settings
 from .db import get_db
-from .exotel import BULK, INTERACTIVE, ExotelClient, Permit, Priority
+from .exotel import BULK, INTERACTIVE, ExotelClient, ExotelError, Permit, Priority
 from .jobs import get_jobs
+from .models import Call
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -166,3 +167,27 @@ def _check_later(app: Flask, call_id: str) -> None:
         get_jobs(app).enqueue("check_call", call_id, delay=app.config.get("CHECK_CALL_DELAY", 180.0))
     except Exception:  # the queue being down must not turn a placed call into an error page
         log.warning("could not queue a check of call %s", call_id, exc_info=True)
+
+
+def send_campaign_attempt(app: Flask, call_id: str) -> ExotelError | None:
+    """Ask Exotel for one claimed campaign attempt (a committed `pending` call), as bulk work of the budget.
+
+    Runs in the worker, outside any request: callbacks go to PUBLIC_BASE_URL.
+    """
+    from .campaigns.models import Campaign
+
+    settings = get_settings(app)
+    if not settings.public_base_url:  # the dispatcher claims nothing without it
+        raise RuntimeError("PUBLIC_BASE_URL is not set: the worker cannot tell Exotel where to send callbacks")
+    db = get_db()
+    with db.transaction(write=False) as session:
+        call = session.get(Call, call_id)
+        campaign = session.get(Campaign, call.campaign_id) if call is not None and call.campaign_id else None
+    if call is None or campaign is None:
+        return None
+    events = tuple(event for event in campaign.status_callback_events.split(",") if event)
+    _call, error = ask_exotel(
+        db, exotel_client(app).with_permit(budget_permit(app)), call, secret_key=settings.secret_key,
+        callback_base=settings.public_base_url, timezone=settings.tz, events=events, priority=BULK,
+    )
+    return error

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from ..accounts import audit
 from ..accounts.audit import Actor
 from ..db import Database, utcnow
-from ..exotel import ConnectRequest, ExotelClient, ExotelError, ExotelUnreachable
+from ..exotel import INTERACTIVE, BudgetSpent, ConnectRequest, ExotelClient, ExotelError, ExotelUnreachable, Priority
 from ..exotel.callbacks import parse_exotel_time
 from ..exotel.status import EXOTEL_STATUSES
 from ..models import Call, IdempotencyKey
@@ -121,11 +121,14 @@ def ask_exotel(
     callback_base: str,
     timezone: ZoneInfo,
     events: tuple[str, ...],
+    priority: Priority = INTERACTIVE,
 ) -> tuple[Call, ExotelError | None]:
     """Send Exotel the request for a committed `pending` call and record its answer; the call as it now is.
 
     Nothing here re-sends: a timeout or 5xx leaves the call `unknown` for
     reconciliation, since Exotel may have placed it (it has no idempotency key).
+    This deployment's own budget being spent (BudgetSpent) sent nothing: the call
+    stays `pending`, for the caller to ask again later.
     """
     request = ConnectRequest(
         from_number=call.from_number,
@@ -141,7 +144,9 @@ def ask_exotel(
     started = time.monotonic()
     error: ExotelError | None = None
     try:
-        info = client.connect_to_flow(request)
+        info = client.connect_to_flow(request, priority=priority)
+    except BudgetSpent as exc:
+        return call, exc
     except ExotelError as exc:
         error = exc
     latency_ms = round((time.monotonic() - started) * 1000)

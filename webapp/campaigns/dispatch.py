@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from ..accounts.audit import SYSTEM, Actor
 from ..calls.status import FINAL
 from ..db import Database
-from ..exotel import ExotelError
+from ..exotel import BudgetSpent, ExotelError
 from ..models import Call, new_id
 from .models import IN_FLIGHT, Campaign, CampaignContact, Suppression
 from .retries import RetryPolicy
@@ -36,7 +36,7 @@ BURST_SECONDS = 2.0
 # A claimed attempt still `pending` this long after its claim was never answered by
 # Exotel in this deployment's memory (its worker died mid-request): it becomes
 # `unknown`, and reconciliation looks it up before anything else happens to it.
-LOST_AFTER = timedelta(minutes=2)
+LOST_AFTER = timedelta(minutes=10)
 NOT_SENT = "not_sent"  # error_code of an attempt claimed but stopped before Exotel was asked
 DND_WORDS = ("dnd", "ndnc", "do not disturb")
 
@@ -173,6 +173,8 @@ def send_attempt(db: Database, claimed: Claimed, send: Sender, now: datetime) ->
     error = send(claimed.call_id)
     if error is None:
         return "placed"
+    if isinstance(error, BudgetSpent):
+        return "budget"  # nothing was sent; the call stays pending and is asked again later
     if getattr(error, "outcome_unknown", False):
         return "unknown"  # Exotel may have placed it: the contact waits for reconciliation, never re-dialled blindly
     outcome, state, retry_at = "refused", "exhausted", None
@@ -247,7 +249,7 @@ def _after_refusal(
         return "suppressed", None
     if campaign.status == "canceled":
         return "canceled", None
-    if call.error_code == NOT_SENT:
+    if call.error_code in (NOT_SENT, "not_placed"):  # not_placed: reconciliation found Exotel never had it
         # Never dialled, through no fault of the number: it waits for its campaign to run again.
         return "waiting", now
     return "exhausted", None

@@ -55,6 +55,9 @@ def commands(port: int, threads: int, env: dict[str, str]) -> list[tuple[str, li
         sim_port = _free_port()
         env["EXOTEL_API_BASE"] = f"http://127.0.0.1:{sim_port}"
         children.append(("simulator", [python, "-m", "webapp.simulator", "--port", str(sim_port)]))
+    # Campaign calls are placed by the worker, outside any request: callbacks come back to this web server.
+    if not (env.get("EXOTEL_API_KEY") or "").strip():  # with real credentials, PUBLIC_BASE_URL must be given
+        env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
     flask = [python, "-m", "flask", "--app", "webapp"]
     children.append(("web", [*flask, "run", "--host", "127.0.0.1", "--port", str(port), "--with-threads"]))
     children.append(("worker", [*flask, "worker", "--threads", str(threads)]))

@@ -99,4 +99,68 @@ def register_tasks(huey: Any, app: Flask) -> SimpleNamespace:
             outcome = adopt_call(get_db(), exotel_client(app), row, get_settings(app).tz, now=utcnow())
             log.info("check_call %s: %s", call_id, outcome.value, extra={"event": "check_call", "call_id": call_id})
 
-    return SimpleNamespace(reconcile=reconcile_now, scheduled_reconcile=scheduled_reconcile, check_call=check_call)
+    campaigns = register_campaign_tasks(huey, app)
+    return SimpleNamespace(
+        reconcile=reconcile_now, scheduled_reconcile=scheduled_reconcile, check_call=check_call,
+        send_attempt=campaigns.send_attempt, campaign_dispatcher=campaigns.campaign_dispatcher,
+    )
+
+
+DISPATCH_LOCK = "campaign-dispatcher"
+DISPATCH_SECONDS = 55.0  # one run's length: the next minute's run takes over
+DISPATCH_TICK = 1.0  # seconds between dispatcher rounds
+
+
+def run_dispatcher(app: Flask, enqueue_send: Any, *, seconds: float = DISPATCH_SECONDS, tick: float = DISPATCH_TICK) -> int:
+    """Campaigns' dispatcher for `seconds`: each round settles outcomes and claims due attempts, whose sending
+    is queued for any worker. One dispatcher at a time across workers (an expiring lock); attempts claimed; None
+    when another worker holds the lock."""
+    from ..campaigns.dispatch import dispatch, settle
+    from . import get_jobs
+
+    huey = get_jobs(app).huey
+    claimed_total = 0
+    try:
+        with huey.lock_task(DISPATCH_LOCK, ttl=math.ceil(seconds + 15)), app.app_context():
+            if not get_settings(app).public_base_url:
+                log.warning("campaigns wait: PUBLIC_BASE_URL is not set, so Exotel could not send callbacks",
+                            extra={"event": "dispatch_skipped"})
+                return 0
+            clock = app.config.get("CAMPAIGN_CLOCK", utcnow)
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                started = time.monotonic()
+                settle(get_db(), clock())
+                for claimed in dispatch(get_db(), clock()):
+                    enqueue_send(claimed.call_id, claimed.campaign_id)
+                    claimed_total += 1
+                time.sleep(max(0.0, tick - (time.monotonic() - started)))
+    except TaskLockedException:
+        return 0
+    return claimed_total
+
+
+def register_campaign_tasks(huey: Any, app: Flask) -> SimpleNamespace:
+    """The campaign tasks: a dispatcher every minute, and one task per attempt to send."""
+    seconds = float(app.config.get("DISPATCH_SECONDS", DISPATCH_SECONDS))
+
+    @huey.task(name="send_attempt")
+    def send_attempt(call_id: str, campaign_id: int) -> None:
+        """Ask Exotel for one claimed attempt; a spent budget asks again a little later."""
+        from ..campaigns import dispatch
+        from ..gateway import send_campaign_attempt
+
+        with app.app_context():
+            outcome = dispatch.send_attempt(
+                get_db(), dispatch.Claimed(call_id, campaign_id), lambda cid: send_campaign_attempt(app, cid), utcnow()
+            )
+        log.info("attempt %s: %s", call_id, outcome, extra={"event": "campaign_attempt", "call_id": call_id})
+        if outcome == "budget":
+            send_attempt.schedule(args=(call_id, campaign_id), delay=5)
+
+    @huey.periodic_task(every_minutes(1), name="campaign_dispatcher")
+    def campaign_dispatcher() -> None:
+        """Dial running campaigns (every minute; a run lasts most of the minute)."""
+        run_dispatcher(app, lambda call_id, campaign_id: send_attempt(call_id, campaign_id), seconds=seconds)
+
+    return SimpleNamespace(send_attempt=send_attempt, campaign_dispatcher=campaign_dispatcher)
