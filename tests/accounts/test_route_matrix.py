@@ -22,7 +22,7 @@ POLICY = {
     "static": "public", "health.healthz": "public", "metrics.metrics": "public",
     "auth.login": "public", "auth.setup": "public", "auth.logout": "public", "auth.set_password": "public",
     "auth.password": "session:read",
-    "ui.index": "session:read", "ui.calls": "session:read", "ui.show_call": "session:read",
+    "home.index": "session:read", "home.live": "session:read", "ui.calls": "session:read", "ui.show_call": "session:read",
     "ui.call_status": "session:read", "ui.calls_status": "session:read", "ui.settings": "session:read",
     "ui.new_call": "session:place",
     "reports.index": "session:read", "reports.table_csv": "session:read", "reports.calls_csv": "session:read",

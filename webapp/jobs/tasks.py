@@ -102,30 +102,38 @@ def register_tasks(huey: Any, app: Flask) -> SimpleNamespace:
     campaigns = register_campaign_tasks(huey, app)
     return SimpleNamespace(
         reconcile=reconcile_now, scheduled_reconcile=scheduled_reconcile, check_call=check_call,
-        send_attempt=campaigns.send_attempt, campaign_dispatcher=campaigns.campaign_dispatcher,
+        send_attempt=campaigns.send_attempt, dispatch_campaigns=campaigns.dispatch_campaigns,
+        campaign_dispatcher=campaigns.campaign_dispatcher,
     )
 
 
 DISPATCH_LOCK = "campaign-dispatcher"
-DISPATCH_SECONDS = 55.0  # one run's length: the next minute's run takes over
+# One dispatcher run's length. Short, so a worker asked to stop finishes it at once; the run
+# queues the next one while campaigns are live, and the periodic task restarts the chain if a
+# killed worker broke it (the lock's time to live lets another worker take over).
+DISPATCH_SECONDS = 5.0
 DISPATCH_TICK = 1.0  # seconds between dispatcher rounds
 
 
-def run_dispatcher(app: Flask, enqueue_send: Any, *, seconds: float = DISPATCH_SECONDS, tick: float = DISPATCH_TICK) -> int:
+def run_dispatcher(
+    app: Flask, enqueue_send: Any, *, seconds: float = DISPATCH_SECONDS, tick: float = DISPATCH_TICK,
+) -> bool:
     """Campaigns' dispatcher for `seconds`: each round settles outcomes and claims due attempts, whose sending
-    is queued for any worker. One dispatcher at a time across workers (an expiring lock); attempts claimed; None
-    when another worker holds the lock."""
+    is queued for any worker. One dispatcher at a time across workers (an expiring lock). Whether campaigns are
+    still live after it (False too when another worker holds the lock: that worker carries on)."""
+    from sqlalchemy import func, select
+
     from ..campaigns.dispatch import dispatch, settle
+    from ..campaigns.models import Campaign
     from . import get_jobs
 
     huey = get_jobs(app).huey
-    claimed_total = 0
     try:
         with huey.lock_task(DISPATCH_LOCK, ttl=math.ceil(seconds + 15)), app.app_context():
             if not get_settings(app).public_base_url:
                 log.warning("campaigns wait: PUBLIC_BASE_URL is not set, so Exotel could not send callbacks",
                             extra={"event": "dispatch_skipped"})
-                return 0
+                return False
             clock = app.config.get("CAMPAIGN_CLOCK", utcnow)
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline:
@@ -133,15 +141,17 @@ def run_dispatcher(app: Flask, enqueue_send: Any, *, seconds: float = DISPATCH_S
                 settle(get_db(), clock())
                 for claimed in dispatch(get_db(), clock()):
                     enqueue_send(claimed.call_id, claimed.campaign_id)
-                    claimed_total += 1
                 time.sleep(max(0.0, tick - (time.monotonic() - started)))
+            with get_db().transaction(write=False) as session:
+                live = session.scalar(select(func.count()).select_from(Campaign).where(
+                    Campaign.status.in_(("scheduled", "running", "paused"))))
+            return bool(live)
     except TaskLockedException:
-        return 0
-    return claimed_total
+        return False
 
 
 def register_campaign_tasks(huey: Any, app: Flask) -> SimpleNamespace:
-    """The campaign tasks: a dispatcher every minute, and one task per attempt to send."""
+    """The campaign tasks: the dispatcher (a chain of short runs, restarted every minute), one send per attempt."""
     seconds = float(app.config.get("DISPATCH_SECONDS", DISPATCH_SECONDS))
 
     @huey.task(name="send_attempt")
@@ -158,9 +168,18 @@ def register_campaign_tasks(huey: Any, app: Flask) -> SimpleNamespace:
         if outcome == "budget":
             send_attempt.schedule(args=(call_id, campaign_id), delay=5)
 
+    @huey.task(name="dispatch_campaigns")
+    def dispatch_campaigns() -> None:
+        """One dispatcher run; the next is queued while campaigns are live (paused ones included: a resume is
+        then dialled within seconds)."""
+        if run_dispatcher(app, lambda call_id, campaign_id: send_attempt(call_id, campaign_id), seconds=seconds):
+            dispatch_campaigns.schedule(delay=0.1)
+
     @huey.periodic_task(every_minutes(1), name="campaign_dispatcher")
     def campaign_dispatcher() -> None:
-        """Dial running campaigns (every minute; a run lasts most of the minute)."""
-        run_dispatcher(app, lambda call_id, campaign_id: send_attempt(call_id, campaign_id), seconds=seconds)
+        """Start the dispatcher every minute (a second chain meets the lock and ends at once)."""
+        dispatch_campaigns()
 
-    return SimpleNamespace(send_attempt=send_attempt, campaign_dispatcher=campaign_dispatcher)
+    return SimpleNamespace(
+        send_attempt=send_attempt, dispatch_campaigns=dispatch_campaigns, campaign_dispatcher=campaign_dispatcher,
+    )
