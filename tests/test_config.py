@@ -146,3 +146,13 @@ def test_a_metrics_directory_that_cannot_be_one_stops_with_one_line(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"configuration error: PROMETHEUS_MULTIPROC_DIR: cannot create '{tmp_path / 'file' / 'metrics'}': Not a directory"
     ]
+
+
+def test_the_simulator_has_a_default_exophone(tmp_path):
+    """Without credentials the form and the API need no caller_id: the simulator's ExoPhone is the default."""
+    from webapp.config import SIMULATOR_EXOPHONE, load_settings
+
+    assert load_settings({}, tmp_path).exotel_caller_id == SIMULATOR_EXOPHONE
+    assert load_settings({"EXOTEL_CALLER_ID": "08011112222"}, tmp_path).exotel_caller_id == "08011112222"
+    real = {"EXOTEL_ACCOUNT_SID": "a", "EXOTEL_API_KEY": "k", "EXOTEL_API_TOKEN": "t", "PUBLIC_BASE_URL": "https://x.example"}
+    assert load_settings(real, tmp_path).exotel_caller_id is None

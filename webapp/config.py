@@ -13,6 +13,8 @@ from flask import Flask, current_app
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+# The ExoPhone calls come from when no credentials are set (the built-in simulator).
+SIMULATOR_EXOPHONE = "08047112345"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 REGIONS = {
     "singapore": "https://api.exotel.com",
@@ -265,7 +267,8 @@ def load_settings(env: dict[str, str], instance_path: Path) -> Settings:
         exotel_api_token=creds["EXOTEL_API_TOKEN"],
         exotel_region=region,
         exotel_api_base=api_base,
-        exotel_caller_id=_clean(env, "EXOTEL_CALLER_ID"),
+        # The simulator has an ExoPhone of its own, so a newcomer's first call needs none.
+        exotel_caller_id=_clean(env, "EXOTEL_CALLER_ID") or (None if given else SIMULATOR_EXOPHONE),
         exotel_timezone=timezone,
         public_base_url=public_base,
         log_level=log_level,
