@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from ..accounts.audit import SYSTEM, Actor
@@ -72,9 +72,11 @@ def _slots(campaign: Campaign, now: datetime) -> tuple[int, datetime]:
 
 
 def _in_flight(session: Session, campaign_id: int) -> int:
-    return len(session.scalars(
-        select(CampaignContact.id).where(CampaignContact.campaign_id == campaign_id, CampaignContact.state.in_(IN_FLIGHT))
-    ).all())
+    """Contacts of the campaign with an attempt not yet final (counted by the database, not fetched)."""
+    return session.scalar(
+        select(func.count()).select_from(CampaignContact)
+        .where(CampaignContact.campaign_id == campaign_id, CampaignContact.state.in_(IN_FLIGHT))
+    ) or 0
 
 
 def _claim(session: Session, campaign: Campaign, now: datetime) -> list[Claimed]:
