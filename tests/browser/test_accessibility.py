@@ -25,13 +25,19 @@ WIDTHS = {"desktop": 1280, "phone": 375}
 
 
 @pytest.fixture
-def seeded(served):
-    """The served app with a week of synthetic calls (today's among them); yields (base_url, a call's id)."""
+def seeded(served, sim):
+    """The served app with a week of synthetic calls (today's among them); yields (base_url, a completed call's id).
+
+    That call has a recording (the simulator's), so its page shows the player too.
+    """
     app, base_url = served
     with app.app_context():
         engine = get_db().engine
         seed_many([engine], 300, days=7, seed=7)
-        call_id = get_db().session().scalar(select(Call.id).where(Call.status == "completed").limit(1))
+        with get_db().transaction() as session:
+            call = session.scalars(select(Call).where(Call.status == "completed").limit(1)).one()
+            call.recording_url = f"{sim.base_url}/recordings/testaccount/{'0' * 32}.wav"
+            call_id = call.id
     return base_url, call_id
 
 

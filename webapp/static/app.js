@@ -63,6 +63,25 @@
     input.addEventListener("input", update);
   });
 
+  // Copy buttons ([data-copy]): shown only where the Clipboard API works (see .can-copy in app.css).
+  if (navigator.clipboard && window.isSecureContext) {
+    document.documentElement.classList.add("can-copy");
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-copy]");
+      if (!button) return;
+      var status = document.getElementById(button.dataset.copyStatus || "copy-status");
+      var say = function (text) {
+        if (!status) return;
+        status.textContent = "";  // a repeated word is announced again
+        window.setTimeout(function () { status.textContent = text; }, 50);
+      };
+      navigator.clipboard.writeText(button.dataset.copy).then(
+        function () { say(("Copied " + (button.dataset.copyName || "")).trim()); },
+        function () { say("Could not copy: select the text and copy it instead."); }
+      );
+    });
+  }
+
   // Settings: a search box narrows the zone list to the options whose city, region or country match.
   var search = document.getElementById("zone-search");
   var zones = document.getElementById("timezone");

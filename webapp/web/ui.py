@@ -10,16 +10,16 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from ..calls.placing import IdempotencyConflict, Placement
+from ..calls.placing import IdempotencyConflict, Placement, again_request
 from ..calls.queries import BadCursor, call_events, get_call, get_calls, list_calls
 from ..calls.status import KNOWN, is_final
-from ..calls.validation import CallInput, is_clean_text
+from ..calls.validation import CallInput, ValidationError, is_clean_text, validate_call
 from ..config import get_settings
 from ..db import get_db
 from ..exotel import BudgetSpent
 from ..gateway import account_sid, place
 from ..models import Call
-from .call_forms import PlaceCallForm
+from .call_forms import PlaceCallForm, in_words
 from .display import TZ_COOKIE, legs_of, pretty_payload, refusal_in_words, safe_recording_url, zone_names
 from .filters import list_filters
 from .forms import TimezoneForm
@@ -34,7 +34,7 @@ ALTERED = "This form was altered and cannot be submitted: reload the page and tr
 
 
 # Every page needs a signed-in user; placing a call needs a role that may place calls.
-bp.before_request(page_rule(default="read", endpoints={"ui.new_call": "place"}))
+bp.before_request(page_rule(default="read", endpoints={"ui.new_call": "place", "ui.call_again": "place"}))
 
 
 def _settings():
@@ -108,6 +108,30 @@ def new_call():
     return _show_placed(placement)
 
 
+@bp.post("/calls/<call_id>/again")
+def call_again(call_id: str):
+    """Place a new call like this one (same number, flow, ExoPhone and options), then show the new call."""
+    call = _load_call(call_id)
+    try:
+        key = _form_key(request.form.get("nonce"))
+        data = validate_call(again_request(call), account_sid=account_sid(), default_caller_id=_settings().exotel_caller_id)
+    except ValueError as exc:
+        return _back(call, f"{exc} Nothing was placed.")
+    except ValidationError as exc:
+        why = exc.message if exc.code == "outcome_unknown" else f"This call cannot be placed again: {in_words(exc)}"
+        return _back(call, f"{why} Nothing was placed.")
+    placement, refused, _status = _place(data, key)
+    if placement is None:
+        return _back(call, refused or "")
+    return _show_placed(placement)
+
+
+def _back(call: Call, message: str):
+    """Back to the call's page, saying why nothing was placed."""
+    flash(message, "error")
+    return redirect(url_for("ui.show_call", call_id=call.id), 303)
+
+
 def _load_call(call_id: str) -> Call:
     call = get_call(get_db().session(), call_id)
     if call is None:
@@ -124,6 +148,7 @@ def _call_context(call: Call) -> dict[str, Any]:
         "recording_url": safe_recording_url(call.recording_url),
         "payloads": {event.id: pretty_payload(event.payload) for event in events},
         "version": _version(call, len(events)),
+        "again_nonce": _nonce(),
     }
 
 
