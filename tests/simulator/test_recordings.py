@@ -7,7 +7,10 @@ import wave
 
 import requests
 
+from tests.support.credentials import SECRET_KEY
 from tests.support.simulator import ACCOUNT, connect, wait_finished
+from webapp import create_app
+from webapp.gateway import exotel_client
 from webapp.simulator import SimulatorServer
 
 
@@ -40,3 +43,21 @@ def test_only_this_accounts_recordings_are_served(sim: SimulatorServer) -> None:
 def test_a_call_nobody_answered_has_no_recording(sim: SimulatorServer) -> None:
     sid = connect(sim, From="+919876543211").json()["Call"]["Sid"]  # ends in 1: busy
     assert wait_finished(sim, sid)["recording_url"] is None
+
+
+def test_pages_may_play_the_embedded_simulators_recordings(tmp_path, monkeypatch) -> None:
+    for name in ("EXOTEL_ACCOUNT_SID", "EXOTEL_API_KEY", "EXOTEL_API_TOKEN", "EXOTEL_API_BASE"):
+        monkeypatch.delenv(name, raising=False)
+    app = create_app({"TESTING": True, "SECRET_KEY": SECRET_KEY, "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}"})
+    client = app.test_client()
+    try:
+        with client.get("/static/app.css") as before:
+            assert before.headers["Content-Security-Policy"].endswith("media-src 'self' https:")
+        exotel_client(app)  # starts the embedded simulator, on a port known only now
+        server = app.extensions["simulator"]
+        with client.get("/static/app.css") as after:
+            assert after.headers["Content-Security-Policy"].endswith(f"media-src 'self' https: {server.base_url}")
+    finally:
+        if "simulator" in app.extensions:
+            app.extensions["simulator"].stop()
+        app.extensions["database"].engine.dispose()
