@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from browser_helpers import EMAIL, PASSWORD
@@ -12,6 +13,9 @@ from webapp.accounts import create_user
 from webapp.db import get_db
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
+ROOT = Path(__file__).resolve().parents[2]
+AXE_VERSION = "4.14.1"
+AXE = Path(__file__).parent / "vendor" / f"axe-{AXE_VERSION}" / "axe.min.js"
 
 
 def _chromium() -> str | None:
@@ -95,3 +99,13 @@ def page(browser, tmp_path, request):
         page.screenshot(path=str(tmp_path / "final.png"), full_page=True)
     finally:
         context.close()
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    if not AXE.exists():
+        message = f"{AXE.relative_to(ROOT)} missing: run scripts/fetch-axe (make test does)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true: {message}")
+        pytest.skip(message)
+    return AXE.read_text(encoding="utf-8")

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
-from browser_helpers import EMAIL, PASSWORD
+from browser_helpers import EMAIL, PASSWORD, axe_violations
 from sqlalchemy import select
 
 from webapp.calls.seeding import seed_many
@@ -20,33 +20,24 @@ from webapp.db import get_db
 from webapp.models import Call
 
 ROOT = Path(__file__).resolve().parents[2]
-AXE_VERSION = "4.14.1"
-AXE = Path(__file__).parent / "vendor" / f"axe-{AXE_VERSION}" / "axe.min.js"
 SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR") or ROOT / "test-artifacts" / "screenshots")
 WIDTHS = {"desktop": 1280, "phone": 375}
-BLOCKING = ("serious", "critical")
-# WCAG 2.1 A and AA, plus axe's best practices.
-TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
-
-
-@pytest.fixture(scope="session")
-def axe_source() -> str:
-    if not AXE.exists():
-        message = f"{AXE.relative_to(ROOT)} missing: run scripts/fetch-axe (make test does)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true: {message}")
-        pytest.skip(message)
-    return AXE.read_text(encoding="utf-8")
 
 
 @pytest.fixture
-def seeded(served):
-    """The served app with a week of synthetic calls (today's among them); yields (base_url, a call's id)."""
+def seeded(served, sim):
+    """The served app with a week of synthetic calls (today's among them); yields (base_url, a completed call's id).
+
+    That call has a recording (the simulator's), so its page shows the player too.
+    """
     app, base_url = served
     with app.app_context():
         engine = get_db().engine
         seed_many([engine], 300, days=7, seed=7)
-        call_id = get_db().session().scalar(select(Call.id).where(Call.status == "completed").limit(1))
+        with get_db().transaction() as session:
+            call = session.scalars(select(Call).where(Call.status == "completed").limit(1)).one()
+            call.recording_url = f"{sim.base_url}/recordings/testaccount/{'0' * 32}.wav"
+            call_id = call.id
     return base_url, call_id
 
 
@@ -65,21 +56,6 @@ def _pages(call_id: str) -> list[tuple[str, str, bool]]:
         ("settings", "/settings", True),
         ("not-found", "/calls/no-such-call", True),
     ]
-
-
-def _violations(page, source: str) -> list[str]:
-    """axe-core's serious and critical violations on the page, one line each."""
-    page.evaluate(source)
-    result = page.evaluate(
-        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
-        TAGS,
-    )
-    lines = []
-    for violation in result["violations"]:
-        if violation["impact"] in BLOCKING:
-            targets = ", ".join(" ".join(node["target"]) for node in violation["nodes"][:5])
-            lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']} at {targets}")
-    return lines
 
 
 def _sign_in(page, base_url: str) -> None:
@@ -109,7 +85,7 @@ def test_every_page_passes_axe_and_is_photographed(browser, seeded, axe_source, 
             page.wait_for_load_state("networkidle")
             assert page.url == f"{base_url}{path}", (name, page.url)  # the page itself, not a redirect
             page.screenshot(path=str(SCREENSHOTS / f"{name}-{WIDTHS[device]}.png"), full_page=True)
-            problems = _violations(page, axe_source)
+            problems = axe_violations(page, axe_source)
             if problems:
                 found[name] = problems
     finally:

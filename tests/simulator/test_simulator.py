@@ -75,7 +75,7 @@ def test_completed_call_posts_answered_then_terminal_as_multipart(sim: Simulator
     # second-to-last digit 5: 3 + 5 % 6 = 8 s of conversation
     assert terminal["ConversationDuration"] == "8" and terminal["Legs[0][OnCallDuration]"] == "8"
     assert terminal["Legs[0][Status]"] == "completed" and terminal["Legs[0][AnsweredBy]"] == "human"
-    assert terminal["RecordingUrl"].startswith("https://") and call["Sid"] in terminal["RecordingUrl"]
+    assert terminal["RecordingUrl"] == f"{sim.base_url}/recordings/{ACCOUNT}/{call['Sid']}.wav"
     assert parse_ts(terminal["EndTime"]) - parse_ts(terminal["StartTime"]) == timedelta(seconds=10)
     assert sim.state.wait_idle(5)  # the log is written once the receiver has answered
     assert [d["event"] for d in sim.state.deliveries] == ["answered", "terminal"]
@@ -328,7 +328,7 @@ def test_single_call_details(sim: SimulatorServer) -> None:
     wait_finished(sim, sid)
     call = get(sim, f"/Calls/{sid}.json", details="true").json()["Call"]
     assert call["Status"] == "completed" and call["Duration"] == 10
-    assert call["DateUpdated"] == call["EndTime"] and call["RecordingUrl"].startswith("https://")
+    assert call["DateUpdated"] == call["EndTime"] and call["RecordingUrl"] == f"{sim.base_url}/recordings/{ACCOUNT}/{sid}.wav"
     assert call["Details"]["ConversationDuration"] == 8
     assert call["Details"]["Legs"] == [{"Leg": {"Id": 1, "OnCallDuration": 8, "Status": "completed"}}]
     assert "Details" not in get(sim, f"/Calls/{sid}.json").json()["Call"]

@@ -70,11 +70,11 @@ def test_flow_url_is_accepted_too(app, signed_in, sim):
 
 def test_errors_are_shown_next_to_their_fields(app, signed_in):
     cases = {
-        "from_number": ("12", "is not a valid phone number"),
-        "flow": ("not a flow", "flow_url must be an http(s) URL"),
-        "time_limit": ("99999", "between 1 and 14400"),
-        "time_out": ("0", "between 1 and 60"),
-        "caller_id": ("abc", "caller_id must be an ExoPhone number"),
+        "from_number": ("12", "Customer number is not a valid phone number"),
+        "flow": ("not a flow", "Flow must be an app id (digits only, e.g. 123456) or a full flow URL"),
+        "time_limit": ("99999", "Time limit must be a whole number of seconds from 1 to 14400."),
+        "time_out": ("0", "Ring timeout must be a whole number of seconds from 1 to 60."),
+        "caller_id": ("abc", "ExoPhone must be a phone number of 6 to 16 digits"),
     }
     for name, (value, message) in cases.items():
         _, hidden = _form(signed_in)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import stat
 
 from tests.support.signin import page_token, sign_in
@@ -54,6 +56,39 @@ def test_setup_rejects_short_or_mismatched_passwords(app, client):
     assert _setup(client, code, password="a long password", confirm="another long one").status_code == 400
     with app.app_context():
         assert count_users(get_db()) == 0
+
+
+def test_a_wrong_code_and_a_bad_password_show_at_once(app, client, caplog):
+    caplog.set_level(logging.DEBUG)
+    response = _setup(client, "WRONG-CODE-0000", email="not-an-email", password="short", confirm="other")
+    assert response.status_code == 403
+    page = response.get_data(as_text=True)
+    assert re.search(r'id="setup_code-error">That is not the code printed', page)
+    assert re.search(r'id="email-error">Enter an email address', page)
+    assert re.search(r'id="password-error">The password needs 10 to 1024 characters', page)
+    assert re.search(r'id="confirm-error">The passwords differ', page)
+    assert "Correct these 4 fields" in page and 'href="#setup_code"' in page
+    assert "WRONG-CODE-0000" not in page
+    with app.app_context():
+        assert count_users(get_db()) == 0
+    # Each of those wrong codes counted: the throttle stops guesses made with a bad password too.
+    for _ in range(4):
+        assert _setup(client, "AAAA-BBBB-CCCC", password="short").status_code == 403
+    assert _setup(client, app.extensions["setup_code"]).status_code == 429
+    code = app.extensions["setup_code"]
+    assert all(code not in record.getMessage() for record in caplog.records)
+
+
+def test_a_right_code_is_not_written_back_into_the_page(app, client, caplog):
+    caplog.set_level(logging.DEBUG)
+    code = app.extensions["setup_code"]
+    response = _setup(client, code, password="short", confirm="short")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert code not in page and code.replace("-", "") not in page
+    assert "setup_code-error" not in page and "That code was right" in page
+    assert re.search(r'<input[^>]*id="setup_code"[^>]*value=""', page)
+    assert all(code not in record.getMessage() for record in caplog.records)
 
 
 def test_setup_guesses_are_slowed_down(app, client):

@@ -50,7 +50,7 @@ def test_a_call_goes_from_placed_to_completed_with_two_events(live_app, auth_hea
     assert final["answered_at"] and final["ended_at"]
     assert final["answered_at"] < final["ended_at"]
     assert final["conversation_duration"] > 0
-    assert final["recording_url"].startswith("https://")
+    assert final["recording_url"] == f"{sim.base_url}/recordings/testaccount/{call['sid']}.wav"
     assert [e["event_type"] for e in final["events"]] == ["answered", "terminal"]
     assert final["events"][1]["payload"]["CustomField"] == "order-42"
     truth = sim.state.calls[call["sid"]]

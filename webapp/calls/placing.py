@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -20,7 +21,7 @@ from ..models import Call, IdempotencyKey
 from ..observability.metrics import CALLS_PLACED
 from .signing import callback_token
 from .updates import advance_call
-from .validation import CallInput
+from .validation import CallInput, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,25 @@ class Placement:
     call: Call
     replayed: bool = False  # an earlier request with the same Idempotency-Key made this call
     error: ExotelError | None = None
+
+
+def again_request(call: Call) -> dict[str, Any]:
+    """A request to place `call` once more, in validate_call's shape: the same number, flow, ExoPhone, custom
+    field and options. It becomes a call of its own (a new row, its own Sid); `call` itself is left as it is.
+
+    A call whose outcome is `unknown` may have rung and may yet be listed by Exotel: it is not placed again
+    until reconciliation settles it, so nobody is called twice by mistake.
+    """
+    if call.status == "unknown":
+        raise ValidationError(
+            "Exotel has not said whether this call was placed: it cannot be placed again until that is settled.",
+            None, "outcome_unknown",
+        )
+    request = {
+        "from": call.from_number, "caller_id": call.caller_id, "flow_url": call.flow_url, "call_type": call.call_type,
+        "time_limit": call.time_limit, "time_out": call.time_out, "custom_field": call.custom_field,
+    }
+    return {key: value for key, value in request.items() if value is not None}
 
 
 def callback_url(base_url: str, secret_key: str, call_id: str) -> str:

@@ -7,11 +7,20 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
 import phonenumbers
+
+from .checks import MAX_TEXT, Faults, ValidationError, check_text, has_lone_surrogate, in_utc, is_clean_text, refuse_json_constant
+
+# The building blocks live in .checks; importers know them by this module's name too.
+__all__ = [
+    "MAX_TEXT", "CallInput", "CallOptions", "Faults", "ValidationError", "check_call", "check_call_options", "check_text",
+    "has_lone_surrogate", "in_utc", "is_clean_text", "normalize_number", "refuse_json_constant", "validate_call",
+    "validate_call_options",
+]
 
 EVENTS = ("answered", "terminal")
 CALL_TYPES = ("trans", "promo")
@@ -19,8 +28,6 @@ MAX_TIME_LIMIT = 14400  # Exotel's maximum call duration, 4 hours
 MAX_TIME_OUT = 60  # ring time; Exotel's support pages cap it at 60 s
 MAX_CUSTOM_FIELD = 128
 MAX_FLOW_URL = 500
-# The longest text any request field, header or filter may carry unless it says otherwise.
-MAX_TEXT = 2000
 MAX_FIELD_NAME = 40
 TEXT_LIMITS = {"custom_field": MAX_CUSTOM_FIELD, "flow_url": MAX_FLOW_URL}
 FIELDS = {
@@ -31,71 +38,15 @@ _CALLER_ID = re.compile(r"^\+?\d{6,16}$")
 _APP_ID = re.compile(r"^\d{1,12}$")
 
 
-class ValidationError(Exception):
-    """Input that cannot be placed; `field` names the culprit for the API and the form."""
-
-    def __init__(self, message: str, field: str | None = None, code: str = "invalid_field"):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.code = code
-
-
-def has_lone_surrogate(value: str) -> bool:
-    """True when `value` holds a code point of U+D800 to U+DFFF, which UTF-8 cannot encode."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def is_clean_text(value: str) -> bool:
-    """True when `value` holds no NUL and no lone surrogate: text both databases store and UTF-8 can carry."""
-    return "\x00" not in value and not has_lone_surrogate(value)
-
-
-def check_text(value: str, field: str | None, *, limit: int = MAX_TEXT, label: str | None = None) -> str:
-    """The rule for every text a request carries (API body, headers, list and report filters): return it or refuse it.
-
-    PostgreSQL cannot store NUL in text, and a lone surrogate ("\\ud800" in JSON)
-    cannot be encoded as UTF-8 for either database or for Exotel; a bound on
-    length keeps a filter from becoming a denial of service.
-    """
-    name = label or field or "A field name"
-    if len(value) > limit:
-        raise ValidationError(f"{name} is limited to {limit} characters.", field, "too_long")
-    if "\x00" in value:
-        raise ValidationError(f"{name} must not contain NUL characters.", field, "invalid_text")
-    if has_lone_surrogate(value):
-        raise ValidationError(f"{name} holds a lone surrogate (U+D800 to U+DFFF), which is not text.", field, "invalid_text")
-    return value
-
-
-def refuse_json_constant(constant: str) -> Any:
-    """json.loads' parse_constant: NaN, Infinity and -Infinity are Python's, not JSON's."""
-    raise ValueError(f"{constant} is not JSON")
-
-
-def in_utc(when: datetime, field: str, message: str | None = None) -> datetime:
-    """An aware `when` in UTC; one that its offset moves outside years 1-9999 is refused, not a crash."""
-    try:
-        return when.astimezone(UTC)
-    except OverflowError:
-        raise ValidationError(
-            message or f"{field} is out of range: in UTC it must fall within the years 1 to 9999.", field
-        ) from None
-
-
-def _check_texts(data: Mapping[Any, Any]) -> None:
+def _check_texts(data: Mapping[Any, Any], faults: Faults) -> None:
     """Every field name and every text value (lists included) of a request, by the rule of check_text."""
     for key, value in data.items():
         if isinstance(key, str):
-            check_text(key, None, limit=MAX_FIELD_NAME, label="A field name")
+            faults.check(partial(check_text, key, None, limit=MAX_FIELD_NAME, label="A field name"))
         name = key if key in FIELDS else None
         for item in value if isinstance(value, (list, tuple)) else (value,):
             if isinstance(item, str):
-                check_text(item, name, limit=TEXT_LIMITS.get(str(key), MAX_TEXT))
+                faults.check(partial(check_text, item, name, limit=TEXT_LIMITS.get(str(key), MAX_TEXT)))
 
 
 @dataclass(frozen=True)
@@ -201,43 +152,69 @@ class CallOptions:
     status_callback_events: tuple[str, ...]
 
 
-def validate_call_options(data: Mapping[str, Any], *, account_sid: str, default_caller_id: str | None) -> CallOptions:
-    """The per-call options of a call or a campaign; raise ValidationError naming the field."""
+def _caller_id(data: Mapping[str, Any], default_caller_id: str | None) -> str:
     caller_id = _optional_text(data, "caller_id") or default_caller_id
     if not caller_id:
         raise ValidationError("caller_id (your ExoPhone) is required; EXOTEL_CALLER_ID is not set.", "caller_id", "missing_field")
     caller_id = re.sub(r"[\s\-()]", "", caller_id)
     if not _CALLER_ID.match(caller_id):
         raise ValidationError("caller_id must be an ExoPhone number, e.g. 08047112345.", "caller_id")
+    return caller_id
 
+
+def _call_type(data: Mapping[str, Any]) -> str | None:
     call_type = _optional_text(data, "call_type")
     if call_type is not None and call_type not in CALL_TYPES:
         raise ValidationError("call_type must be trans (transactional) or promo.", "call_type")
-    return CallOptions(
-        caller_id=caller_id,
-        flow_url=_flow_url(data, account_sid),
-        call_type=call_type,
-        time_limit=_optional_int(data, "time_limit", 1, MAX_TIME_LIMIT),
-        time_out=_optional_int(data, "time_out", 1, MAX_TIME_OUT),
-        status_callback_events=_events(data),
-    )
+    return call_type
 
 
-def validate_call(data: Any, *, account_sid: str, default_caller_id: str | None) -> CallInput:
-    """Check a request (JSON object or form fields) and return what to place; raise ValidationError."""
-    if not isinstance(data, Mapping):
-        raise ValidationError("The body must be a JSON object.", None, "invalid_body")
-    _check_texts(data)
-    unknown = sorted(set(data) - FIELDS)
-    if unknown:
-        raise ValidationError(f"Unknown field {str(unknown[0])[:40]!r}.", str(unknown[0])[:40], "unknown_field")
-    from_number = normalize_number(data.get("from"), "from")
-    options = validate_call_options(data, account_sid=account_sid, default_caller_id=default_caller_id)
+def check_call_options(
+    data: Mapping[str, Any], faults: Faults, *, account_sid: str, default_caller_id: str | None,
+) -> CallOptions | None:
+    """The per-call options of a call or a campaign, or None with every fault kept in `faults`."""
+    found = len(faults.errors)
+    caller_id = faults.check(lambda: _caller_id(data, default_caller_id))
+    call_type = faults.check(lambda: _call_type(data))
+    flow_url = faults.check(lambda: _flow_url(data, account_sid))
+    time_limit = faults.check(lambda: _optional_int(data, "time_limit", 1, MAX_TIME_LIMIT))
+    time_out = faults.check(lambda: _optional_int(data, "time_out", 1, MAX_TIME_OUT))
+    events = faults.check(lambda: _events(data))
+    if len(faults.errors) > found or caller_id is None or flow_url is None or events is None:
+        return None
+    return CallOptions(caller_id, flow_url, call_type, time_limit, time_out, events)
 
+
+def validate_call_options(data: Mapping[str, Any], *, account_sid: str, default_caller_id: str | None) -> CallOptions:
+    """The per-call options of a call or a campaign; raise ValidationError naming the field."""
+    faults = Faults()
+    options = check_call_options(data, faults, account_sid=account_sid, default_caller_id=default_caller_id)
+    faults.raise_first()
+    assert options is not None
+    return options
+
+
+def _custom_field(data: Mapping[str, Any]) -> str | None:
     custom_field = data.get("custom_field")
     if custom_field is not None and not isinstance(custom_field, str):
         raise ValidationError("custom_field must be a string.", "custom_field")
+    return custom_field or None
 
+
+def check_call(data: Any, *, account_sid: str, default_caller_id: str | None) -> tuple[CallInput | None, list[ValidationError]]:
+    """A request (JSON object or form fields) checked whole: what to place, or None and every fault, the first of each field."""
+    if not isinstance(data, Mapping):
+        return None, [ValidationError("The body must be a JSON object.", None, "invalid_body")]
+    faults = Faults()
+    _check_texts(data, faults)
+    unknown = sorted(set(data) - FIELDS)
+    if unknown:
+        faults.add(ValidationError(f"Unknown field {str(unknown[0])[:40]!r}.", str(unknown[0])[:40], "unknown_field"))
+    from_number = faults.check(lambda: normalize_number(data.get("from"), "from"))
+    options = check_call_options(data, faults, account_sid=account_sid, default_caller_id=default_caller_id)
+    custom_field = faults.check(lambda: _custom_field(data))
+    if faults.errors or from_number is None or options is None:
+        return None, faults.errors
     return CallInput(
         from_number=from_number,
         caller_id=options.caller_id,
@@ -245,6 +222,14 @@ def validate_call(data: Any, *, account_sid: str, default_caller_id: str | None)
         call_type=options.call_type,
         time_limit=options.time_limit,
         time_out=options.time_out,
-        custom_field=custom_field or None,
+        custom_field=custom_field,
         status_callback_events=options.status_callback_events,
-    )
+    ), []
+
+
+def validate_call(data: Any, *, account_sid: str, default_caller_id: str | None) -> CallInput:
+    """Check a request and return what to place; raise the first ValidationError (the API's one error)."""
+    call, errors = check_call(data, account_sid=account_sid, default_caller_id=default_caller_id)
+    if call is None:
+        raise errors[0]
+    return call

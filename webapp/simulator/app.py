@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 from .api import api, error
 from .controls import controls
 from .listing import DEFAULT_PAGE_SIZE, MAX_SIDS
+from .recordings import recordings
 from .reset import ResetMiddleware
 from .state import SimulatorState
 
@@ -31,4 +32,5 @@ def create_simulator_app(state: SimulatorState) -> Flask:
     app.register_error_handler(HTTPException, http_error)
     app.register_blueprint(api)
     app.register_blueprint(controls)
+    app.register_blueprint(recordings)
     return app

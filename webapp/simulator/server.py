@@ -81,6 +81,7 @@ class SimulatorServer:
         self._server = make_server(self.host, self.port, self.app, threaded=True,
                                    request_handler=_QuietRequestHandler)
         self.port = self._server.server_port
+        self.state.origin = self.base_url
         # A short poll interval keeps stop() (and so every test teardown) quick.
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="exotel-simulator", daemon=True)

@@ -50,6 +50,7 @@ class SimulatorState:
         self._generation = 0  # bumped by reset() so stale timelines do nothing
         self._calls: dict[str, SimCall] = {}
         self.connect_requests = 0
+        self.origin: str | None = None  # where the server listens (set by SimulatorServer): recordings are served there
         self.configure(**options)
 
     def __repr__(self) -> str:
@@ -187,7 +188,7 @@ class SimulatorState:
             call = self._calls.get(sid)
             if call is None or generation != self._generation:
                 return
-            event, payload = (timeline.answer if step == "answer" else timeline.end)(call)
+            event, payload = timeline.answer(call) if step == "answer" else timeline.end(call, self.origin)
         if step == "end":
             log.info("simulated call %s ended %s", sid, call.status)
         if payload is not None and call.status_callback:

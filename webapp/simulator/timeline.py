@@ -9,6 +9,7 @@ from typing import Any
 from . import callbacks
 from .call import SimCall
 from .outcomes import BUSY, BUSY_SECONDS, COMPLETED, FAILED, FAILED_SECONDS, NO_ANSWER, RING_SECONDS, no_answer_seconds
+from .recordings import recording_url
 
 #: (step, simulated seconds after placing) for a call's outcome.
 Step = tuple[str, float]
@@ -31,13 +32,15 @@ def answer(call: SimCall) -> tuple[str | None, dict[str, Any] | None]:
     return None, None
 
 
-def end(call: SimCall) -> tuple[str | None, dict[str, Any] | None]:
-    """The call ends with its outcome (what reconciliation sees); return the callback to send, if any."""
+def end(call: SimCall, recording_origin: str | None = None) -> tuple[str | None, dict[str, Any] | None]:
+    """The call ends with its outcome (what reconciliation sees); return the callback to send, if any.
+
+    An answered call was recorded: its recording is served from `recording_origin` (the simulator's own).
+    """
     if call.answered_at is not None:
         call.ended_at = call.answered_at + timedelta(seconds=call.talk_seconds)
         call.conversation = call.talk_seconds
-        call.recording_url = (f"https://s3-ap-southeast-1.amazonaws.com/exotelrecordings/"
-                              f"{call.account_sid}/{call.sid}.mp3")
+        call.recording_url = recording_url(recording_origin, call.account_sid, call.sid)
     else:
         ring = {BUSY: BUSY_SECONDS, FAILED: FAILED_SECONDS}.get(call.outcome, no_answer_seconds(call.timeout))
         call.ended_at = call.created + timedelta(seconds=math.ceil(ring))

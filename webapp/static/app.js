@@ -4,22 +4,83 @@
 
   // A form marked data-once submits once: a double click or Enter pressed twice sends one request.
   // (The server is the real guard: the form's hidden nonce makes a resubmission find the first call.)
-  document.querySelectorAll("form[data-once]").forEach(function (form) {
-    form.addEventListener("submit", function (event) {
-      if (form.dataset.submitted === "true") {
-        event.preventDefault();
-        return;
-      }
-      form.dataset.submitted = "true";
-      form.querySelectorAll("button[type=submit]").forEach(function (button) {
-        if (button.dataset.busyLabel) button.textContent = button.dataset.busyLabel;
-        button.setAttribute("aria-disabled", "true");
-        button.classList.add("busy");
-      });
+  // Listened for on the document, so forms a live page renders later (the call page's) are covered too.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form[data-once]")) return;
+    if (form.dataset.submitted === "true") {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.submitted = "true";
+    form.querySelectorAll("button[type=submit]").forEach(function (button) {
+      if (button.dataset.busyLabel) button.textContent = button.dataset.busyLabel;
+      button.setAttribute("aria-disabled", "true");
+      button.classList.add("busy");
     });
-    // Coming back to the page from the browser's history re-enables it.
-    window.addEventListener("pageshow", function () { delete form.dataset.submitted; });
   });
+  // Coming back to the page from the browser's history re-enables its forms.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-once]").forEach(function (form) { delete form.dataset.submitted; });
+  });
+
+  // A form that came back with faults: its summary takes the focus (and is read out), and each
+  // of its links moves the focus into the field it names, not only the view.
+  var summary = document.querySelector("[data-error-summary]");
+  if (summary) {
+    summary.focus();
+    summary.addEventListener("click", function (event) {
+      var link = event.target.closest("a[href^='#']");
+      var target = link && document.getElementById(link.getAttribute("href").slice(1));
+      if (!target) return;
+      event.preventDefault();
+      target.focus();
+      target.scrollIntoView({ block: "center" });
+    });
+  }
+
+  // Character counters: "12 / 128" as people type; over the limit it says by how much, and a screen
+  // reader hears it once typing pauses. The text is never cut short: the server refuses what is too long.
+  document.querySelectorAll("[data-counter-for]").forEach(function (counter) {
+    var input = document.getElementById(counter.dataset.counterFor);
+    if (!input) return;
+    var limit = parseInt(counter.dataset.limit, 10);
+    var count = counter.querySelector("[data-counter-count]");
+    var over = counter.querySelector("[data-counter-over]");
+    var status = document.getElementById(counter.id + "-status");
+    var timer = null;
+    var update = function () {
+      var used = Array.from(input.value).length;  // characters, as the server counts them (not UTF-16 units)
+      var extra = used - limit;
+      count.textContent = used + " / " + limit;
+      over.textContent = extra > 0 ? ": " + extra + " too many" : "";
+      counter.classList.toggle("over", extra > 0);
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () {
+        if (status) status.textContent = extra > 0 ? extra + " characters too many" : (limit - used) + " characters left";
+      }, 800);
+    };
+    input.addEventListener("input", update);
+  });
+
+  // Copy buttons ([data-copy]): shown only where the Clipboard API works (see .can-copy in app.css).
+  if (navigator.clipboard && window.isSecureContext) {
+    document.documentElement.classList.add("can-copy");
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-copy]");
+      if (!button) return;
+      var status = document.getElementById(button.dataset.copyStatus || "copy-status");
+      var say = function (text) {
+        if (!status) return;
+        status.textContent = "";  // a repeated word is announced again
+        window.setTimeout(function () { status.textContent = text; }, 50);
+      };
+      navigator.clipboard.writeText(button.dataset.copy).then(
+        function () { say(("Copied " + (button.dataset.copyName || "")).trim()); },
+        function () { say("Could not copy: select the text and copy it instead."); }
+      );
+    });
+  }
 
   // Settings: a search box narrows the zone list to the options whose city, region or country match.
   var search = document.getElementById("zone-search");

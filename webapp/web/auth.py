@@ -15,6 +15,7 @@ from ..accounts import (
     create_user,
     get_user,
     link_user,
+    normalize_email,
     record_failed_sign_in,
     redeem_link,
     sign_out,
@@ -71,34 +72,62 @@ def login():
     return redirect(safe_next(form.next.data, _home()))
 
 
+WRONG_CODE = "That is not the code printed on the server's console."
+
+
 @bp.route("/setup", methods=["GET", "POST"])
 def setup():
     """Create the first admin, proving with the set-up code printed on the server's console."""
     if not setup_code.needs_setup(get_db()):
         return redirect(url_for("auth.login"))
     form = SetupForm()
-    if form.validate_on_submit():
-        wait = throttle().account_wait("setup")
-        if wait > 0:
-            return _too_many("auth/setup.html", form, wait)
-        if not setup_code.check(current_app, form.setup_code.data):
-            throttle().failed("setup", request.remote_addr, known_account=True)
-            form.setup_code.errors = ["That is not the code printed on the server's console."]
-            return render_template("auth/setup.html", form=form), 403
-        try:
-            if count_users(get_db()):  # someone finished set-up a moment ago
-                return redirect(url_for("auth.login"))
-            user = create_user(get_db(), form.email.data, form.password.data, role="admin", actor=current_actor())
-        except AccountError as exc:
-            form.email.errors = [str(exc)]
-            return render_template("auth/setup.html", form=form), 400
-        setup_code.discard(current_app)
-        throttle().succeeded("setup")
-        start_session(get_db(), user)
-        flash(f"Welcome. You are the first admin, {user.email}.", "success")
-        return redirect(safe_next(request.args.get("next"), _home()))
-    status = 400 if form.errors else 200
-    return render_template("auth/setup.html", form=form), status
+    if request.method == "GET":
+        return _setup_page(form)
+    wait = throttle().account_wait("setup")
+    if wait > 0:  # too many wrong codes: none is even checked now
+        return _too_many("auth/setup.html", form, wait)
+    form.validate()  # every field's own checks, whatever the code: all the faults show at once
+    code_ok = _judge_code(form)
+    _judge_email(form)
+    if form.errors:
+        return _setup_page(form, 403 if WRONG_CODE in form.setup_code.errors else 400, code_ok=code_ok)
+    try:
+        if count_users(get_db()):  # someone finished set-up a moment ago
+            return redirect(url_for("auth.login"))
+        user = create_user(get_db(), form.email.data, form.password.data, role="admin", actor=current_actor())
+    except AccountError as exc:
+        form.email.errors = [f"{str(exc)[:1].upper()}{str(exc)[1:]}."]
+        return _setup_page(form, 400, code_ok=True)
+    setup_code.discard(current_app)
+    throttle().succeeded("setup")
+    start_session(get_db(), user)
+    flash(f"Welcome. You are the first admin, {user.email}.", "success")
+    return redirect(safe_next(request.args.get("next"), _home()))
+
+
+def _judge_code(form: SetupForm) -> bool:
+    """Whether the form carries the set-up code; a wrong one counts against the throttle, whatever else is wrong."""
+    if form.setup_code.errors:  # empty or too long: no guess was made
+        return False
+    if setup_code.check(current_app, form.setup_code.data or ""):
+        return True
+    throttle().failed("setup", request.remote_addr, known_account=True)
+    form.setup_code.errors = [WRONG_CODE]
+    return False
+
+
+def _judge_email(form: SetupForm) -> None:
+    if form.email.errors:
+        return
+    try:
+        normalize_email(form.email.data or "")
+    except AccountError:
+        form.email.errors = ["Enter an email address, like name@example.com."]
+
+
+def _setup_page(form: SetupForm, status: int = 200, *, code_ok: bool = False):
+    # The code is never written back into the page, even when it was right and another field was not.
+    return render_template("auth/setup.html", form=form, code_ok=code_ok), status
 
 
 @bp.post("/logout")

@@ -8,6 +8,7 @@ the first fault: `judge` asks again with that field set aside until it passes.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,7 +35,10 @@ from ..calls.validation import ValidationError as CampaignFieldError
 from ..campaigns.retries import MAX_DELAY_MINUTES, MAX_RETRIES, RETRYABLE
 from ..campaigns.spec import MAX_NAME, CampaignInput, parse_campaign
 from ..campaigns.window import DAYS
+from .call_forms import NO_EXOPHONE
 from .forms import CALL_TYPE_CHOICES
+
+log = logging.getLogger(__name__)
 
 DAY_LABELS = dict(zip(DAYS, ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), strict=True))
 RETRY_LABELS = {"busy": "busy", "no-answer": "not answered", "failed": "failed"}
@@ -59,7 +63,7 @@ FORM_WORDS = {
     "end_at": "The stop time must be after the start time.",
 }
 CALLER_ID_WORDS = {
-    "missing_field": "Give your ExoPhone: no default ExoPhone (EXOTEL_CALLER_ID) is set.",
+    "missing_field": NO_EXOPHONE,
     "invalid_field": "The ExoPhone is a phone number of 6 to 16 digits, e.g. 08047112345.",
 }
 # What stands in for a faulty value while the rest of the form is judged (never stored).
@@ -199,6 +203,8 @@ class CampaignForm(FlaskForm):
         """A fault the campaign service found, beside the field it names, in the form's words."""
         if service_field == "caller_id":
             message = CALLER_ID_WORDS.get(code, message)
+            if code == "missing_field":
+                log.warning("a campaign form came without an ExoPhone and none is set up: set EXOTEL_CALLER_ID for a default")
         else:
             message = FORM_WORDS.get(service_field or "", message)
         field = getattr(self, FORM_FIELDS.get(service_field or "", ""), None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 from functools import lru_cache
 from importlib import resources
@@ -17,6 +18,8 @@ from ..config import get_settings
 from ..exotel import ExotelError, ExotelRateLimited
 from ..exotel.body import storable_text
 from ..exotel.callbacks import fields_from_form, parse_callback
+
+log = logging.getLogger(__name__)
 
 TZ_COOKIE = "tz"
 
@@ -177,7 +180,8 @@ def refusal_in_words(error: ExotelError) -> str:
     if status == 402:
         return "Exotel refused this call: the account's balance or plan does not allow it." + said
     if status == 401:
-        return "Exotel did not accept this service's API key and token. An administrator needs to check EXOTEL_API_KEY and EXOTEL_API_TOKEN." + said
+        log.warning("Exotel refused this service's credentials (HTTP 401): check EXOTEL_API_KEY and EXOTEL_API_TOKEN")
+        return "Exotel did not accept this service's credentials, so no call was placed: ask an admin to check them." + said
     if status == 404:
         return "Exotel did not find the account or the flow. Check the app id or flow URL." + said
     if status == 400:

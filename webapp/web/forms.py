@@ -1,11 +1,14 @@
-"""The UI's forms: fields, labels and CSRF. Call rules live in calls.validation, not here."""
+"""The UI's forms: fields, labels and CSRF. Call rules live in calls.validation; the place-a-call form in call_forms."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import DateField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from ..accounts import MIN_PASSWORD
+from ..accounts.users import MAX_PASSWORD
 
 ROLE_CHOICES = [
     SelectChoice("operator", "Operator: places calls, reads everything"),
@@ -21,10 +24,19 @@ class LoginForm(FlaskForm):
 
 
 class SetupForm(FlaskForm):
-    setup_code = StringField("Set-up code", validators=[DataRequired(), Length(max=64)])
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=10, max=1024)])
-    confirm = PasswordField("Repeat the password", validators=[DataRequired(), EqualTo("password", "The passwords differ.")])
+    """The first admin; every field is judged on every submit, so all its faults show at once."""
+
+    setup_code = StringField("Set-up code", validators=[
+        DataRequired("Enter the set-up code printed on the server's console."),
+        Length(max=64, message="That is not the code printed on the server's console.")])
+    email = EmailField("Email", validators=[DataRequired("Enter your email address."),
+                                            Length(max=254, message="An email address has at most 254 characters.")])
+    password = PasswordField("Password", validators=[
+        DataRequired(f"Choose a password of at least {MIN_PASSWORD} characters."),
+        Length(min=MIN_PASSWORD, max=MAX_PASSWORD,
+               message=f"The password needs {MIN_PASSWORD} to {MAX_PASSWORD} characters.")])
+    confirm = PasswordField("Repeat the password", validators=[DataRequired("Repeat the password."),
+                                                               EqualTo("password", "The passwords differ.")])
 
 
 class LogoutForm(FlaskForm):
@@ -66,21 +78,6 @@ CALL_TYPE_CHOICES = [
     SelectChoice("trans", "Transactional (trans)"),
     SelectChoice("promo", "Promotional (promo)"),
 ]
-
-
-class PlaceCallForm(FlaskForm):
-    """Fields of the place-a-call form; calls.validation.validate_call judges their values."""
-
-    from_number = StringField("Customer number (From)", validators=[Length(max=40)])
-    caller_id = StringField("ExoPhone (CallerId)", validators=[Length(max=40)])
-    flow = StringField("Flow: app id or flow URL", validators=[Length(max=500)])
-    call_type = SelectField("Call type", choices=CALL_TYPE_CHOICES, default="")
-    time_limit = StringField("Time limit (seconds)", validators=[Length(max=9)])
-    time_out = StringField("Ring timeout (seconds)", validators=[Length(max=9)])
-    custom_field = StringField("Custom field", validators=[Length(max=128)])
-    event_answered = BooleanField("answered", default=True)
-    event_terminal = BooleanField("terminal", default=True)
-    nonce = HiddenField()
 
 
 class TimezoneForm(FlaskForm):

@@ -2,27 +2,49 @@
 
 from __future__ import annotations
 
-from flask import Flask, Request, Response, request
+from flask import Flask, Request, Response, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from ..config import get_settings
+
 csrf = CSRFProtect()
 
-# No inline script or style anywhere: everything comes from /static of this app.
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "font-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
+# No inline script or style anywhere: everything comes from /static of this app. Only media (a
+# call's recording, played in its page) may come from elsewhere: see content_security_policy.
+POLICY_DIRECTIVES = (
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
 )
+
+
+def content_security_policy(app: Flask) -> str:
+    """The app's CSP: media also from https origins (Exotel keeps recordings on https storage) and from
+    the Exotel origin this deployment is configured with, such as a simulator on loopback http."""
+    simulator = app.extensions.get("simulator")  # the embedded one starts on first use
+    cached = app.extensions.get("content_security_policy")
+    if cached is not None and cached[0] is simulator:
+        return cached[1]
+    media = ["'self'", "https:"]
+    api_base = get_settings(app).exotel_api_base
+    if api_base:
+        media.append(api_base)
+    if simulator is not None:
+        try:
+            media.append(simulator.base_url)
+        except RuntimeError:  # stopped: nothing to allow
+            pass
+    policy = "; ".join([*POLICY_DIRECTIVES, f"media-src {' '.join(dict.fromkeys(media))}"])
+    app.extensions["content_security_policy"] = (simulator, policy)
+    return policy
 
 
 # Paths served without a session (see SessionInterface.open_session).
@@ -51,9 +73,8 @@ class SessionInterface(SecureCookieSessionInterface):
         return super().open_session(app, request_)
 
 
-# Sent with every answer unless the view set its own.
+# Sent with every answer unless the view set its own (and the Content-Security-Policy above).
 SECURITY_HEADERS = (
-    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "same-origin"),
@@ -70,6 +91,8 @@ def set_security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS:
         if name.lower() not in present:
             headers.add(name, value)
+    if "content-security-policy" not in present:
+        headers.add("Content-Security-Policy", content_security_policy(current_app))
     if request.is_secure and "strict-transport-security" not in present:
         headers.add("Strict-Transport-Security", "max-age=31536000")
     if response.mimetype == "text/html" and "cache-control" not in present:

@@ -10,18 +10,19 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from ..calls.placing import IdempotencyConflict
+from ..calls.placing import IdempotencyConflict, Placement, again_request
 from ..calls.queries import BadCursor, call_events, get_call, get_calls, list_calls
 from ..calls.status import KNOWN, is_final
-from ..calls.validation import ValidationError, is_clean_text, validate_call
+from ..calls.validation import CallInput, ValidationError, is_clean_text, validate_call
 from ..config import get_settings
 from ..db import get_db
 from ..exotel import BudgetSpent
 from ..gateway import account_sid, place
 from ..models import Call
+from .call_forms import PlaceCallForm, in_words
 from .display import TZ_COOKIE, legs_of, pretty_payload, refusal_in_words, safe_recording_url, zone_names
 from .filters import list_filters
-from .forms import PlaceCallForm, TimezoneForm
+from .forms import TimezoneForm
 from .polling import poll_response
 from .roles import current_actor, page_rule
 
@@ -29,47 +30,55 @@ bp = Blueprint("ui", __name__)
 
 PAGE_SIZE = 25
 MAX_POLLED = 100
-# validate_call's field names -> the form's.
-FORM_FIELDS = {
-    "from": "from_number",
-    "caller_id": "caller_id",
-    "flow_url": "flow",
-    "app_id": "flow",
-    "call_type": "call_type",
-    "time_limit": "time_limit",
-    "time_out": "time_out",
-    "custom_field": "custom_field",
-    "status_callback_events": "event_answered",
-}
+ALTERED = "This form was altered and cannot be submitted: reload the page and try again."
 
 
 # Every page needs a signed-in user; placing a call needs a role that may place calls.
-bp.before_request(page_rule(default="read", endpoints={"ui.new_call": "place"}))
+bp.before_request(page_rule(default="read", endpoints={"ui.new_call": "place", "ui.call_again": "place"}))
 
 
 def _settings():
     return get_settings()
 
 
-def _call_request(form: PlaceCallForm) -> dict[str, Any]:
-    """The form's values in the shape validate_call reads (the JSON API's field names)."""
-    flow = (form.flow.data or "").strip()
-    events = [name for name, box in (("answered", form.event_answered), ("terminal", form.event_terminal)) if box.data]
-    return {
-        "from": form.from_number.data or "",
-        "caller_id": form.caller_id.data or None,
-        ("app_id" if flow.isdigit() else "flow_url"): flow or None,
-        "call_type": form.call_type.data or None,
-        "time_limit": form.time_limit.data or None,
-        "time_out": form.time_out.data or None,
-        "custom_field": form.custom_field.data or None,
-        "status_callback_events": events,
-    }
-
-
 def _render_form(form: PlaceCallForm, status: int = 200, *, refusal: str | None = None, refused_call: Call | None = None):
-    form.nonce.data = secrets.token_urlsafe(18)  # a fresh key: the next submit is a new request
+    form.nonce.data = _nonce()  # a fresh key: the next submit is a new request
     return render_template("calls/new.html", form=form, refusal=refusal, refused_call=refused_call), status
+
+
+def _nonce() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def _form_key(value: str | None) -> str | None:
+    """A form's hidden key as its idempotency key; ValueError when it was tampered with (no key could be stored)."""
+    nonce = (value or "").strip()[:255]
+    if not is_clean_text(nonce):
+        raise ValueError(ALTERED)
+    return nonce or None
+
+
+def _place(data: CallInput, key: str | None) -> tuple[Placement | None, str | None, int]:
+    """Place `data` for the signed-in user: (the placement, None, 0), or (None, why nothing was placed, status)."""
+    try:
+        return place(data, scope=f"user:{current_user.id}", idempotency_key=key, actor=current_actor()), None, 0
+    except IdempotencyConflict:
+        return None, ("This form had already placed a call with other details. Nothing new was placed: "
+                      "check the details and submit again."), 422
+    except BudgetSpent as exc:
+        return None, (f"Too many calls this minute: this service may send Exotel {_settings().exotel_requests_per_minute} "
+                      f"requests a minute and has used them all. Nothing was placed. Try again in about "
+                      f"{max(1, round(exc.retry_after))} seconds."), 429
+
+
+def _show_placed(placement: Placement):
+    """The page of a call just placed (or found again), with what the person should know about it."""
+    call, error = placement.call, placement.error
+    if placement.replayed:
+        flash("This form was already submitted: here is the call it placed. No second call was made.", "info")
+    elif error is not None:
+        flash(refusal_in_words(error), "warning" if error.outcome_unknown else "error")
+    return redirect(url_for("ui.show_call", call_id=call.id), 303)
 
 
 @bp.route("/calls/new", methods=["GET", "POST"])
@@ -80,40 +89,46 @@ def new_call():
     if request.method == "GET":
         form.caller_id.data = settings.exotel_caller_id or ""
         return _render_form(form)
-    if not form.validate_on_submit():
-        return _render_form(form, 422)
-    nonce = (form.nonce.data or "").strip()[:255]
-    if not is_clean_text(nonce):  # the form's own hidden key, tampered with: no key could be stored
-        flash("This form was altered and cannot be submitted: reload the page and try again.", "error")
-        return _render_form(form, 422)
+    form.validate_on_submit()
+    data = form.judge(account_sid=account_sid(), default_caller_id=settings.exotel_caller_id)
     try:
-        data = validate_call(_call_request(form), account_sid=account_sid(), default_caller_id=settings.exotel_caller_id)
-    except ValidationError as exc:
-        field = getattr(form, FORM_FIELDS.get(exc.field or "", ""), None)
-        if field is not None:
-            field.errors = [*field.errors, exc.message]
-        else:
-            flash(exc.message, "error")
+        key = _form_key(form.nonce.data)
+    except ValueError as exc:
+        form.group_errors.append(str(exc))
+        data = None
+    if data is None:
         return _render_form(form, 422)
-    try:
-        placement = place(data, scope=f"user:{current_user.id}", idempotency_key=nonce or None, actor=current_actor())
-    except IdempotencyConflict:
-        flash("This form had already placed a call with other details. Nothing new was placed: check the details and submit again.", "error")
-        return _render_form(form, 422)
-    except BudgetSpent as exc:
-        flash(f"Too many calls this minute: this service may send Exotel {settings.exotel_requests_per_minute} requests "
-              f"a minute and has used them all. Nothing was placed. Try again in about {max(1, round(exc.retry_after))} seconds.",
-              "error")
-        return _render_form(form, 429)
-    call = placement.call
-    if placement.replayed:
-        flash("This form was already submitted: here is the call it placed. No second call was made.", "info")
-        return redirect(url_for("ui.show_call", call_id=call.id), 303)
+    placement, refused, status = _place(data, key)
+    if placement is None:
+        flash(refused or "", "error")
+        return _render_form(form, status)
     error = placement.error
-    if error is not None and not error.outcome_unknown:
-        return _render_form(form, 422, refusal=refusal_in_words(error), refused_call=call)
-    if error is not None:
-        flash(refusal_in_words(error), "warning")
+    if error is not None and not error.outcome_unknown and not placement.replayed:
+        return _render_form(form, 422, refusal=refusal_in_words(error), refused_call=placement.call)
+    return _show_placed(placement)
+
+
+@bp.post("/calls/<call_id>/again")
+def call_again(call_id: str):
+    """Place a new call like this one (same number, flow, ExoPhone and options), then show the new call."""
+    call = _load_call(call_id)
+    try:
+        key = _form_key(request.form.get("nonce"))
+        data = validate_call(again_request(call), account_sid=account_sid(), default_caller_id=_settings().exotel_caller_id)
+    except ValueError as exc:
+        return _back(call, f"{exc} Nothing was placed.")
+    except ValidationError as exc:
+        why = exc.message if exc.code == "outcome_unknown" else f"This call cannot be placed again: {in_words(exc)}"
+        return _back(call, f"{why} Nothing was placed.")
+    placement, refused, _status = _place(data, key)
+    if placement is None:
+        return _back(call, refused or "")
+    return _show_placed(placement)
+
+
+def _back(call: Call, message: str):
+    """Back to the call's page, saying why nothing was placed."""
+    flash(message, "error")
     return redirect(url_for("ui.show_call", call_id=call.id), 303)
 
 
@@ -133,6 +148,7 @@ def _call_context(call: Call) -> dict[str, Any]:
         "recording_url": safe_recording_url(call.recording_url),
         "payloads": {event.id: pretty_payload(event.payload) for event in events},
         "version": _version(call, len(events)),
+        "again_nonce": _nonce(),
     }
 
 

@@ -1,0 +1,61 @@
+"""The recordings of answered simulated calls: each a real, short WAV file (a tone), so a player can play it.
+
+Exotel's RecordingUrl points at its https storage and is fetched without the
+account's credentials; the simulator's points at its own origin and, the same,
+asks for none. The sound is made once, with the `wave` module, on first use.
+"""
+
+from __future__ import annotations
+
+import hmac
+import io
+import math
+import re
+import struct
+import wave
+from functools import lru_cache
+
+from flask import Blueprint, Response, abort, current_app, send_file
+
+SAMPLE_RATE = 8000  # telephone quality, as call recordings are
+SECONDS = 1.5
+TONE_HZ = 440
+FADE_FRAMES = 400  # 50 ms in and out, so the tone starts and stops without a click
+_SID = re.compile(r"[0-9a-f]{32}")
+
+recordings = Blueprint("simulator_recordings", __name__)
+
+
+def recording_url(origin: str | None, account_sid: str, sid: str) -> str:
+    """Where a call's recording is served: the simulator's own origin once it listens, else Exotel's storage's shape."""
+    if origin is None:
+        return f"https://s3-ap-southeast-1.amazonaws.com/exotelrecordings/{account_sid}/{sid}.mp3"
+    return f"{origin}/recordings/{account_sid}/{sid}.wav"
+
+
+@lru_cache(maxsize=1)
+def tone_wav() -> bytes:
+    """A mono 16-bit PCM WAV file: SECONDS of a TONE_HZ tone at SAMPLE_RATE (about 24 KB)."""
+    count = int(SAMPLE_RATE * SECONDS)
+    samples = (
+        int(12000 * min(1.0, i / FADE_FRAMES, (count - i) / FADE_FRAMES) * math.sin(2 * math.pi * TONE_HZ * i / SAMPLE_RATE))
+        for i in range(count)
+    )
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(b"".join(struct.pack("<h", sample) for sample in samples))
+    return buffer.getvalue()
+
+
+@recordings.get("/recordings/<account_sid>/<sid>.wav")
+def recording(account_sid: str, sid: str) -> Response:
+    """The recording of call `sid` of this account (every simulated recording sounds the same)."""
+    account = current_app.extensions["exotel_simulator"].account_sid  # (not api.state: the timeline imports this module)
+    if not hmac.compare_digest(account_sid.encode(), account.encode()) or not _SID.fullmatch(sid):
+        abort(404)
+    # Ranges are answered too: players ask for parts of a file to seek.
+    return send_file(io.BytesIO(tone_wav()), mimetype="audio/wav", conditional=True, etag=f"tone-{TONE_HZ}-{SECONDS}",
+                     download_name=f"{sid}.wav", max_age=3600)
