@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 from browser_helpers import EMAIL, PASSWORD
+from browser_site import served_site
 
 from webapp.accounts import create_user
 from webapp.db import get_db
@@ -67,6 +68,15 @@ def database_url(tmp_path, sqlite_template):
     path = tmp_path / "calls.db"
     shutil.copy(sqlite_template, path)
     return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="module")
+def site(sqlite_template, simulator, tmp_path_factory):
+    """One served app for a whole module: a user of each role, a week of calls, a campaign (browser_site)."""
+    simulator.state.reset()
+    with served_site(sqlite_template, tmp_path_factory.mktemp("site"), simulator.base_url) as site:
+        site.populate()
+        yield site
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@
       // The server renders this fragment with Jinja's escaping; nothing here builds markup from data.
       root.innerHTML = data.html;
       root.dataset.version = data.version;
+      window.ExoChartHints();
     }
     root.dataset.final = data.final ? "true" : "false";
     return !data.final;
