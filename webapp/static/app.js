@@ -136,6 +136,14 @@ window.ExoFetchJSON = (function () {
   return fetchJSON;
 })();
 
+// Says `text` once through the page's polite live region (base.html), e.g. a status that just changed.
+// Pages call it only on a change, never on every poll.
+window.ExoAnnounce = function (text) {
+  "use strict";
+  var region = document.getElementById("live-announcer");
+  if (region && text) region.textContent = text;
+};
+
 // A chart wider than its frame scrolls sideways (see the chart_frame macro); its hint shows only while it
 // does. Pages that replace their charts while polling call it again.
 window.ExoChartHints = function () {
