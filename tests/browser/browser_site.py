@@ -1,7 +1,7 @@
-"""One served app shared by a module of browser tests: a user of each role, a week of calls, a campaign.
+"""One served app shared by browser tests: a user of each role, a week of calls, a campaign.
 
-A module builds it once (the app on its own SQLite copy, served on a free port,
-its Exotel the session's simulator) and every test of the module reuses it and
+It is built once (the app on its own SQLite copy, served on a free port, its
+Exotel the session's simulator) and the tests that only add to it reuse it and
 one browser, so a page costs a navigation, not a server.
 """
 

@@ -70,9 +70,10 @@ def database_url(tmp_path, sqlite_template):
     return f"sqlite:///{path}"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def site(sqlite_template, simulator, tmp_path_factory):
-    """One served app for a whole module: a user of each role, a week of calls, a campaign (browser_site)."""
+    """One served app for the browser tests that only add to it: a user of each role, a week of calls,
+    a campaign (browser_site)."""
     simulator.state.reset()
     with served_site(sqlite_template, tmp_path_factory.mktemp("site"), simulator.base_url) as site:
         site.populate()
