@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from browser_helpers import EMAIL, PASSWORD
+from browser_site import served_site
 
 from webapp.accounts import create_user
 from webapp.db import get_db
@@ -71,6 +72,16 @@ def database_url(tmp_path, sqlite_template):
     path = tmp_path / "calls.db"
     shutil.copy(sqlite_template, path)
     return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session")
+def site(sqlite_template, simulator, tmp_path_factory):
+    """One served app for the browser tests that only add to it: a user of each role, a week of calls,
+    a campaign (browser_site)."""
+    simulator.state.reset()
+    with served_site(sqlite_template, tmp_path_factory.mktemp("site"), simulator.base_url) as site:
+        site.populate()
+        yield site
 
 
 @pytest.fixture

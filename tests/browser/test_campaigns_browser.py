@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 
-from browser_helpers import sign_in
+from browser_helpers import RECORD_ANNOUNCEMENTS, announcements, in_live_region, sign_in
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -77,6 +77,7 @@ def _run_until_done(app, base_url: str, campaign_id: int, deadline: float) -> st
 
 def test_create_preview_start_and_watch_a_campaign_finish(served, page, tmp_path):
     app, base_url = served
+    page.context.add_init_script(RECORD_ANNOUNCEMENTS)
     sign_in(page, base_url)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Campaigns").click()
     page.get_by_role("link", name="New campaign").click()
@@ -119,6 +120,9 @@ def test_create_preview_start_and_watch_a_campaign_finish(served, page, tmp_path
     attempt = live.locator("tr", has_text="+919876500021").locator("a.attempt")
     expect(attempt).to_have_text("#1 Busy")
     expect(live).to_have_attribute("data-final", "true")
+    # Its counts were redrawn on every poll without a word; the new status was said once.
+    assert announcements(page) == ["Campaign status: Completed"]
+    assert not in_live_region(page, "#campaign-live")
     page.screenshot(path=str(tmp_path / "completed.png"), full_page=True)
     attempt.click()
     page.wait_for_url(re.compile(r".*/calls/[0-9a-f-]{36}$"))

@@ -21,7 +21,13 @@ PALETTE = {
 }
 
 WIDTH, HEIGHT = 760, 300
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 48, 58
+LEFT, RIGHT, TOP, BOTTOM = 72, 16, 48, 58
+# Text sizes in the chart's own units. The svg's width and height attributes are the smallest size at which
+# its smallest text (TICK_FONT) is still LEGIBLE_PX on screen: the page never draws it smaller (a narrower
+# screen scrolls the chart sideways instead, see the chart_frame macro).
+TICK_FONT, LABEL_FONT, TITLE_FONT = 12, 13, 15
+LEGIBLE_PX = 11
+CHAR_WIDTH = 0.62  # an average glyph's width, in ems, for laying out the legend
 FONT = 'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif"'
 
 
@@ -75,7 +81,7 @@ class _Canvas:
             y = self.y(value)
             self.add(f'<line x1="{LEFT}" x2="{LEFT + self.plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#dddddd" stroke-width="1"/>')
             self.add(
-                f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#333333">'
+                f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="{TICK_FONT}" fill="#333333">'
                 f"{escape(self.y_format(value))}</text>"
             )
         self.add(
@@ -83,20 +89,23 @@ class _Canvas:
             f'<line x1="{LEFT}" x2="{LEFT + self.plot_w}" y1="{TOP + self.plot_h}" y2="{TOP + self.plot_h}" stroke="#333333" stroke-width="1"/>'
         )
         self.add(
-            f'<text x="14" y="{TOP + self.plot_h / 2:.1f}" font-size="12" fill="#333333" text-anchor="middle" '
+            f'<text x="14" y="{TOP + self.plot_h / 2:.1f}" font-size="{LABEL_FONT}" fill="#333333" text-anchor="middle" '
             f'transform="rotate(-90 14 {TOP + self.plot_h / 2:.1f})">{escape(self.y_label)}</text>'
         )
         self.add(
-            f'<text x="{LEFT + self.plot_w / 2:.1f}" y="{HEIGHT - 6}" font-size="12" fill="#333333" '
+            f'<text x="{LEFT + self.plot_w / 2:.1f}" y="{HEIGHT - 6}" font-size="{LABEL_FONT}" fill="#333333" '
             f'text-anchor="middle">{escape(self.x_label)}</text>'
         )
 
     def x_labels(self, labels: Sequence[str], centers: Sequence[float]) -> None:
-        step = max(1, math.ceil(len(labels) / 12))
+        # At most 12 labels, and never so many that the widest would touch its neighbours.
+        slot = self.plot_w / max(1, len(labels))
+        widest = max((len(label) for label in labels), default=0) * TICK_FONT * CHAR_WIDTH + 8
+        step = max(1, math.ceil(len(labels) / 12), math.ceil(widest / slot))
         for i, (label, x) in enumerate(zip(labels, centers, strict=True)):
             if i % step == 0:
                 self.add(
-                    f'<text x="{x:.1f}" y="{TOP + self.plot_h + 16}" font-size="11" fill="#333333" '
+                    f'<text x="{x:.1f}" y="{TOP + self.plot_h + 20}" font-size="{TICK_FONT}" fill="#333333" '
                     f'text-anchor="middle">{escape(label)}</text>'
                 )
 
@@ -106,17 +115,19 @@ class _Canvas:
         x = LEFT
         for item in series:
             self.add(f'<rect x="{x}" y="{TOP - 22}" width="12" height="12" fill="{item.color}"/>')
-            self.add(f'<text x="{x + 16}" y="{TOP - 12}" font-size="11" fill="#333333">{escape(item.name)}</text>')
-            x += 24 + 7 * len(item.name)
+            self.add(f'<text x="{x + 16}" y="{TOP - 12}" font-size="{TICK_FONT}" fill="#333333">{escape(item.name)}</text>')
+            x += 28 + math.ceil(len(item.name) * TICK_FONT * CHAR_WIDTH)
 
     def render(self, chart_id: str, description: str) -> Markup:
         title_id, desc_id = f"{chart_id}-title", f"{chart_id}-desc"
+        legible = self.width * LEGIBLE_PX / TICK_FONT
         head = (
-            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {self.width} {HEIGHT}" class="chart" role="img" '
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {self.width} {HEIGHT}" width="{math.ceil(legible)}" '
+            f'height="{math.ceil(legible * HEIGHT / self.width)}" class="chart" role="img" '
             f'aria-labelledby="{title_id} {desc_id}" id="{chart_id}" {FONT}>'
             f'<title id="{title_id}">{escape(self.title)}</title><desc id="{desc_id}">{escape(description)}</desc>'
             f'<rect x="0" y="0" width="{self.width}" height="{HEIGHT}" fill="#ffffff"/>'
-            f'<text x="{LEFT}" y="16" font-size="14" font-weight="600" fill="#111111">{escape(self.title)}</text>'
+            f'<text x="{LEFT}" y="17" font-size="{TITLE_FONT}" font-weight="600" fill="#111111">{escape(self.title)}</text>'
         )
         return Markup(head + "".join(self.parts) + "</svg>")
 

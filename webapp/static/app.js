@@ -82,6 +82,20 @@
     });
   }
 
+  // A list's filters (details[data-filter-panel]) stay open on a wide screen; on a phone they fold away
+  // unless a filter is active, so the first screen shows the list. Once the user opens or closes them,
+  // their choice stands, even if the screen turns.
+  var narrow = window.matchMedia("(max-width: 600px)");
+  document.querySelectorAll("details[data-filter-panel]").forEach(function (panel) {
+    var chosen = false;
+    panel.querySelector("summary").addEventListener("click", function () { chosen = true; });
+    var fit = function () {
+      if (!chosen) panel.open = !narrow.matches || panel.hasAttribute("data-keep-open");
+    };
+    fit();
+    narrow.addEventListener("change", fit);
+  });
+
   // Settings: a search box narrows the zone list to the options whose city, region or country match.
   var search = document.getElementById("zone-search");
   var zones = document.getElementById("timezone");
@@ -182,3 +196,23 @@ window.ExoFetchJSON = (function () {
   fetchJSON.remember = function (url, version) { etags[url] = '"' + version + '"'; };
   return fetchJSON;
 })();
+
+// Says `text` once through the page's polite live region (base.html), e.g. a status that just changed.
+// Pages call it only on a change, never on every poll.
+window.ExoAnnounce = function (text) {
+  "use strict";
+  var region = document.getElementById("live-announcer");
+  if (region && text) region.textContent = text;
+};
+
+// A chart wider than its frame scrolls sideways (see the chart_frame macro); its hint shows only while it
+// does. Pages that replace their charts while polling call it again.
+window.ExoChartHints = function () {
+  "use strict";
+  document.querySelectorAll(".chart-scroll").forEach(function (frame) {
+    var hint = frame.nextElementSibling;
+    if (hint && hint.classList.contains("chart-hint")) hint.hidden = frame.scrollWidth <= frame.clientWidth + 1;
+  });
+};
+window.ExoChartHints();
+window.addEventListener("resize", window.ExoChartHints);

@@ -10,9 +10,16 @@
     return open;
   }
 
+  // The status shown, as its badge's data-status and its words.
+  function shown() {
+    var badge = root.querySelector(".status-line .badge");
+    return badge ? { status: badge.dataset.status, label: badge.textContent.trim() } : null;
+  }
+
   function update(data) {
     if (data === null) return root.dataset.final !== "true";  // 304: nothing changed
     if (data.html !== undefined && data.version !== root.dataset.version) {
+      var before = shown();
       var open = openPanels();
       // The server renders this fragment with Jinja's escaping; nothing here builds markup from data.
       root.innerHTML = data.html;
@@ -20,6 +27,9 @@
         if (open[el.dataset.key]) el.open = true;
       });
       root.dataset.version = data.version;
+      var after = shown();
+      // A new event without a new status (a late callback, a reconcile) redraws the page silently.
+      if (after && (!before || before.status !== after.status)) window.ExoAnnounce("Call status: " + after.label);
     }
     root.dataset.final = data.final ? "true" : "false";
     return !data.final;

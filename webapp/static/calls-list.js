@@ -16,6 +16,7 @@
     if (!ids.length) return Promise.resolve(false);
     return window.ExoFetchJSON(table.dataset.pollUrl + "?ids=" + encodeURIComponent(ids.join(","))).then(function (data) {
       if (data === null) return true;  // 304: none of these rows changed
+      var changes = [];
       Object.keys(data.calls).forEach(function (id) {
         var row = document.getElementById("call-" + id);
         if (!row) return;
@@ -23,8 +24,16 @@
         var holder = document.createElement("tbody");
         holder.innerHTML = data.calls[id].html;
         var fresh = holder.querySelector("tr");
-        if (fresh) row.replaceWith(fresh);
+        if (!fresh) return;
+        var before = row.querySelector(".badge"), after = fresh.querySelector(".badge");
+        if (after && (!before || before.dataset.status !== after.dataset.status)) {
+          var number = fresh.querySelector('[data-label="Number"]');
+          changes.push((number ? number.textContent.trim() + ": " : "") + after.textContent.trim());
+        }
+        row.replaceWith(fresh);
       });
+      // One message for the rows whose status changed in this answer; rows redrawn unchanged say nothing.
+      if (changes.length) window.ExoAnnounce(changes.join(". "));
       return inFlight().length > 0;
     });
   }, 2000);

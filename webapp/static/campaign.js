@@ -19,11 +19,22 @@
     if (poller) poller.stop(); // the answer to this press replaces the page
   });
 
+  // The campaign's status badge: its data-status and its words.
+  function shown() {
+    var badge = root.querySelector(".status-line .badge");
+    return badge ? { status: badge.dataset.status, label: badge.textContent.trim() } : null;
+  }
+
   function update(data) {
     if (data.html !== undefined && data.version !== root.dataset.version) {
+      var before = shown();
       // The server renders this fragment with Jinja's escaping; nothing here builds markup from data.
       root.innerHTML = data.html;
       root.dataset.version = data.version;
+      window.ExoChartHints();
+      // Counts and pace change on most polls and are not read out; a new status is, once.
+      var after = shown();
+      if (after && (!before || before.status !== after.status)) window.ExoAnnounce("Campaign status: " + after.label);
     }
     root.dataset.final = data.final ? "true" : "false";
     return !data.final;

@@ -1,0 +1,107 @@
+"""One served app shared by browser tests: a user of each role, a week of calls, a campaign.
+
+It is built once (the app on its own SQLite copy, served on a free port, its
+Exotel the session's simulator) and the tests that only add to it reuse it and
+one browser, so a page costs a navigation, not a server.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import select, update
+
+from tests.support.apps import LiveServer, make_app
+from webapp.accounts import create_user
+from webapp.accounts.audit import Actor
+from webapp.accounts.links import issue_link
+from webapp.calls.seeding import seed_many
+from webapp.campaigns import store
+from webapp.campaigns.models import Campaign, CampaignContact
+from webapp.campaigns.spec import parse_campaign
+from webapp.db import get_db, utcnow
+from webapp.models import Call
+
+ROLES = ("admin", "operator", "viewer")
+PASSWORD = "correct horse battery"
+CAMPAIGN_CONTACTS = 12
+
+
+def email(role: str) -> str:
+    """The signed-in user of `role`."""
+    return f"{role}@example.com"
+
+
+@dataclass
+class Site:
+    """The served app and what its pages need: a call's id, a campaign's id, a valid set-password link."""
+
+    app: Flask
+    url: str
+    simulator_url: str
+    ids: dict[str, str] = field(default_factory=dict)
+
+    def populate(self, calls: int = 300) -> None:
+        """A user of each role, `calls` calls over a week, a running campaign with attempts, an unused link."""
+        with self.app.app_context():
+            db = get_db()
+            for role in ROLES:
+                create_user(db, email(role), PASSWORD, role=role)
+            invited = create_user(db, "invited@example.com", None, role="viewer")
+            self.ids["link"] = issue_link(db, invited.id, Actor(f"user:{email('admin')}"), action="")
+            seed_many([db.engine], calls, days=7, seed=7)
+            with db.transaction() as session:
+                call = session.scalars(select(Call).where(Call.status == "completed").limit(1)).one()
+                call.recording_url = f"{self.simulator_url}/recordings/testaccount/{'0' * 32}.wav"  # the page's player too
+                self.ids["call"] = call.id
+            self.ids["campaign"] = str(self._campaign(db))
+
+    @staticmethod
+    def _campaign(db) -> int:
+        """A running campaign whose contacts' first attempts are some of the seeded calls, for its chart."""
+        spec = parse_campaign(
+            {"name": "Payment reminders", "app_id": "123456", "caller_id": "08047112345"},
+            account_sid="acme1", default_caller_id=None, budget=200,
+        )
+        rows = [(i, f"+9198765{i:05d}", f"order-{i}") for i in range(1, CAMPAIGN_CONTACTS + 1)]
+        campaign = store.create_campaign(db, spec, rows, created_by=f"user:{email('operator')}", now=utcnow()).campaign
+        with db.transaction() as session:
+            contacts = session.scalars(select(CampaignContact).where(CampaignContact.campaign_id == campaign.id)
+                                       .order_by(CampaignContact.row_number)).all()
+            calls = session.scalars(select(Call).order_by(Call.created_at.desc()).limit(len(contacts) - 2)).all()
+            for contact, call in zip(contacts, calls, strict=False):  # the last two are still waiting
+                session.execute(update(Call).where(Call.id == call.id).values(
+                    campaign_id=campaign.id, campaign_contact_id=contact.id, attempt=1, from_number=contact.number))
+                contact.attempts, contact.last_call_id = 1, call.id
+                contact.state = "completed" if call.status == "completed" else "exhausted"
+            session.get(Campaign, campaign.id).status = "running"
+        return campaign.id
+
+
+@contextmanager
+def served_site(template: Path, directory: Path, simulator_url: str) -> Iterator[Site]:
+    """A fresh app (no user yet) on a copy of the migrated SQLite `template`, served over HTTP."""
+    path = directory / "calls.db"
+    shutil.copy(template, path)
+    live = LiveServer()
+    app = make_app(f"sqlite:///{path}", simulator_url, PUBLIC_BASE_URL=live.url)
+    live.serve(app)
+    try:
+        yield Site(app, live.url, simulator_url)
+    finally:
+        live.stop()
+        app.extensions["database"].engine.dispose()
+
+
+def sign_in(page, base_url: str, role: str) -> None:
+    """Sign `page`'s browser in as the user of `role`, through the form."""
+    page.goto(f"{base_url}/login")
+    page.get_by_label("Email").fill(email(role))
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base_url}/calls")
