@@ -24,6 +24,8 @@ from .filters import list_filters
 from .forms import PlaceCallForm, TimezoneForm
 from .polling import poll_response
 from .roles import current_actor, page_rule
+from .status_words import call_label
+from .timeline import by_occurrence, call_timeline
 
 bp = Blueprint("ui", __name__)
 
@@ -128,8 +130,8 @@ def _call_context(call: Call) -> dict[str, Any]:
     events = call_events(get_db().session(), call.id)
     return {
         "call": call,
-        "events": events,
-        "legs": legs_of(events),
+        "timeline": call_timeline(call, events),
+        "legs": legs_of(by_occurrence(events)),
         "recording_url": safe_recording_url(call.recording_url),
         "payloads": {event.id: pretty_payload(event.payload) for event in events},
         "version": _version(call, len(events)),
@@ -153,7 +155,8 @@ def call_status(call_id: str):
     """What the call page polls: the status, and the page's live part when it changed."""
     call = _load_call(call_id)
     context = _call_context(call)
-    body = {"id": call.id, "status": call.status, "final": is_final(call.status), "version": context["version"]}
+    body = {"id": call.id, "status": call.status, "label": call_label(call), "final": is_final(call.status),
+            "version": context["version"]}
     if request.args.get("version") != context["version"]:
         body["html"] = render_template("calls/_detail.html", **context)
     return poll_response(context["version"], lambda: body)
@@ -191,7 +194,8 @@ def calls_status():
     state = sorted((call.id, call.status, call.updated_at.isoformat() if call.updated_at else "") for call in found)
     version = hashlib.sha256(repr(state).encode()).hexdigest()[:20]
     return poll_response(version, lambda: {"calls": {
-        call.id: {"status": call.status, "final": is_final(call.status), "html": render_template("calls/_row.html", call=call)}
+        call.id: {"status": call.status, "label": call_label(call), "final": is_final(call.status),
+                  "html": render_template("calls/_row.html", call=call)}
         for call in found
     }})
 
