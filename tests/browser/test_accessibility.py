@@ -47,10 +47,11 @@ def seeded(served):
         engine = get_db().engine
         seed_many([engine], 300, days=7, seed=7)
         call_id = get_db().session().scalar(select(Call.id).where(Call.status == "completed").limit(1))
-    return base_url, call_id
+        failed_id = get_db().session().scalar(select(Call.id).where(Call.status == "failed").limit(1))
+    return base_url, call_id, failed_id
 
 
-def _pages(call_id: str) -> list[tuple[str, str, bool]]:
+def _pages(call_id: str, failed_id: str) -> list[tuple[str, str, bool]]:
     """(name, path, signed in) for every page a person sees."""
     return [
         ("sign-in", "/login", False),
@@ -58,8 +59,11 @@ def _pages(call_id: str) -> list[tuple[str, str, bool]]:
         ("calls", "/calls", True),
         ("calls-filtered", "/calls?status=failed", True),
         ("calls-bad-filter", "/calls?number=abc", True),
+        ("calls-found", "/calls?number=43210&exophone=08047112345&flow=230001&status=calling", True),
+        ("calls-csv-refused", "/calls.csv?number=abc&sid=" + "x" * 70, True),
         ("place-call", "/calls/new", True),
         ("call", f"/calls/{call_id}", True),
+        ("call-failed", f"/calls/{failed_id}", True),
         ("reports", "/reports", True),
         ("reports-utc", "/reports?tz=UTC", True),
         ("settings", "/settings", True),
@@ -92,7 +96,7 @@ def _sign_in(page, base_url: str) -> None:
 
 @pytest.mark.parametrize("device", list(WIDTHS))
 def test_every_page_passes_axe_and_is_photographed(browser, seeded, axe_source, device):
-    base_url, call_id = seeded
+    base_url, call_id, failed_id = seeded
     # axe is injected as a script the page's CSP would refuse; the app's own scripts still load as served.
     context = browser.new_context(viewport={"width": WIDTHS[device], "height": 900}, bypass_csp=True)
     page = context.new_page()
@@ -101,7 +105,7 @@ def test_every_page_passes_axe_and_is_photographed(browser, seeded, axe_source, 
     found: dict[str, list[str]] = {}
     signed = False
     try:
-        for name, path, signed_in in _pages(call_id):
+        for name, path, signed_in in _pages(call_id, failed_id):
             if signed_in and not signed:
                 _sign_in(page, base_url)
                 signed = True
@@ -115,5 +119,5 @@ def test_every_page_passes_axe_and_is_photographed(browser, seeded, axe_source, 
     finally:
         context.close()
     assert found == {}, "\n".join(f"{name}: {line}" for name, lines in found.items() for line in lines)
-    for name, _path, _signed_in in _pages(call_id):
+    for name, _path, _signed_in in _pages(call_id, failed_id):
         assert (SCREENSHOTS / f"{name}-{WIDTHS[device]}.png").stat().st_size > 0
