@@ -72,7 +72,7 @@ def test_finding_a_call_by_its_last_digits_sid_exophone_and_flow(served, page):
     number = page.get_by_label("Number")
     number.fill("43212")
     page.get_by_role("button", name="Filter").click()
-    expect(page.locator("#calls-total")).to_contain_text("1 call match")
+    expect(page.locator("#calls-total")).to_contain_text("1 call matches")
     assert _ids(page) == [wanted.id]
 
     page.get_by_label("Number").fill("")

@@ -63,7 +63,7 @@ def test_a_whole_number_in_any_format_finds_that_number(app, db, calls):
 
 
 def test_what_is_no_number_or_no_ending_of_one_is_explained_and_left_out(app, db, calls):
-    for written in ("%", "_", "4%2", "43_12", "ab", "+91 98765", "1234567890123456"):
+    for written in ("%", "_", "4%2", "43_12", "ab", "+91 98765", "1234567890123456", "212", "2-12"):
         filters, errors = _from_query(app, number=written)
         assert set(errors) == {"number"}, written
         assert filters.number_suffix is None and filters.from_number is None, written

@@ -1,12 +1,17 @@
 """Finding calls by the last digits of their number, in the form each database can answer from an index.
 
-`from_number LIKE '%43212'` cannot use an ordinary index, and the list's
+`from_number LIKE '%43212'` can use no ordinary index, and the list's
 newest-first plan then walks every call and reads each row: seconds over a
-million calls. PostgreSQL matches the reversed number's prefix instead, which
-its index on `reverse(from_number)` answers (migration 0008). SQLite cannot
-reflect an expression index (SQLAlchemy and Alembic's batch mode lose it), so
-there the digits are looked for in the narrow index on `from_number` alone and
-only the rows it names are read.
+million calls. So the matching calls are picked from a narrow index first and
+only they are read and ordered. PostgreSQL matches the prefix of the reversed
+number, which its index on `reverse(from_number)` answers (migration 0008);
+the ids are gathered into an array, so the planner cannot fall back to the
+newest-first walk when it misjudges how many match. SQLite cannot reflect an
+expression index (SQLAlchemy and Alembic's batch mode would lose it), so there
+the digits are looked for in the index on `from_number` alone.
+
+The list asks for at least a few digits (web/filters.py): the fewer, the more
+calls end in them, and all of those are read.
 """
 
 from __future__ import annotations
@@ -54,5 +59,7 @@ def _scan_index(element: _EndsWith, compiler: Any, **kw: Any) -> str:
 @compiles(_EndsWith, "postgresql")
 def _reversed_prefix(element: _EndsWith, compiler: Any, **kw: Any) -> str:
     column, _forward, backward = element.clauses
+    table = column.table.name
     # No ESCAPE clause: backslash is PostgreSQL's default, and an explicit one hides the prefix from the planner.
-    return f"reverse({compiler.process(column, **kw)}) LIKE {compiler.process(backward, **kw)}"
+    return (f"{table}.id = ANY(ARRAY(SELECT suffixed.id FROM {table} AS suffixed "
+            f"WHERE reverse(suffixed.{column.name}) LIKE {compiler.process(backward, **kw)}))")

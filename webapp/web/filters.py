@@ -28,6 +28,8 @@ OUT_OF_RANGE = "Use a date between 0001-01-02 and 9999-12-30."
 # A number as people write it: digits, spaces, dashes, dots, brackets, slashes, a leading +.
 NUMBER_TEXT = re.compile(r"\+?[0-9 \t\-.()/]+")
 MAX_DIGITS = 15  # E.164
+# Fewer last digits match too many calls to be a search (and each match is read: calls/number_search.py).
+MIN_ENDING = 4
 APP_ID = re.compile(r"[0-9]{1,20}")
 NUMBER_HELP = "Type the number, or only its last digits (spaces, dashes and brackets are fine)."
 
@@ -63,6 +65,8 @@ def number_filter(text: str) -> tuple[str | None, str | None]:
         if text.startswith("+"):  # the start of a number, not its end
             raise ValidationError(f"“{text[:40]}” is not a whole number: type it in full, or only its last digits.",
                                   "number") from None
+        if len(digits) < MIN_ENDING:
+            raise ValidationError(f"Type at least the last {MIN_ENDING} digits of the number.", "number") from None
         return None, digits
 
 
