@@ -61,7 +61,8 @@ class Call(Base):
         Index("ix_calls_from_number_created_at", "from_number", "created_at"),
         # Calls changed since the report cache's last refresh (migration 0002, webapp/reporting.py).
         Index("ix_calls_updated_at", "updated_at"),
-        Index("ix_calls_created_by_created_at", "created_by", "created_at"),
+        # By who placed them, in the list's order: its page is read from the index (migration 0008).
+        Index("ix_calls_created_by_created_at_id", "created_by", "created_at", "id"),
         # At most one call per (contact, attempt): the database refuses a second placement.
         UniqueConstraint("campaign_contact_id", "attempt"),
         Index("ix_calls_campaign_id", "campaign_id"),

@@ -18,7 +18,7 @@ CSV = "number,custom_field\n+919876500010,order-1\n+919876500021,order-2\n12,bad
 class Page:
     name: str  # its screenshots are <name>-<width>.png
     role: str | None  # who looks at it; None: signed out
-    path: str  # may name {call}, {campaign} and {link}, the site's ids
+    path: str  # may name {call}, {failed}, {campaign} and {link}, the site's ids
     status: int = 200  # what the page (or the form's answer) is served with
     submit: Callable[..., None] | None = None  # (page, tag): sends a form of the page at `path`
 
@@ -71,8 +71,11 @@ PAGES = [
     Page("home", "viewer", "/"),
     Page("calls", "viewer", "/calls"),
     Page("calls-filtered", "viewer", "/calls?status=completed&since=2000-01-01"),
-    Page("calls-bad-filter", "viewer", "/calls?number=abc", 400),
+    Page("calls-bad-filter", "viewer", "/calls?number=abc"),
+    Page("calls-found", "viewer", "/calls?number=43210&exophone=08047112345&flow=230001&status=calling"),
+    Page("calls-csv-refused", "viewer", "/calls.csv?number=abc", 400),
     Page("call", "viewer", "/calls/{call}"),
+    Page("call-failed", "viewer", "/calls/{failed}"),
     Page("reports", "viewer", "/reports"),
     Page("reports-utc", "viewer", "/reports?tz=UTC"),
     Page("campaigns", "viewer", "/campaigns"),

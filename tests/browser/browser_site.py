@@ -59,6 +59,7 @@ class Site:
                 call = session.scalars(select(Call).where(Call.status == "completed").limit(1)).one()
                 call.recording_url = f"{self.simulator_url}/recordings/testaccount/{'0' * 32}.wav"  # the page's player too
                 self.ids["call"] = call.id
+                self.ids["failed"] = session.scalars(select(Call.id).where(Call.status == "failed").limit(1)).one()
             self.ids["campaign"] = str(self._campaign(db))
 
     @staticmethod

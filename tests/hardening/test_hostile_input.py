@@ -169,8 +169,8 @@ TYPED = {"since": odd_dates, "until": odd_dates, "start": odd_dates, "end": odd_
 
 ENDPOINTS = {
     "/api/calls": ("status", "from", "since", "until", "limit", "cursor", "custom_field"),
-    "/calls": ("status", "number", "since", "until", "q", "cursor"),
-    "/calls.csv": ("status", "number", "since", "until", "q"),
+    "/calls": ("status", "number", "sid", "exophone", "flow", "created_by", "since", "until", "q", "cursor"),
+    "/calls.csv": ("status", "number", "sid", "exophone", "flow", "created_by", "since", "until", "q"),
     "/reports": ("start", "end", "exophone", "flow"),
     "/reports/daily.csv": ("start", "end", "exophone", "flow"),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -26,6 +27,7 @@ def test_shift_figures_in_india_at_noon_on_may_2(known):
     # The seven days before: April 25 to May 1 in India hold calls 1 to 5 (4 placed, 2 answered).
     assert shift.baseline.calls == 5 and shift.baseline.answer_rate == 0.5
     assert shift.in_flight == {"pending": 1, "queued": 0, "ringing": 0, "in-progress": 1}
+    assert shift.unanswered == 0  # call 10 was answered
     assert shift.unsettled == 2  # calls 6 and 9
     assert [call.id for call in shift.failures] == [call_id(13), call_id(8), call_id(5)]
     assert shift.worker is None
@@ -74,8 +76,9 @@ def test_home_page_links_each_figure_to_the_filtered_list(signed_in):
     response = signed_in.get("/")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    for link in ('href="/calls?status=failed"', 'href="/calls?status=rejected"', 'href="/calls?status=in-progress"',
-                 'href="/calls?status=pending"', 'href="/calls?status=unknown"', "/calls?since="):
+    for link in ('href="/calls?status=failed"', 'href="/calls?status=rejected"', 'href="/calls?status=calling"',
+                 'href="/calls?status=talking"', 'href="/calls?status=pending"', 'href="/calls?status=unknown"',
+                 "/calls?since="):
         assert link in html, link
     assert f'href="/calls/{call_id(13)}"' in html  # the latest refusal
     assert 'id="shift-live"' in html and 'data-poll-url="/home.json"' in html
@@ -100,3 +103,16 @@ def test_home_json_answers_304_until_something_changes(signed_in, app):
 def test_home_needs_sign_in(client):
     assert client.get("/home.json").status_code == 401  # JSON: no redirect to a page
     assert client.get("/").status_code == 302
+
+
+def test_in_flight_says_calling_until_the_call_is_answered(app, signed_in):
+    """Exotel says in-progress from the moment it accepts a call: the home page counts it as calling until answered."""
+    with app.app_context():
+        with get_db().transaction() as session:
+            session.execute(insert(Call), [dict(CALLS[9], id="00000000-0000-4000-8000-000000000078", sid="sid78",
+                                                answered_at=None, updated_at=datetime.now(UTC))])
+        shift = shift_summary(get_db().engine, get_db().session(), "UTC", now=NOON_MAY_2)
+    assert shift.in_flight["in-progress"] == 2 and shift.unanswered == 1
+    tile = signed_in.get("/").get_data(as_text=True)
+    assert re.search(r'status=calling">Calling</a> <span class="num">1</span>', tile)
+    assert re.search(r'status=talking">In progress</a> <span class="num">1</span>', tile)

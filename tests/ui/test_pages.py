@@ -73,10 +73,10 @@ def test_date_filters_use_the_viewers_zone(app, signed_in):
 
 
 def test_bad_filters_are_explained(signed_in):
-    response = signed_in.get("/calls?status=bogus&number=12&since=yesterday")
-    assert response.status_code == 400
+    response = signed_in.get("/calls?status=bogus&number=12ab&since=yesterday")
+    assert response.status_code == 200  # the page, with each error beside its field
     page = response.get_data(as_text=True)
-    assert "Unknown status." in page and "is not a valid phone number" in page and "Use a date like" in page
+    assert "Unknown status." in page and "only its last digits" in page and "Use a date like" in page
 
 
 def test_pagination(app, signed_in):
@@ -91,7 +91,7 @@ def test_pagination(app, signed_in):
     assert 'rel="next"' not in page2
     assert "Newest" in page2
     bad = signed_in.get("/calls?cursor=garbage")
-    assert bad.status_code == 400 and rows(bad.get_data(as_text=True)) == ids[:25]
+    assert bad.status_code == 200 and rows(bad.get_data(as_text=True)) == ids[:25]
 
 
 def test_what_people_and_exotel_wrote_is_escaped(app, signed_in):
@@ -242,12 +242,12 @@ def field_error(page: str, field: str) -> str:
     ],
 )
 def test_dates_at_the_ends_of_the_calendar_are_explained(app, signed_in, zone, query, field):
-    """A day whose start, in the viewer's zone, lies outside years 1-9999 in UTC: a 400 with the error beside the field."""
+    """A day whose start, in the viewer's zone, lies outside years 1-9999 in UTC: the error beside the field."""
     call = add_call(app)
     if zone:
         signed_in.set_cookie("tz", zone)
     response = signed_in.get(f"/calls?{query}")
-    assert response.status_code == 400
+    assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "between" in field_error(page, field)
     assert rows(page) == [call.id]  # the list without the filter it could not apply
@@ -268,10 +268,10 @@ def test_the_ends_of_the_calendar_that_fit_still_filter(app, signed_in):
     [("q=%00", "q"), ("q=order%00-42", "q"), ("q=" + "x" * 129, "q"), ("number=%00", "number"), ("since=%00", "since")],
 )
 def test_nul_and_overlong_filters_are_explained(app, signed_in, query, field):
-    """NUL, which PostgreSQL cannot compare, or a search longer than any custom field: a 400 beside the field, on both databases."""
+    """NUL, which PostgreSQL cannot compare, or a search longer than any custom field: explained beside the field, on both databases."""
     call = add_call(app, custom_field="order-42")
     response = signed_in.get(f"/calls?{query}")
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert field_error(response.get_data(as_text=True), field)
     assert rows(response.get_data(as_text=True)) == [call.id]
     export = signed_in.get(f"/calls.csv?{query}")
@@ -303,6 +303,6 @@ def test_list_status_json_ignores_ids_no_call_can_have(app, signed_in):
 def test_tampered_cursors_show_the_newest_page(app, signed_in, cursor):
     call = add_call(app)
     response = signed_in.get(f"/calls?cursor={cursor}")
-    assert response.status_code == 400
+    assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "That page link is no longer valid" in page and rows(page) == [call.id]

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, desc, or_, select
+from sqlalchemy import Engine, Select, and_, desc, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import Call, CallEvent
+from .number_search import ends_with, like_literal
 from .status import KNOWN, is_final
 from .validation import has_lone_surrogate, is_clean_text, refuse_json_constant
 
@@ -24,6 +25,9 @@ MAX_ID = 64
 MAX_CURSOR = 256
 # Rows fetched at a time when streaming every matching call (a server-side cursor on PostgreSQL).
 STREAM_BATCH = 1_000
+# The list counts its matches up to here and says "more than" beyond: an exact count of a million rows
+# costs more than the page itself (PostgreSQL: about 150 ms for 1 M calls, against 2 ms for 10,001).
+COUNT_CAP = 10_000
 
 
 class BadCursor(ValueError):
@@ -41,6 +45,11 @@ class CallFilters:
     custom_field: str | None = None  # substring match
     caller_id: str | None = None
     created_by: str | None = None  # exact: "user:<email>" or "token:<name>"
+    number_suffix: str | None = None  # the last digits of the E.164 number
+    sid: str | None = None
+    flow_url: str | None = None
+    app_id: str | None = None  # a flow of App Bazaar: the flow URL ends in /start_voice/<app_id>
+    answered: bool | None = None  # has an answered_at, or not
 
 
 @dataclass
@@ -77,10 +86,20 @@ def filtered(filters: CallFilters) -> Select[Call]:
     query = select(Call)
     if filters.status:
         query = query.where(Call.status == filters.status)
+    if filters.answered is not None:
+        query = query.where(Call.answered_at.is_not(None) if filters.answered else Call.answered_at.is_(None))
     if filters.from_number:
         query = query.where(Call.from_number == filters.from_number)
+    if filters.number_suffix:
+        query = query.where(ends_with(Call.from_number, filters.number_suffix))
+    if filters.sid:
+        query = query.where(Call.sid == filters.sid)
     if filters.caller_id:
         query = query.where(Call.caller_id == filters.caller_id)
+    if filters.flow_url:
+        query = query.where(Call.flow_url == filters.flow_url)
+    if filters.app_id:
+        query = query.where(Call.flow_url.like(f"%/start\\_voice/{like_literal(filters.app_id)}", escape="\\"))
     if filters.created_by:
         query = query.where(Call.created_by == filters.created_by)
     if filters.since:
@@ -88,9 +107,21 @@ def filtered(filters: CallFilters) -> Select[Call]:
     if filters.until:
         query = query.where(Call.created_at < filters.until)
     if filters.custom_field:
-        pattern = filters.custom_field.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Call.custom_field.ilike(f"%{pattern}%", escape="\\"))
+        query = query.where(Call.custom_field.ilike(f"%{like_literal(filters.custom_field)}%", escape="\\"))
     return query
+
+
+def count_calls(session: Session, filters: CallFilters, *, cap: int = COUNT_CAP) -> int:
+    """How many calls match `filters`, counting no further than `cap` + 1 (more than `cap`), in one query."""
+    matching: Select[Any] = filtered(filters).with_only_columns(literal_column("1"), maintain_column_froms=True).limit(cap + 1)
+    return session.scalar(select(func.count()).select_from(matching.subquery())) or 0
+
+
+def page_total(session: Session, filters: CallFilters, page: CallPage, *, first: bool, cap: int = COUNT_CAP) -> int:
+    """The count shown above a page: a first page that holds every match is its own count, else one more query."""
+    if first and page.next_cursor is None:
+        return len(page.calls)
+    return count_calls(session, filters, cap=cap)
 
 
 def list_calls(session: Session, filters: CallFilters, *, limit: int = 50, cursor: str | None = None) -> CallPage:

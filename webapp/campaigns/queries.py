@@ -104,7 +104,8 @@ def contacts_page(
         ):
             assert call.campaign_contact_id is not None
             attempts[call.campaign_contact_id].append(
-                {"attempt": call.attempt, "call_id": call.id, "status": call.status, "created_at": _iso(call.created_at)}
+                {"attempt": call.attempt, "call_id": call.id, "status": call.status, "created_at": _iso(call.created_at),
+                 "answered_at": _iso(call.answered_at)}
             )
     return ContactPage(
         [

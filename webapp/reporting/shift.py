@@ -44,10 +44,11 @@ class Shift:
     today: date
     today_counts: Counts
     baseline: Counts  # the BASELINE_DAYS days before today, together
-    in_flight: dict[str, int]
+    in_flight: dict[str, int]  # by status
     unsettled: int
     failures: Sequence[Call]
     worker: WorkerState | None  # None: this deployment reports no worker heartbeat
+    unanswered: int = 0  # of the in-progress calls, those not answered yet (Exotel is still ringing them)
 
     @property
     def in_flight_total(self) -> int:
@@ -63,7 +64,7 @@ class Shift:
         worker = (self.worker.seen, self.worker.last_seen) if self.worker else None
         state = repr((
             self.zone, self.today, t.calls, t.placed, t.answered, t.failed, t.rejected, b.placed, b.answered,
-            sorted(self.in_flight.items()), self.unsettled,
+            sorted(self.in_flight.items()), self.unanswered, self.unsettled,
             [(call.id, call.status, call.updated_at) for call in self.failures], worker,
         ))
         return hashlib.sha256(state.encode()).hexdigest()[:20]
@@ -89,17 +90,21 @@ def shift_summary(
     today_counts = report.by_day.get(today) or Counts()
     baseline = sum((report.by_day.get(day) or Counts() for day in report.filters.days if day != today), Counts())
     in_flight = dict.fromkeys(IN_FLIGHT, 0)
+    not_answered = Call.answered_at.is_(None)
     counted = session.execute(
-        select(Call.status, func.count()).where(Call.status.in_((*IN_FLIGHT, UNSETTLED))).group_by(Call.status)
+        select(Call.status, not_answered, func.count()).where(Call.status.in_((*IN_FLIGHT, UNSETTLED)))
+        .group_by(Call.status, not_answered)
     ).all()
-    unsettled = 0
-    for status, count in counted:
+    unsettled = unanswered = 0
+    for status, waiting, count in counted:
         if status == UNSETTLED:
-            unsettled = count
+            unsettled += count
         else:
-            in_flight[status] = count
+            in_flight[status] += count
+            if status == "in-progress" and waiting:
+                unanswered += count
     failures = session.scalars(
         select(Call).where(Call.status.in_(FAILURES)).order_by(Call.created_at.desc(), Call.id.desc()).limit(LATEST)
     ).all()
-    return Shift(now, zone, today, today_counts, baseline, in_flight, unsettled, failures, worker())
+    return Shift(now, zone, today, today_counts, baseline, in_flight, unsettled, failures, worker(), unanswered)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -18,38 +19,13 @@ from ..config import get_settings
 from ..exotel import ExotelError, ExotelRateLimited
 from ..exotel.body import storable_text
 from ..exotel.callbacks import fields_from_form, parse_callback
+from .status_words import call_label, call_shown, call_tone, status_label, status_tone
 
 log = logging.getLogger(__name__)
 
 TZ_COOKIE = "tz"
+_APP_FLOW = re.compile(r"/exoml/start_voice/([0-9]+)$")
 
-STATUS_LABELS = {
-    "pending": "Pending",
-    "unknown": "Unknown",
-    "queued": "Queued",
-    "ringing": "Ringing",
-    "in-progress": "In progress",
-    "completed": "Completed",
-    "busy": "Busy",
-    "no-answer": "No answer",
-    "failed": "Failed",
-    "canceled": "Canceled",
-    "rejected": "Refused by Exotel",
-}
-# Badge colours by meaning rather than by word.
-STATUS_TONES = {
-    "completed": "good",
-    "in-progress": "live",
-    "queued": "live",
-    "ringing": "live",
-    "pending": "live",
-    "busy": "warn",
-    "no-answer": "warn",
-    "canceled": "muted",
-    "unknown": "muted",
-    "failed": "bad",
-    "rejected": "bad",
-}
 EVENT_LABELS = {"answered": "Answered", "terminal": "Ended", "status": "Status update", "reconcile": "Checked with Exotel"}
 
 
@@ -105,16 +81,33 @@ def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     return f"{local.strftime(fmt)} {local.tzname()}"
 
 
+def shorttime(value: datetime | None, fmt: str = "%d %b %H:%M:%S", *, now: datetime | None = None) -> str:
+    """A UTC datetime in the viewer's zone, briefly: with the year when it is not this year (in that zone)."""
+    if value is None:
+        return ""
+    zone = viewer_zone()
+    local = value.astimezone(zone)
+    if local.year != (now or datetime.now(UTC)).astimezone(zone).year:
+        fmt = fmt.replace("%b", "%b %Y", 1)
+    return local.strftime(fmt)
+
+
+def placed_by(created_by: str | None) -> str:
+    """Who placed a call, in words: the user's email, the API token's name, the campaign."""
+    kind, _, name = (created_by or "").partition(":")
+    if not name:
+        return created_by or ""
+    return {"user": name, "token": f"API token {name}", "campaign": f"Campaign {name}"}.get(kind, created_by or "")
+
+
+def flow_name(flow_url: str | None) -> str:
+    """A flow, briefly: "App 4242" for a flow of App Bazaar, else its URL."""
+    match = _APP_FLOW.search(flow_url or "")
+    return f"App {match.group(1)}" if match else (flow_url or "")
+
+
 def isotime(value: datetime | None) -> str:
     return value.isoformat() if value else ""
-
-
-def status_label(status: str | None) -> str:
-    return STATUS_LABELS.get(status or "", status or "—")
-
-
-def status_tone(status: str | None) -> str:
-    return STATUS_TONES.get(status or "", "muted")
 
 
 def safe_recording_url(url: str | None) -> str | None:
@@ -196,6 +189,12 @@ def init_display(app: Flask) -> None:
     app.add_template_filter(isotime, "isotime")
     app.add_template_filter(status_label, "status_label")
     app.add_template_filter(status_tone, "status_tone")
+    app.add_template_filter(call_label, "call_label")
+    app.add_template_filter(call_tone, "call_tone")
+    app.add_template_filter(call_shown, "call_shown")
+    app.add_template_filter(shorttime, "shorttime")
+    app.add_template_filter(placed_by, "placed_by")
+    app.add_template_filter(flow_name, "flow_name")
     app.add_template_global(is_final, "is_final")
     app.add_template_global(viewer_zone_name, "viewer_zone_name")
     app.jinja_env.globals.update(EVENT_LABELS=EVENT_LABELS, FINAL_STATUSES=sorted(FINAL), zone_countries=zone_countries)

@@ -14,7 +14,7 @@ from ..db import get_db
 from ..reporting import DURATION_BUCKETS, MAX_DAYS, RING_BUCKETS, TABLES, Report, ReportFilters, build_report, charts, choices
 from ..reporting.csv_export import csv_lines, csv_response
 from .display import viewer_zone_name, zone_names
-from .filters import list_filters
+from .filters import FIELD_NAMES, list_filters, query_args
 
 bp = Blueprint("reports", __name__)
 
@@ -194,10 +194,13 @@ def table_csv(table: str):
 
 @bp.get("/calls.csv")
 def calls_csv():
-    """The calls list as CSV, every matching call, with the list's filters (status, number, since, until, q)."""
+    """The calls list as CSV, every matching call, with the list's filters; a filter it cannot read gets a page saying so."""
     filters, errors = list_filters(request.args)
     if errors:
-        return "\n".join(errors.values()) + "\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
+        # A spreadsheet of other calls than the filters say would mislead: nothing is sent but the reasons.
+        return render_template(
+            "calls/csv_refused.html", errors=errors, labels=FIELD_NAMES, args=query_args(request.args)
+        ), 400
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     rows = call_rows(get_db().engine, filters, CALL_CSV_COLUMNS)
     return csv_response(f"calls-{stamp}.csv", csv_lines(CALL_CSV_COLUMNS, rows))

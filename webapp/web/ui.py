@@ -10,8 +10,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from ..accounts.placers import placer_choices
 from ..calls.placing import IdempotencyConflict, Placement, again_request
-from ..calls.queries import BadCursor, call_events, get_call, get_calls, list_calls
+from ..calls.queries import COUNT_CAP, BadCursor, call_events, get_call, get_calls, list_calls, page_total
 from ..calls.status import KNOWN, is_final
 from ..calls.validation import CallInput, ValidationError, is_clean_text, validate_call
 from ..config import get_settings
@@ -19,12 +20,15 @@ from ..db import get_db
 from ..exotel import BudgetSpent
 from ..gateway import account_sid, place
 from ..models import Call
+from ..reporting import choices
 from .call_forms import PlaceCallForm, in_words
-from .display import TZ_COOKIE, legs_of, pretty_payload, refusal_in_words, safe_recording_url, zone_names
-from .filters import list_filters
+from .display import TZ_COOKIE, legs_of, placed_by, pretty_payload, refusal_in_words, safe_recording_url, zone_names
+from .filters import list_filters, query_args
 from .forms import TimezoneForm
 from .polling import poll_response
 from .roles import current_actor, page_rule
+from .status_words import call_label, filter_choices
+from .timeline import by_occurrence, call_timeline
 
 bp = Blueprint("ui", __name__)
 
@@ -143,8 +147,8 @@ def _call_context(call: Call) -> dict[str, Any]:
     events = call_events(get_db().session(), call.id)
     return {
         "call": call,
-        "events": events,
-        "legs": legs_of(events),
+        "timeline": call_timeline(call, events),
+        "legs": legs_of(by_occurrence(events)),
         "recording_url": safe_recording_url(call.recording_url),
         "payloads": {event.id: pretty_payload(event.payload) for event in events},
         "version": _version(call, len(events)),
@@ -169,7 +173,8 @@ def call_status(call_id: str):
     """What the call page polls: the status, and the page's live part when it changed."""
     call = _load_call(call_id)
     context = _call_context(call)
-    body = {"id": call.id, "status": call.status, "final": is_final(call.status), "version": context["version"]}
+    body = {"id": call.id, "status": call.status, "label": call_label(call), "final": is_final(call.status),
+            "version": context["version"]}
     if request.args.get("version") != context["version"]:
         body["html"] = render_template("calls/_detail.html", **context)
     return poll_response(context["version"], lambda: body)
@@ -177,26 +182,41 @@ def call_status(call_id: str):
 
 @bp.get("/calls")
 def calls():
-    """Calls newest first, filtered, a page at a time."""
+    """Calls newest first, filtered, a page at a time, with how many match.
+
+    A filter that cannot be read is left out and explained beside its field; the
+    page still answers 200 with the calls the other filters select.
+    """
     filters, errors = list_filters(request.args)
     cursor = request.args.get("cursor") or None
+    session = get_db().session()
     try:
-        page = list_calls(get_db().session(), filters, limit=PAGE_SIZE, cursor=cursor)
+        page = list_calls(session, filters, limit=PAGE_SIZE, cursor=cursor)
     except BadCursor:
         errors["cursor"] = "That page link is no longer valid; showing the newest calls."
-        page = list_calls(get_db().session(), filters, limit=PAGE_SIZE)
-    args = {key: value for key, value in request.args.items() if key in ("status", "number", "since", "until", "q", "created_by") and value}
+        cursor = None
+        page = list_calls(session, filters, limit=PAGE_SIZE)
+    args = query_args(request.args)
     next_url = url_for("ui.calls", **args, cursor=page.next_cursor) if page.next_cursor else None
     first_url = url_for("ui.calls", **args) if cursor else None
+    caller_ids, flows = choices(get_db().engine)
+    placers = placer_choices(session)
+    if args.get("created_by") and args["created_by"] not in {value for value, _label in placers}:
+        placers.append((args["created_by"], placed_by(args["created_by"])))  # a campaign's, or someone gone since
     return render_template(
         "calls/index.html",
         calls=page.calls,
+        total=page_total(session, filters, page, first=cursor is None, cap=COUNT_CAP),
+        count_cap=COUNT_CAP,
         errors=errors,
         args=args,
-        statuses=sorted(KNOWN),
+        statuses=filter_choices(KNOWN),
+        caller_ids=caller_ids,
+        flows=flows,
+        placers=placers,
         next_url=next_url,
         first_url=first_url,
-    ), (400 if errors else 200)
+    )
 
 
 @bp.get("/calls/status.json")
@@ -207,7 +227,8 @@ def calls_status():
     state = sorted((call.id, call.status, call.updated_at.isoformat() if call.updated_at else "") for call in found)
     version = hashlib.sha256(repr(state).encode()).hexdigest()[:20]
     return poll_response(version, lambda: {"calls": {
-        call.id: {"status": call.status, "final": is_final(call.status), "html": render_template("calls/_row.html", call=call)}
+        call.id: {"status": call.status, "label": call_label(call), "final": is_final(call.status),
+                  "html": render_template("calls/_row.html", call=call)}
         for call in found
     }})
 

@@ -209,6 +209,7 @@ SCHEMAS: dict[str, Any] = {
                         "call_id": {"type": "string"},
                         "status": {"type": "string"},
                         "created_at": TIME,
+                        "answered_at": TIME,
                     },
                 },
             },
