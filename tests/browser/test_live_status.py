@@ -14,7 +14,7 @@ from sqlalchemy import insert
 from webapp.calls.updates import advance_call
 from webapp.db import get_db
 from webapp.models import Call
-from webapp.web.display import STATUS_LABELS
+from webapp.web.status_words import LABELS as STATUS_LABELS
 
 LIVE_CALL_SPEED = 0.75  # the simulated call rings 1.5 s and talks 6 s: several polls of one status
 
@@ -107,7 +107,7 @@ def test_the_calls_list_says_a_rows_new_status_once(site, listening):
     assert not in_live_region(page, "table.calls-table")
     _mark(page, one, two)
     with site.app.app_context(), get_db().transaction() as session:
-        advance_call(session, one, status="in-progress")
+        advance_call(session, one, status="in-progress", fill={"answered_at": datetime.now(UTC)})
         advance_call(session, two)  # redrawn, still ringing
     _redrawn(page, one, two)
     assert announcements(page) == ["+919800000001: In progress"]
