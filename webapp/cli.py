@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -101,7 +102,8 @@ def calls_reconcile(older_than: float):
     from .gateway import exotel_client
 
     settings = get_settings()
-    report = reconcile(get_db(), exotel_client(), older_than_minutes=older_than, tz=settings.tz)
+    report = reconcile(get_db(), exotel_client(), older_than_minutes=older_than, tz=settings.tz,
+                       never_placed_after=timedelta(minutes=settings.reconcile_never_placed_after_minutes))
     click.echo(f"{report.open_calls} open call(s) older than {older_than:g} min; asked Exotel about {report.asked}.")
     click.echo(f"{report.updated} new reconcile event(s); {len(report.settled)} call(s) now final.")
     if report.not_listed:

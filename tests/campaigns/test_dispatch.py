@@ -260,3 +260,17 @@ def test_other_refusals_exhaust_the_contact_and_unknown_ones_wait(db):
     with db.transaction(write=False) as session:
         states = dict(session.execute(select(CampaignContact.row_number, CampaignContact.state)).all())
     assert states == {1: "exhausted", 2: "dialing"}
+
+
+def test_an_attempt_pending_past_the_lost_threshold_becomes_unknown_and_waits(db):
+    make_campaign(db, 1, retries={"count": 3, "on": ["failed"], "delay_minutes": 1})
+    (claimed,) = dispatch(db, T0)
+    settle(db, T0 + timedelta(seconds=50), lost_after=timedelta(minutes=1))
+    with db.transaction(write=False) as session:
+        assert session.get(Call, claimed.call_id).status == "pending"  # its send may still be on the way
+    settle(db, T0 + timedelta(seconds=61), lost_after=timedelta(minutes=1))
+    assert dispatch(db, T0 + timedelta(seconds=62)) == []
+    with db.transaction(write=False) as session:
+        call = session.get(Call, claimed.call_id)
+        assert (call.status, call.sid) == ("unknown", None)
+        assert session.scalars(select(CampaignContact.state)).one() == "dialing"

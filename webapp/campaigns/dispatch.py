@@ -36,6 +36,7 @@ BURST_SECONDS = 2.0
 # A claimed attempt still `pending` this long after its claim was never answered by
 # Exotel in this deployment's memory (its worker died mid-request): it becomes
 # `unknown`, and reconciliation looks it up before anything else happens to it.
+# CAMPAIGN_LOST_AFTER_MINUTES sets it.
 LOST_AFTER = timedelta(minutes=10)
 NOT_SENT = "not_sent"  # error_code of an attempt claimed but stopped before Exotel was asked
 DND_WORDS = ("dnd", "ndnc", "do not disturb")
@@ -205,7 +206,7 @@ def send_attempt(db: Database, claimed: Claimed, send: Sender, now: datetime) ->
     return outcome
 
 
-def settle(db: Database, now: datetime) -> int:
+def settle(db: Database, now: datetime, *, lost_after: timedelta = LOST_AFTER) -> int:
     """Move contacts whose attempt changed; complete campaigns with nothing left. The number of contacts moved."""
     moved = 0
     with db.transaction() as session:
@@ -217,7 +218,7 @@ def settle(db: Database, now: datetime) -> int:
         ).all()
         for contact, call, campaign in rows:
             moved += _settle_one(session, contact, call, campaign, now)
-        moved += _mark_lost(session, now)
+        moved += _mark_lost(session, now, lost_after)
         _complete(session, now)
     return moved
 
@@ -257,12 +258,12 @@ def _after_refusal(
     return "exhausted", None
 
 
-def _mark_lost(session: Session, now: datetime) -> int:
+def _mark_lost(session: Session, now: datetime, lost_after: timedelta) -> int:
     """Campaign attempts still pending long after their claim: their worker died mid-request, so Exotel may
     have placed them. They become `unknown` (never retried) until reconciliation looks them up."""
     result = session.execute(
         update(Call)
-        .where(and_(Call.campaign_id.is_not(None), Call.status == "pending", Call.created_at < now - LOST_AFTER))
+        .where(and_(Call.campaign_id.is_not(None), Call.status == "pending", Call.created_at < now - lost_after))
         .values(status="unknown", error_message="The worker stopped while placing this attempt; reconciliation will look it up.",
                 updated_at=now)
         .execution_options(synchronize_session=False)
