@@ -28,6 +28,7 @@ from ..db import Database
 from ..exotel import BudgetSpent, ExotelError
 from ..models import Call, new_id
 from .models import IN_FLIGHT, Campaign, CampaignContact, Suppression
+from .refusals import CampaignStopped, is_dnd_refusal, stops_campaign
 from .retries import RetryPolicy
 from .window import CallingWindow, window_from_columns
 
@@ -39,7 +40,6 @@ BURST_SECONDS = 2.0
 # CAMPAIGN_LOST_AFTER_MINUTES sets it.
 LOST_AFTER = timedelta(minutes=10)
 NOT_SENT = "not_sent"  # error_code of an attempt claimed but stopped before Exotel was asked
-DND_WORDS = ("dnd", "ndnc", "do not disturb")
 
 
 @dataclass(frozen=True)
@@ -149,17 +149,12 @@ def _end(session: Session, campaign: Campaign, now: datetime) -> None:
     )
 
 
-def is_dnd_refusal(error: ExotelError) -> bool:
-    """Exotel's refusal to call a number registered on India's Do Not Disturb list (403, naming DND/NDNC)."""
-    return getattr(error, "http_status", None) == 403 and any(word in error.message.lower() for word in DND_WORDS)
-
-
-def stops_campaign(error: ExotelError) -> bool:
-    """A refusal that says the account cannot call at all now (out of balance: 402; not allowed: 401)."""
-    return getattr(error, "http_status", None) in (401, 402)
-
-
 Sender = Callable[[str], ExotelError | None]
+
+
+def _not_sent(call: Call, now: datetime) -> None:
+    call.status, call.error_code, call.updated_at = "rejected", NOT_SENT, now
+    call.error_message = "Not placed: the campaign stopped before this attempt was dialled."
 
 
 def send_attempt(db: Database, claimed: Claimed, send: Sender, now: datetime) -> str:
@@ -170,12 +165,17 @@ def send_attempt(db: Database, claimed: Claimed, send: Sender, now: datetime) ->
         if call is None or call.status != "pending":
             return "done already"
         if campaign is None or campaign.status != "running":
-            call.status, call.error_code, call.updated_at = "rejected", NOT_SENT, now
-            call.error_message = "Not placed: the campaign stopped before this attempt was dialled."
+            _not_sent(call, now)
             return "not sent"
     error = send(claimed.call_id)
     if error is None:
         return "placed"
+    if isinstance(error, CampaignStopped):  # paused or canceled while the send waited: still nothing sent
+        with db.transaction() as session:
+            call = session.get(Call, claimed.call_id)
+            if call is not None and call.status == "pending":
+                _not_sent(call, now)
+        return "not sent"
     if isinstance(error, BudgetSpent):
         return "budget"  # nothing was sent; the call stays pending and is asked again later
     if getattr(error, "outcome_unknown", False):
