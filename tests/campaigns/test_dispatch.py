@@ -274,3 +274,17 @@ def test_an_attempt_pending_past_the_lost_threshold_becomes_unknown_and_waits(db
         call = session.get(Call, claimed.call_id)
         assert (call.status, call.sid) == ("unknown", None)
         assert session.scalars(select(CampaignContact.state)).one() == "dialing"
+
+
+def test_settling_moves_only_what_changed_and_an_answered_call_shows(db):
+    campaign = make_campaign(db, 3, calls_per_minute=600)
+    first, second, third = dispatch(db, T0) + dispatch(db, T0 + timedelta(seconds=1))
+    with db.transaction() as session:  # what the answered callback writes: in progress, answered
+        call = session.get(Call, first.call_id)
+        call.status, call.sid, call.answered_at = "in-progress", "sid-answered", T0 + timedelta(seconds=3)
+    finish(db, second.call_id, "completed", T0 + timedelta(seconds=20), answered=True)
+    assert settle(db, T0 + timedelta(seconds=21)) == 2
+    assert settle(db, T0 + timedelta(seconds=22)) == 0  # nothing changed since
+    with db.transaction(write=False) as session:
+        counts = store.counts(session, campaign.id)
+    assert (counts["answered"], counts["completed"], counts["dialing"]) == (1, 1, 1)
