@@ -35,6 +35,9 @@ __all__ = ["LOST_AFTER", "NOT_SENT", "Claimed", "dispatch", "policy_of", "send_a
 
 # Attempts a dispatcher may claim at once after a pause in its runs: two seconds' worth.
 BURST_SECONDS = 2.0
+# Attempts of a campaign claimed and not sent yet (queued, waiting for a budget slot, or asking Exotel) at most:
+# ten seconds' worth, and never fewer than ten (a slow Exotel answer must not hold back a slow pace).
+UNSENT_SECONDS, MIN_UNSENT = 10.0, 10
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,20 @@ def _in_flight(session: Session, campaign_id: int) -> int:
     ) or 0
 
 
+def _unsent(session: Session, campaign_id: int, now: datetime) -> int:
+    """Attempts of the campaign claimed and not sent yet (waiting for a worker or a budget slot); not the lost."""
+    return session.scalar(
+        select(func.count()).select_from(Call)
+        .where(Call.status == "pending", Call.created_at >= now - LOST_AFTER, Call.campaign_id == campaign_id)
+    ) or 0
+
+
 def _claim(session: Session, campaign: Campaign, now: datetime) -> list[Claimed]:
     slots, base = _slots(campaign, now)
+    # When sending falls behind (the Exotel budget is the limit, or no worker sends), claimed attempts do not pile
+    # up in the queue until they are older than the lost threshold before they leave.
+    backlog = max(MIN_UNSENT, math.ceil(campaign.calls_per_minute * UNSENT_SECONDS / 60))
+    slots = min(slots, backlog - _unsent(session, campaign.id, now))
     if campaign.max_in_flight is not None:
         slots = min(slots, campaign.max_in_flight - _in_flight(session, campaign.id))
     if slots <= 0:
