@@ -6,10 +6,10 @@ callbacks would write, outside the timing), so about 450 attempts are in flight,
 minute-long calls, out of a list of BENCH_OVERHEAD_CONTACTS (100,000). Exotel is not asked: its answer is not
 the dispatcher's cost (the claimed attempts are marked sent between rounds, outside the timing).
 
-Targets: claiming under 2 ms an attempt, and a whole round (settle + claim) under 100 ms, on both databases.
-A round has one second; at 10 attempts a round, 2 ms each is 2 % of it, and a round within 10 % of its second
-keeps the pace exact and leaves room for ten such campaigns in one dispatcher (Exotel's budget, 200 a minute
-by default, binds long before).
+Targets: claiming under 5 ms an attempt, and a whole round (settle + claim) under 100 ms at its 95th
+percentile, on both databases. A round has one second: at 10 attempts a round, 5 ms each is 5 % of it, and one
+dispatcher could claim 12,000 a minute, sixty times Exotel's default budget of 200; a round within 10 % of its
+second keeps the pace exact (the next round starts on time) with room for ten such campaigns at once.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ PACE = 600
 ROUNDS = 300
 CONTACTS = int(os.environ.get("BENCH_OVERHEAD_CONTACTS", "100000"))  # a customer's list, most of it still waiting
 CALL_SECONDS = 45
-CLAIM_TARGET_MS, ROUND_TARGET_MS = 2.0, 100.0
+CLAIM_TARGET_MS, ROUND_TARGET_MS = 5.0, 100.0
 
 
 def measure(database_url: str) -> dict[str, float]:
@@ -83,7 +83,7 @@ def measure(database_url: str) -> dict[str, float]:
 
 def report(results: dict[str, dict[str, float]], load: str) -> int:
     print(f"\ndispatcher overhead: one campaign at {PACE}/min, {ROUNDS} rounds 1 s apart, calls ending {CALL_SECONDS} s "
-          f"after their claim (targets: claim < {CLAIM_TARGET_MS:g} ms an attempt, round < {ROUND_TARGET_MS:g} ms); {load}")
+          f"after their claim (targets: claim < {CLAIM_TARGET_MS:g} ms an attempt, round p95 < {ROUND_TARGET_MS:g} ms); {load}")
     print("| database | attempts claimed | claim µs/attempt | in flight | settle ms (median / p95) | round ms (median / p95) "
           "| round's share of its second |")
     print("|---|---:|---:|---:|---:|---:|---:|")
