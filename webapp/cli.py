@@ -137,7 +137,7 @@ def calls_seed(count: int, days: int, random_seed: int | None):
 @click.option("--lock-seconds", type=click.FloatRange(min=1), hidden=True,
               help="Time to live of the reconciliation lock (default 300). For tests.")
 @click.option("--dispatch-seconds", type=click.FloatRange(min=1), hidden=True,
-              help="Length of one campaign dispatcher run (default 55). For tests.")
+              help="Length of one campaign dispatcher run (default 5). For tests.")
 def worker(
     threads: int, periodic: bool, scheduler_period: float | None, lock_seconds: float | None,
     dispatch_seconds: float | None,
