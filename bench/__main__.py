@@ -1,4 +1,4 @@
-"""Run every benchmark in turn: `python -m bench [reports|webhooks|budget ...]`."""
+"""Run every benchmark in turn, or the ones named: `python -m bench [reports|webhooks|campaigns|budget ...]`."""
 
 from __future__ import annotations
 

@@ -1,8 +1,13 @@
-"""Campaign benchmark: importing a 100,000-row CSV (time, peak memory) and the dispatcher's cost per attempt.
+"""Campaign benchmarks: `python -m bench campaigns` runs them alone.
 
-Each measurement runs in a fresh Python process, so its peak RSS (VmHWM) is its
-own. Targets: the import under 10 s with peak RSS under 100 MB on PostgreSQL.
-Environment: BENCH_CONTACTS (100000), BENCH_DATABASE_URL (else TEST_DATABASE_URL,
+- import: a 100,000-row CSV (time, peak memory; each measurement in a fresh Python process, so its peak RSS
+  (VmHWM) is its own). Targets: under 10 s with peak RSS under 100 MB on PostgreSQL.
+- overhead: the dispatcher's own cost per attempt claimed and per round (bench/campaign_overhead.py).
+- pace: 3 real worker processes dialling one campaign at 600 a minute for 2 minutes against the simulator, with
+  the budget above the pace and equal to it (bench/campaign_pace.py).
+
+Environment: BENCH_CAMPAIGNS (parts to run, default import,overhead,pace), BENCH_CONTACTS (100000),
+BENCH_PACE_SECONDS (120), BENCH_DATABASES (sqlite,postgresql), BENCH_DATABASE_URL (else TEST_DATABASE_URL,
 else the local server).
 """
 
@@ -14,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .common import postgres_base
@@ -25,14 +32,13 @@ IMPORT_TARGET_S, RSS_TARGET_MB = 10.0, 100.0
 # Runs in the child process: migrate, import the CSV through the app's own code, report.
 CHILD = r"""
 import json, sys, time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from alembic import command
 from webapp import create_app
 from webapp.cli import alembic_config
 from webapp.db import get_db
 from webapp.campaigns import store
 from webapp.campaigns.contacts import csv_rows
-from webapp.campaigns.dispatch import dispatch
 from webapp.campaigns.spec import parse_campaign
 
 url, csv_path, secret_key = sys.argv[1:4]
@@ -47,15 +53,10 @@ with app.app_context():
     with open(csv_path, "rb") as stream:
         created = store.create_campaign(db, spec, csv_rows(stream), created_by="bench", now=now)
     import_s = time.perf_counter() - started
-    claimed, spent = 0, 0.0
-    for tick in range(300):  # 300 rounds, 1 s apart on the campaign's clock: about 1,000 attempts claimed
-        started = time.perf_counter()
-        claimed += len(dispatch(db, now + timedelta(seconds=tick)))
-        spent += time.perf_counter() - started
 with open("/proc/self/status") as status:
     hwm = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
 print(json.dumps({"imported": created.imported, "not_imported": len(created.not_imported), "import_s": import_s,
-                  "peak_rss_mb": hwm / 1024, "claimed": claimed, "dispatch_us_per_attempt": spent / max(claimed, 1) * 1e6}))
+                  "peak_rss_mb": hwm / 1024}))
 """
 
 
@@ -77,34 +78,75 @@ def _measure(url: str, csv_path: Path) -> dict[str, float]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def main() -> int:
-    from sqlalchemy import create_engine, text
-
-    results: dict[str, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        csv_path = Path(tmp) / "contacts.csv"
-        _write_csv(csv_path, CONTACTS)
-        results["sqlite"] = _measure(f"sqlite:///{Path(tmp) / 'bench.db'}", csv_path)
-        base = postgres_base()
-        if base is not None:
-            name = f"bench_campaigns_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(base, isolation_level="AUTOCOMMIT")
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-            try:
-                from sqlalchemy.engine import make_url
-
-                results["postgresql"] = _measure(make_url(base).set(database=name).render_as_string(hide_password=False), csv_path)
-            finally:
-                with admin.connect() as connection:
-                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
+def _import_report(results: dict[str, dict[str, float]]) -> int:
     print(f"import of {CONTACTS:,} CSV rows (target: < {IMPORT_TARGET_S:g} s, peak RSS < {RSS_TARGET_MB:g} MB on PostgreSQL)")
-    print(f"{'database':<12}{'imported':>10}{'refused':>9}{'seconds':>9}{'peak MB':>9}{'dispatch µs/attempt':>21}")
+    print(f"{'database':<12}{'imported':>10}{'refused':>9}{'seconds':>9}{'peak MB':>9}")
     status = 0
     for name, r in results.items():
-        print(f"{name:<12}{r['imported']:>10,.0f}{r['not_imported']:>9,.0f}{r['import_s']:>9.2f}{r['peak_rss_mb']:>9.1f}"
-              f"{r['dispatch_us_per_attempt']:>21.0f}")
+        print(f"{name:<12}{r['imported']:>10,.0f}{r['not_imported']:>9,.0f}{r['import_s']:>9.2f}{r['peak_rss_mb']:>9.1f}")
         if name == "postgresql" and (r["import_s"] > IMPORT_TARGET_S or r["peak_rss_mb"] > RSS_TARGET_MB):
             status = 1
+    return status
+
+
+@contextmanager
+def _databases(kinds: list[str], tmp: Path) -> Iterator[list[tuple[str, Callable[[], str]]]]:
+    """(kind, a function giving a new empty migrated database's URL) for each kind asked and reachable."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from tests.support.databases import migrate
+
+    made: list[str] = []
+    base = postgres_base() if "postgresql" in kinds else None
+    admin = create_engine(base, isolation_level="AUTOCOMMIT") if base else None
+
+    def sqlite() -> str:
+        url = f"sqlite:///{tmp / f'bench-{len(made)}.db'}"
+        made.append(url)
+        migrate(url)
+        return url
+
+    def postgresql() -> str:
+        assert admin is not None and base is not None
+        name = f"bench_campaigns_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        made.append(name)
+        url = make_url(base).set(database=name).render_as_string(hide_password=False)
+        migrate(url)
+        return url
+
+    chosen = [("sqlite", sqlite)] if "sqlite" in kinds else []
+    chosen += [("postgresql", postgresql)] if admin is not None else []
+    try:
+        yield chosen
+    finally:
+        if admin is not None:
+            with admin.connect() as connection:
+                for name in made:
+                    if not name.startswith("sqlite:"):
+                        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+def main() -> int:
+    from .campaign_overhead import measure, report
+    from .campaign_pace import load_note, main_pace
+
+    parts = os.environ.get("BENCH_CAMPAIGNS", "import,overhead,pace").split(",")
+    kinds = os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",")
+    status = 0
+    with tempfile.TemporaryDirectory() as folder, _databases(kinds, Path(folder)) as databases:
+        tmp = Path(folder)
+        if "import" in parts:
+            csv_path = tmp / "contacts.csv"
+            _write_csv(csv_path, CONTACTS)
+            # The child migrates its own database: a fresh one of each kind.
+            status |= _import_report({kind: _measure(url_for(), csv_path) for kind, url_for in databases})
+        if "overhead" in parts:
+            load = load_note()
+            status |= report({kind: measure(url_for()) for kind, url_for in databases}, load)
+        if "pace" in parts:
+            status |= main_pace(databases)
     return status

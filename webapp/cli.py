@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -101,7 +102,8 @@ def calls_reconcile(older_than: float):
     from .gateway import exotel_client
 
     settings = get_settings()
-    report = reconcile(get_db(), exotel_client(), older_than_minutes=older_than, tz=settings.tz)
+    report = reconcile(get_db(), exotel_client(), older_than_minutes=older_than, tz=settings.tz,
+                       never_placed_after=timedelta(minutes=settings.reconcile_never_placed_after_minutes))
     click.echo(f"{report.open_calls} open call(s) older than {older_than:g} min; asked Exotel about {report.asked}.")
     click.echo(f"{report.updated} new reconcile event(s); {len(report.settled)} call(s) now final.")
     if report.not_listed:
@@ -135,7 +137,7 @@ def calls_seed(count: int, days: int, random_seed: int | None):
 @click.option("--lock-seconds", type=click.FloatRange(min=1), hidden=True,
               help="Time to live of the reconciliation lock (default 300). For tests.")
 @click.option("--dispatch-seconds", type=click.FloatRange(min=1), hidden=True,
-              help="Length of one campaign dispatcher run (default 55). For tests.")
+              help="Length of one campaign dispatcher run (default 5). For tests.")
 def worker(
     threads: int, periodic: bool, scheduler_period: float | None, lock_seconds: float | None,
     dispatch_seconds: float | None,

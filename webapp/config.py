@@ -53,6 +53,10 @@ class Settings:
     exotel_requests_per_minute: int = 200
     reconcile_every_minutes: int = 5
     reconcile_older_than_minutes: float = 15.0
+    # A call without a Sid that Exotel still does not list this long after its creation was never placed.
+    reconcile_never_placed_after_minutes: float = 60.0
+    # A campaign attempt still `pending` this long after its claim lost its worker mid-request: it becomes `unknown`.
+    campaign_lost_after_minutes: float = 10.0
 
     @property
     def use_simulator(self) -> bool:
@@ -194,7 +198,7 @@ def _integer(env: dict[str, str], name: str, default: int, low: int, high: int) 
     return int(value)
 
 
-def _minutes(env: dict[str, str], name: str, default: float) -> float:
+def _minutes(env: dict[str, str], name: str, default: float, *, positive: bool = False) -> float:
     value = _clean(env, name)
     if value is None:
         return default
@@ -202,8 +206,9 @@ def _minutes(env: dict[str, str], name: str, default: float) -> float:
         minutes = float(value)
     except ValueError:
         minutes = -1.0
-    if not 0 <= minutes <= 7 * 24 * 60:
-        raise ConfigError(name, f"must be a number of minutes from 0 to 10080, not {value[:20]!r}")
+    if not 0 <= minutes <= 7 * 24 * 60 or (positive and minutes == 0):
+        low = "above 0" if positive else "from 0"
+        raise ConfigError(name, f"must be a number of minutes {low} to 10080, not {value[:20]!r}")
     return minutes
 
 
@@ -278,6 +283,8 @@ def load_settings(env: dict[str, str], instance_path: Path) -> Settings:
         exotel_requests_per_minute=_integer(env, "EXOTEL_REQUESTS_PER_MINUTE", 200, 1, 100_000),
         reconcile_every_minutes=_integer(env, "RECONCILE_EVERY_MINUTES", 5, 0, 1440),
         reconcile_older_than_minutes=_minutes(env, "RECONCILE_OLDER_THAN_MINUTES", 15.0),
+        reconcile_never_placed_after_minutes=_minutes(env, "RECONCILE_NEVER_PLACED_AFTER_MINUTES", 60.0, positive=True),
+        campaign_lost_after_minutes=_minutes(env, "CAMPAIGN_LOST_AFTER_MINUTES", 10.0, positive=True),
     )
 
 

@@ -175,6 +175,7 @@ def send_campaign_attempt(app: Flask, call_id: str) -> ExotelError | None:
     Runs in the worker, outside any request: callbacks go to PUBLIC_BASE_URL.
     """
     from .campaigns.models import Campaign
+    from .campaigns.refusals import CampaignStopped
 
     settings = get_settings(app)
     if not settings.public_base_url:  # the dispatcher claims nothing without it
@@ -186,8 +187,20 @@ def send_campaign_attempt(app: Flask, call_id: str) -> ExotelError | None:
     if call is None or campaign is None:
         return None
     events = tuple(event for event in campaign.status_callback_events.split(",") if event)
+    permit = budget_permit(app)
+    campaign_id = campaign.id
+
+    def permit_while_running(priority: Priority) -> None:
+        """A budget slot, then the campaign once more: the slot may come after a wait (a spent budget, Exotel's
+        Retry-After), and a campaign paused or canceled meanwhile places nothing after its answer."""
+        permit(priority)
+        with db.transaction(write=False) as session:
+            stopped = session.get(Campaign, campaign_id)
+            if stopped is None or stopped.status != "running":
+                raise CampaignStopped("Not placed: the campaign stopped before this attempt was dialled.")
+
     _call, error = ask_exotel(
-        db, exotel_client(app).with_permit(budget_permit(app)), call, secret_key=settings.secret_key,
+        db, exotel_client(app).with_permit(permit_while_running), call, secret_key=settings.secret_key,
         callback_base=settings.public_base_url, timezone=settings.tz, events=events, priority=BULK,
     )
     return error

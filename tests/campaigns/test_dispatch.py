@@ -40,14 +40,36 @@ def finish(db, call_id, status, at, answered=False):
         call.answered_at = at - timedelta(seconds=5) if answered else None
 
 
+def sent(db, claimed):
+    """What sending writes: Exotel accepted these attempts."""
+    with db.transaction() as session:
+        for one in claimed:
+            call = session.get(Call, one.call_id)
+            call.status, call.sid = "in-progress", f"sid-{one.call_id[:8]}"
+    return claimed
+
+
 def test_pace_holds_calls_per_minute(db):
     campaign = make_campaign(db, 500, calls_per_minute=120)
     claimed = 0
     for tick in range(241):  # two minutes, a round every half second
-        claimed += len(dispatch(db, T0 + timedelta(seconds=tick / 2)))
+        claimed += len(sent(db, dispatch(db, T0 + timedelta(seconds=tick / 2))))
     # 120 a minute for 2 minutes, plus the first slot at t=0.
     assert 240 * 0.95 <= claimed <= 240 * 1.05
     assert len(calls_of(db, campaign.id)) == claimed
+
+
+def test_claims_wait_while_ten_seconds_of_pace_are_claimed_and_not_sent(db):
+    """When sending falls behind (the Exotel budget is the limit, or no worker sends), claimed attempts do not pile
+    up in the queue: the dispatcher claims again as they are sent."""
+    make_campaign(db, 300, calls_per_minute=600)  # ten seconds' worth: 100 attempts
+    held = [c for tick in range(15) for c in dispatch(db, T0 + timedelta(seconds=tick))]
+    assert len(held) == 100
+    sent(db, held[:5])
+    assert len(dispatch(db, T0 + timedelta(seconds=15))) == 5
+    assert dispatch(db, T0 + timedelta(seconds=16)) == []
+    # Attempts lost with their worker (pending past LOST_AFTER: settling marks them) no longer hold it back.
+    assert len(dispatch(db, T0 + timedelta(minutes=11))) == 20
 
 
 def test_a_late_round_does_not_burst_past_two_seconds_of_pace(db):
@@ -207,7 +229,7 @@ def test_concurrent_dispatchers_never_claim_one_attempt_twice(db):
     def run(offset):
         try:
             for tick in range(40):
-                claimed.extend(dispatch(db, T0 + timedelta(seconds=tick * 0.5 + offset)))
+                claimed.extend(sent(db, dispatch(db, T0 + timedelta(seconds=tick * 0.5 + offset))))
         except Exception as exc:
             errors.append(exc)
 
@@ -260,3 +282,31 @@ def test_other_refusals_exhaust_the_contact_and_unknown_ones_wait(db):
     with db.transaction(write=False) as session:
         states = dict(session.execute(select(CampaignContact.row_number, CampaignContact.state)).all())
     assert states == {1: "exhausted", 2: "dialing"}
+
+
+def test_an_attempt_pending_past_the_lost_threshold_becomes_unknown_and_waits(db):
+    make_campaign(db, 1, retries={"count": 3, "on": ["failed"], "delay_minutes": 1})
+    (claimed,) = dispatch(db, T0)
+    settle(db, T0 + timedelta(seconds=50), lost_after=timedelta(minutes=1))
+    with db.transaction(write=False) as session:
+        assert session.get(Call, claimed.call_id).status == "pending"  # its send may still be on the way
+    settle(db, T0 + timedelta(seconds=61), lost_after=timedelta(minutes=1))
+    assert dispatch(db, T0 + timedelta(seconds=62)) == []
+    with db.transaction(write=False) as session:
+        call = session.get(Call, claimed.call_id)
+        assert (call.status, call.sid) == ("unknown", None)
+        assert session.scalars(select(CampaignContact.state)).one() == "dialing"
+
+
+def test_settling_moves_only_what_changed_and_an_answered_call_shows(db):
+    campaign = make_campaign(db, 3, calls_per_minute=600)
+    first, second, third = dispatch(db, T0) + dispatch(db, T0 + timedelta(seconds=1))
+    with db.transaction() as session:  # what the answered callback writes: in progress, answered
+        call = session.get(Call, first.call_id)
+        call.status, call.sid, call.answered_at = "in-progress", "sid-answered", T0 + timedelta(seconds=3)
+    finish(db, second.call_id, "completed", T0 + timedelta(seconds=20), answered=True)
+    assert settle(db, T0 + timedelta(seconds=21)) == 2
+    assert settle(db, T0 + timedelta(seconds=22)) == 0  # nothing changed since
+    with db.transaction(write=False) as session:
+        counts = store.counts(session, campaign.id)
+    assert (counts["answered"], counts["completed"], counts["dialing"]) == (1, 1, 1)

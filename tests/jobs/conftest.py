@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.support.apps import make_app
+from tests.support.campaigns import CampaignSite
 from tests.support.workers import QUEUE_TABLES, REDIS_URL, Worker, redis_or_fail
 
 
@@ -26,8 +27,9 @@ def queue(request, tmp_path):
     def empty() -> None:
         engine = create_engine(database_url)
         with engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE call_events, idempotency_keys, calls, api_tokens, {', '.join(QUEUE_TABLES)} "
-                                    "RESTART IDENTITY CASCADE"))
+            # Campaigns too: a campaign left running would be dialled by the next test's workers.
+            connection.execute(text(f"TRUNCATE call_events, idempotency_keys, calls, api_tokens, {', '.join(QUEUE_TABLES)}, "
+                                    "campaign_contacts, campaigns, suppressions, audit_log RESTART IDENTITY CASCADE"))
         engine.dispose()
 
     empty()
@@ -71,3 +73,12 @@ def queue_app(queue, sim):
     app.extensions["database"].engine.dispose()
 
 
+
+
+@pytest.fixture
+def site(queue, sim):
+    """The app on the queue's database served over HTTP, driving campaigns through its API (tests.support.campaigns)."""
+    _kind, database_url, _queue_url = queue
+    site = CampaignSite(database_url, sim.base_url)
+    yield site
+    site.close()

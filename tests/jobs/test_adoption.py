@@ -89,3 +89,26 @@ def test_several_matches_stay_unknown_and_say_why(app, db, sim, lost):
         call = session.get(Call, lost)
     assert call.status == "unknown" and call.sid is None
     assert "2 calls" in call.error_message and first.sid in call.error_message and second.sid in call.error_message
+
+
+def test_the_never_placed_threshold_is_the_settings(database_url, sim):
+    """RECONCILE_NEVER_PLACED_AFTER_MINUTES decides when the worker's reconciliation gives up on a sid-less call."""
+    from tests.support.apps import make_app
+    from webapp.db import get_db
+    from webapp.jobs.tasks import run_reconcile
+
+    outcomes = {}
+    for minutes in ("60", "2"):
+        app = make_app(database_url, sim.base_url, RECONCILE_OLDER_THAN_MINUTES="0",
+                       RECONCILE_NEVER_PLACED_AFTER_MINUTES=minutes)
+        try:
+            with app.app_context():
+                call_id = _lost_call(get_db(), number(int(minutes)))
+                with get_db().transaction() as session:
+                    session.get(Call, call_id).created_at = utcnow() - timedelta(minutes=3)
+            report = run_reconcile(app, lock_seconds=5)
+            outcomes[minutes] = (call_id in report.never_placed, (call_id, "unknown") in report.without_sid)
+        finally:
+            app.extensions["jobs"].close()
+            app.extensions["database"].engine.dispose()
+    assert outcomes == {"60": (False, True), "2": (True, False)}

@@ -12,6 +12,9 @@ def test_defaults(tmp_path):
     s = load_settings({}, tmp_path)
     assert s.queue_url == f"sqlite:///{tmp_path / 'queue.db'}"
     assert (s.exotel_requests_per_minute, s.reconcile_every_minutes, s.reconcile_older_than_minutes) == (200, 5, 15.0)
+    assert (s.reconcile_never_placed_after_minutes, s.campaign_lost_after_minutes) == (60.0, 10.0)
+    quick = load_settings({"RECONCILE_NEVER_PLACED_AFTER_MINUTES": "0.1", "CAMPAIGN_LOST_AFTER_MINUTES": "0.02"}, tmp_path)
+    assert (quick.reconcile_never_placed_after_minutes, quick.campaign_lost_after_minutes) == (0.1, 0.02)
     other = tmp_path / "elsewhere" / "calls.db"
     assert load_settings({"DATABASE_URL": f"sqlite:///{other}"}, tmp_path).queue_url == f"sqlite:///{other.parent / 'queue.db'}"
     pg = load_settings({"DATABASE_URL": "postgresql://u@db/app"}, tmp_path)
@@ -23,6 +26,8 @@ def test_defaults(tmp_path):
     ("QUEUE_URL", "amqp://host/"), ("QUEUE_URL", "sqlite://"), ("QUEUE_URL", "redis://"), ("QUEUE_URL", "redis://h:x/"),
     ("EXOTEL_REQUESTS_PER_MINUTE", "0"), ("EXOTEL_REQUESTS_PER_MINUTE", "many"),
     ("RECONCILE_EVERY_MINUTES", "-1"), ("RECONCILE_EVERY_MINUTES", "1.5"), ("RECONCILE_OLDER_THAN_MINUTES", "soon"),
+    ("RECONCILE_NEVER_PLACED_AFTER_MINUTES", "0"), ("RECONCILE_NEVER_PLACED_AFTER_MINUTES", "an hour"),
+    ("CAMPAIGN_LOST_AFTER_MINUTES", "0"), ("CAMPAIGN_LOST_AFTER_MINUTES", "-5"),
 ])
 def test_a_bad_value_names_its_variable(tmp_path, name, value):
     with pytest.raises(ConfigError) as error:

@@ -8,8 +8,8 @@ our row's creation, then tells:
 - exactly one call from that number through that ExoPhone, not yet claimed by
   another of our rows: ours. Its Sid and status are adopted (a `reconcile` event).
 - none: Exotel lists only calls that have ended, so we wait. Once
-  NEVER_PLACED_AFTER (60 minutes, or the call's TimeLimit plus 15 minutes when
-  that is longer) has passed with nothing listed, the call was never placed:
+  RECONCILE_NEVER_PLACED_AFTER_MINUTES (60 by default; or the call's TimeLimit
+  plus 15 minutes when that is longer) has passed with nothing listed, the call was never placed:
   it becomes `rejected` (final, and not counted as placed by daily_call_stats),
   with error_code `not_placed` and the reason in error_message.
 - several: we cannot tell which is ours; the call stays `unknown` and
@@ -72,10 +72,10 @@ def same_number(a: str | None, b: str | None) -> bool:
     return digits_a[-tail:] == digits_b[-tail:]
 
 
-def settle_after(created_at: datetime, time_limit: int | None) -> datetime:
+def settle_after(created_at: datetime, time_limit: int | None, never_placed_after: timedelta = NEVER_PLACED_AFTER) -> datetime:
     """When a call that Exotel still does not list counts as never placed."""
     limit = timedelta(seconds=time_limit) + TIME_LIMIT_GRACE if time_limit else timedelta(0)
-    return created_at + max(NEVER_PLACED_AFTER, limit)
+    return created_at + max(never_placed_after, limit)
 
 
 def candidates(infos: list[CallInfo], row: Row[Any], tz: ZoneInfo, claimed: set[str]) -> list[CallInfo]:
@@ -115,7 +115,10 @@ def _note(db: Database, call_id: str, *, status: str | None, code: str | None, m
     return bool(result.rowcount == 1)
 
 
-def adopt_call(db: Database, client: ExotelClient, row: Row[Any], tz: ZoneInfo, *, now: datetime | None = None) -> Adoption:
+def adopt_call(
+    db: Database, client: ExotelClient, row: Row[Any], tz: ZoneInfo, *, now: datetime | None = None,
+    never_placed_after: timedelta = NEVER_PLACED_AFTER,
+) -> Adoption:
     """Look one sid-less call up at Exotel and settle what can be settled (one bulk listing)."""
     now = now or utcnow()
     listing = CallFilter(created_from=row.created_at - WINDOW_BEFORE, created_to=row.created_at + WINDOW_AFTER,
@@ -131,7 +134,7 @@ def adopt_call(db: Database, client: ExotelClient, row: Row[Any], tz: ZoneInfo, 
               message=f"Exotel lists {len(found)} calls from this number through this ExoPhone around its creation "
                       f"time, so which one is this call cannot be told: {sids}")
         return Adoption.AMBIGUOUS
-    if now >= settle_after(row.created_at, row.time_limit):
+    if now >= settle_after(row.created_at, row.time_limit, never_placed_after):
         settled = _note(db, row.id, status="rejected", code="not_placed",
                         message="Never placed: Exotel lists no call from this number through this ExoPhone "
                                 "around its creation time.")

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from ..accounts import audit
 from ..accounts.audit import Actor
 from ..db import Database, utcnow
-from ..exotel import INTERACTIVE, BudgetSpent, ConnectRequest, ExotelClient, ExotelError, ExotelUnreachable, Priority
+from ..exotel import INTERACTIVE, ConnectRequest, ExotelClient, ExotelError, ExotelUnreachable, NotSent, Priority
 from ..exotel.callbacks import parse_exotel_time
 from ..exotel.status import EXOTEL_STATUSES
 from ..models import Call, IdempotencyKey
@@ -147,8 +147,9 @@ def ask_exotel(
 
     Nothing here re-sends: a timeout or 5xx leaves the call `unknown` for
     reconciliation, since Exotel may have placed it (it has no idempotency key).
-    This deployment's own budget being spent (BudgetSpent) sent nothing: the call
-    stays `pending`, for the caller to ask again later.
+    This deployment's own budget being spent (BudgetSpent), or its permit refusing
+    for another reason (NotSent), sent nothing: the call stays `pending`, for the
+    caller to ask again later or to settle.
     """
     request = ConnectRequest(
         from_number=call.from_number,
@@ -165,7 +166,7 @@ def ask_exotel(
     error: ExotelError | None = None
     try:
         info = client.connect_to_flow(request, priority=priority)
-    except BudgetSpent as exc:
+    except NotSent as exc:
         return call, exc
     except ExotelError as exc:
         error = exc

@@ -25,7 +25,7 @@ from ..db import Database, utcnow
 from ..exotel import BudgetSpent, ExotelClient, ExotelError
 from ..exotel.client import BULK_LIMIT
 from ..models import Call
-from .adoption import Adoption, adopt_call, event_from_call_info
+from .adoption import NEVER_PLACED_AFTER, Adoption, adopt_call, event_from_call_info
 from .events import Recorded, record_event
 from .status import FINAL
 
@@ -106,11 +106,13 @@ def reconcile(
     now: datetime | None = None,
     deadline: float | None = None,
     page_size: int = PAGE_SIZE,
+    never_placed_after: timedelta = NEVER_PLACED_AFTER,
 ) -> ReconcileReport:
     """Settle calls created more than `older_than_minutes` ago that are not final yet.
 
     `deadline` (time.monotonic()) stops the run between requests; `now` is the
-    clock that decides the age of calls.
+    clock that decides the age of calls; a call without a Sid that Exotel does
+    not list `never_placed_after` its creation was never placed (calls.adoption).
     """
     report = ReconcileReport()
     now = now or utcnow()
@@ -133,7 +135,7 @@ def reconcile(
             for row in rows:
                 if out_of_time():
                     return report
-                outcome = adopt_call(db, client, row, tz, now=now)
+                outcome = adopt_call(db, client, row, tz, now=now, never_placed_after=never_placed_after)
                 if outcome is Adoption.ADOPTED:
                     report.adopted.append(row.id)
                     report.settled.append(row.id)

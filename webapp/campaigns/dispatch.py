@@ -8,7 +8,7 @@ SQLite): several dispatchers never claim the same attempt, and the unique
 is asked only after that commit (send_attempt), exactly as for a single call.
 
 Outcomes are read back from the calls table (callbacks and reconciliation
-write it), not pushed: settle() moves contacts whose attempt ended, so a
+write it), not pushed: settle() (campaigns.settling) moves contacts whose attempt ended, so a
 dispatcher killed at any point leaves nothing that the next run does not redo.
 """
 
@@ -19,26 +19,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..accounts.audit import SYSTEM, Actor
-from ..calls.status import FINAL
 from ..db import Database
 from ..exotel import BudgetSpent, ExotelError
 from ..models import Call, new_id
 from .models import IN_FLIGHT, Campaign, CampaignContact, Suppression
-from .retries import RetryPolicy
+from .refusals import CampaignStopped, is_dnd_refusal, stops_campaign
+from .settling import LOST_AFTER, NOT_SENT, policy_of, settle
 from .window import CallingWindow, window_from_columns
+
+__all__ = ["LOST_AFTER", "NOT_SENT", "Claimed", "dispatch", "policy_of", "send_attempt", "settle", "window_of"]
 
 # Attempts a dispatcher may claim at once after a pause in its runs: two seconds' worth.
 BURST_SECONDS = 2.0
-# A claimed attempt still `pending` this long after its claim was never answered by
-# Exotel in this deployment's memory (its worker died mid-request): it becomes
-# `unknown`, and reconciliation looks it up before anything else happens to it.
-LOST_AFTER = timedelta(minutes=10)
-NOT_SENT = "not_sent"  # error_code of an attempt claimed but stopped before Exotel was asked
-DND_WORDS = ("dnd", "ndnc", "do not disturb")
+# Attempts of a campaign claimed and not sent yet (queued, waiting for a budget slot, or asking Exotel) at most:
+# ten seconds' worth, and never fewer than ten (a slow Exotel answer must not hold back a slow pace).
+UNSENT_SECONDS, MIN_UNSENT = 10.0, 10
 
 
 @dataclass(frozen=True)
@@ -50,13 +49,6 @@ class Claimed:
 def window_of(campaign: Campaign) -> CallingWindow:
     return window_from_columns(
         campaign.window_start, campaign.window_end, campaign.window_days.split(","), campaign.window_timezone
-    )
-
-
-def policy_of(campaign: Campaign) -> RetryPolicy:
-    return RetryPolicy(
-        count=campaign.retry_count, on=frozenset(campaign.retry_on.split(",")) - {""},
-        delay_minutes=campaign.retry_delay_minutes, backoff=campaign.retry_backoff,
     )
 
 
@@ -79,8 +71,20 @@ def _in_flight(session: Session, campaign_id: int) -> int:
     ) or 0
 
 
+def _unsent(session: Session, campaign_id: int, now: datetime) -> int:
+    """Attempts of the campaign claimed and not sent yet (waiting for a worker or a budget slot); not the lost."""
+    return session.scalar(
+        select(func.count()).select_from(Call)
+        .where(Call.status == "pending", Call.created_at >= now - LOST_AFTER, Call.campaign_id == campaign_id)
+    ) or 0
+
+
 def _claim(session: Session, campaign: Campaign, now: datetime) -> list[Claimed]:
     slots, base = _slots(campaign, now)
+    # When sending falls behind (the Exotel budget is the limit, or no worker sends), claimed attempts do not pile
+    # up in the queue until they are older than the lost threshold before they leave.
+    backlog = max(MIN_UNSENT, math.ceil(campaign.calls_per_minute * UNSENT_SECONDS / 60))
+    slots = min(slots, backlog - _unsent(session, campaign.id, now))
     if campaign.max_in_flight is not None:
         slots = min(slots, campaign.max_in_flight - _in_flight(session, campaign.id))
     if slots <= 0:
@@ -148,17 +152,12 @@ def _end(session: Session, campaign: Campaign, now: datetime) -> None:
     )
 
 
-def is_dnd_refusal(error: ExotelError) -> bool:
-    """Exotel's refusal to call a number registered on India's Do Not Disturb list (403, naming DND/NDNC)."""
-    return getattr(error, "http_status", None) == 403 and any(word in error.message.lower() for word in DND_WORDS)
-
-
-def stops_campaign(error: ExotelError) -> bool:
-    """A refusal that says the account cannot call at all now (out of balance: 402; not allowed: 401)."""
-    return getattr(error, "http_status", None) in (401, 402)
-
-
 Sender = Callable[[str], ExotelError | None]
+
+
+def _not_sent(call: Call, now: datetime) -> None:
+    call.status, call.error_code, call.updated_at = "rejected", NOT_SENT, now
+    call.error_message = "Not placed: the campaign stopped before this attempt was dialled."
 
 
 def send_attempt(db: Database, claimed: Claimed, send: Sender, now: datetime) -> str:
@@ -169,12 +168,17 @@ def send_attempt(db: Database, claimed: Claimed, send: Sender, now: datetime) ->
         if call is None or call.status != "pending":
             return "done already"
         if campaign is None or campaign.status != "running":
-            call.status, call.error_code, call.updated_at = "rejected", NOT_SENT, now
-            call.error_message = "Not placed: the campaign stopped before this attempt was dialled."
+            _not_sent(call, now)
             return "not sent"
     error = send(claimed.call_id)
     if error is None:
         return "placed"
+    if isinstance(error, CampaignStopped):  # paused or canceled while the send waited: still nothing sent
+        with db.transaction() as session:
+            call = session.get(Call, claimed.call_id)
+            if call is not None and call.status == "pending":
+                _not_sent(call, now)
+        return "not sent"
     if isinstance(error, BudgetSpent):
         return "budget"  # nothing was sent; the call stays pending and is asked again later
     if getattr(error, "outcome_unknown", False):
@@ -203,81 +207,3 @@ def send_attempt(db: Database, claimed: Claimed, send: Sender, now: datetime) ->
         except ValueError:
             pass  # completed or canceled meanwhile
     return outcome
-
-
-def settle(db: Database, now: datetime) -> int:
-    """Move contacts whose attempt changed; complete campaigns with nothing left. The number of contacts moved."""
-    moved = 0
-    with db.transaction() as session:
-        rows = session.execute(
-            select(CampaignContact, Call, Campaign)
-            .join(Call, Call.id == CampaignContact.last_call_id)
-            .join(Campaign, Campaign.id == CampaignContact.campaign_id)
-            .where(CampaignContact.state.in_(IN_FLIGHT))
-        ).all()
-        for contact, call, campaign in rows:
-            moved += _settle_one(session, contact, call, campaign, now)
-        moved += _mark_lost(session, now)
-        _complete(session, now)
-    return moved
-
-
-def _settle_one(session: Session, contact: CampaignContact, call: Call, campaign: Campaign, now: datetime) -> int:
-    state = contact.state
-    if call.status == "completed":
-        contact.state = "completed"
-    elif call.status not in FINAL:
-        if call.answered_at is not None:
-            contact.state = "answered"
-    elif call.status == "rejected":
-        contact.state, contact.next_attempt_at = _after_refusal(session, contact, call, campaign, now)
-    else:
-        next_at = policy_of(campaign).next_attempt_at(call.status, contact.attempts, call.ended_at or now)
-        if next_at is not None and campaign.status not in ("canceled",) and not (campaign.end_at and next_at >= campaign.end_at):
-            contact.state, contact.next_attempt_at = "waiting", next_at
-        else:
-            contact.state = "exhausted"
-    if contact.state == state:
-        return 0
-    contact.updated_at = now
-    return 1
-
-
-def _after_refusal(
-    session: Session, contact: CampaignContact, call: Call, campaign: Campaign, now: datetime,
-) -> tuple[str, datetime | None]:
-    """Where a contact goes when Exotel never placed its attempt and send_attempt did not move it (it stopped first)."""
-    if session.get(Suppression, contact.number) is not None:
-        return "suppressed", None
-    if campaign.status == "canceled":
-        return "canceled", None
-    if call.error_code in (NOT_SENT, "not_placed"):  # not_placed: reconciliation found Exotel never had it
-        # Never dialled, through no fault of the number: it waits for its campaign to run again.
-        return "waiting", now
-    return "exhausted", None
-
-
-def _mark_lost(session: Session, now: datetime) -> int:
-    """Campaign attempts still pending long after their claim: their worker died mid-request, so Exotel may
-    have placed them. They become `unknown` (never retried) until reconciliation looks them up."""
-    result = session.execute(
-        update(Call)
-        .where(and_(Call.campaign_id.is_not(None), Call.status == "pending", Call.created_at < now - LOST_AFTER))
-        .values(status="unknown", error_message="The worker stopped while placing this attempt; reconciliation will look it up.",
-                updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
-def _complete(session: Session, now: datetime) -> None:
-    """Running campaigns with no contact waiting or in flight are completed."""
-    live = select(CampaignContact.id).where(
-        CampaignContact.campaign_id == Campaign.id, CampaignContact.state.in_(("waiting", *IN_FLIGHT))
-    )
-    session.execute(
-        update(Campaign)
-        .where(Campaign.status == "running", ~live.exists())
-        .values(status="completed", updated_at=now)
-        .execution_options(synchronize_session=False)
-    )

@@ -9,6 +9,7 @@ from .errors import (
     ExotelTimeout,
     ExotelUncertain,
     ExotelUnreachable,
+    NotSent,
 )
 
 __all__ = [
@@ -27,4 +28,5 @@ __all__ = [
     "ExotelTimeout",
     "ExotelUncertain",
     "ExotelUnreachable",
+    "NotSent",
 ]

@@ -46,7 +46,11 @@ class ExotelTimeout(ExotelUncertain):
     """No answer within the read timeout: the call may exist."""
 
 
-class BudgetSpent(ExotelError):
+class NotSent(ExotelError):
+    """This deployment chose not to send the request (its budget, or the work it was for, said no): nothing left."""
+
+
+class BudgetSpent(NotSent):
     """This deployment's own budget of Exotel requests is spent: nothing was sent."""
 
     def __init__(self, message: str, *, retry_after: float, http_status: int | None = None):

@@ -14,7 +14,7 @@ import calendar
 import logging
 import math
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -54,7 +54,8 @@ def run_reconcile(app: Flask, *, lock_seconds: float) -> Any:
             started = time.monotonic()
             log.info("reconcile started", extra={"event": "reconcile_started"})
             report = reconcile(get_db(), exotel_client(app), older_than_minutes=settings.reconcile_older_than_minutes,
-                               tz=settings.tz, deadline=started + lock_seconds * 0.8)
+                               tz=settings.tz, deadline=started + lock_seconds * 0.8,
+                               never_placed_after=timedelta(minutes=settings.reconcile_never_placed_after_minutes))
             RECONCILE_LAST_RUN.set(time.time())
             RECONCILE_SETTLED.inc(len(report.settled))
             log.info(
@@ -96,7 +97,9 @@ def register_tasks(huey: Any, app: Flask) -> SimpleNamespace:
             row = open_call(get_db(), call_id)
             if row is None or row.sid is not None:
                 return  # settled meanwhile (a callback, a reconciliation)
-            outcome = adopt_call(get_db(), exotel_client(app), row, get_settings(app).tz, now=utcnow())
+            settings = get_settings(app)
+            outcome = adopt_call(get_db(), exotel_client(app), row, settings.tz, now=utcnow(),
+                                 never_placed_after=timedelta(minutes=settings.reconcile_never_placed_after_minutes))
             log.info("check_call %s: %s", call_id, outcome.value, extra={"event": "check_call", "call_id": call_id})
 
     campaigns = register_campaign_tasks(huey, app)
@@ -135,10 +138,11 @@ def run_dispatcher(
                             extra={"event": "dispatch_skipped"})
                 return False
             clock = app.config.get("CAMPAIGN_CLOCK", utcnow)
+            lost_after = timedelta(minutes=get_settings(app).campaign_lost_after_minutes)
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline:
                 started = time.monotonic()
-                settle(get_db(), clock())
+                settle(get_db(), clock(), lost_after=lost_after)
                 for claimed in dispatch(get_db(), clock()):
                     enqueue_send(claimed.call_id, claimed.campaign_id)
                 time.sleep(max(0.0, tick - (time.monotonic() - started)))

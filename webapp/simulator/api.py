@@ -90,20 +90,26 @@ def connect(account_sid: str) -> Response:
         params = parse_connect(request.form, sim.account_sid)
     except ParameterError as exc:
         return rest_exception(400, str(exc), as_json=as_json)
+    entry = sim.connects.received(params.from_number)
     fault = sim.take_fault()
     if fault is not None and fault.mode == "ratelimit":
+        sim.connects.answered(entry, 429)
         return rest_exception(429, "Too many requests: rate limit exceeded", as_json=as_json,
                               headers=sim.fault_rate_limit_headers(fault.retry_after))
     refused = outcome_for_number(params.from_number) == REFUSED
     call = None
     if not refused and (fault is None or fault.place):
         call = sim.place_call(**params.as_kwargs())
+        sim.connects.placed(entry, call.sid)
     answer = _faulty_answer(fault, call is not None, refused) if fault is not None else None
     if answer is not None:
+        sim.connects.answered(entry, answer.status_code)
         return answer
     if call is None:
         status, message = refusal_for_number(params.from_number) or (403, "Refused.")
+        sim.connects.answered(entry, status)
         return rest_exception(status, message, as_json=as_json)
+    sim.connects.answered(entry, 200)
     return render({"Call": sim.get_call(call.sid)}, as_json=as_json)
 
 

@@ -67,3 +67,9 @@ def list_calls() -> Response:
     """List every simulated call with its true status and the callbacks sent."""
     sim = state()
     return jsonify(connect_requests=sim.connect_requests, calls=list(sim.calls.values()))
+
+
+@controls.get("/connects")
+def list_connects() -> Response:
+    """List every connect request that reached the simulator: arrival time (Unix seconds), From, answer."""
+    return jsonify(connects=state().connects.entries())

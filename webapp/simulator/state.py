@@ -11,6 +11,7 @@ from typing import Any
 
 from . import callbacks, listing, timeline
 from .call import IN_PROGRESS, SimCall
+from .connects import ConnectLog
 from .delivery import Callback, Delivery
 from .faults import EXOTEL_RATE_LIMIT, FAULT_MODES, Fault, FaultQueue, make_fault
 from .formats import format_ts, now_ist
@@ -51,6 +52,7 @@ class SimulatorState:
         self._calls: dict[str, SimCall] = {}
         self.connect_requests = 0
         self.origin: str | None = None  # where the server listens (set by SimulatorServer): recordings are served there
+        self.connects = ConnectLog()  # what reached connect, and when
         self.configure(**options)
 
     def __repr__(self) -> str:
@@ -263,6 +265,7 @@ class SimulatorState:
             self._faults.clear()
             self._rate.clear()
             self.connect_requests = 0
+            self.connects.clear()
 
     def stop(self) -> None:
         """Cancel everything pending and close the session, without waiting on callbacks in flight."""
