@@ -51,11 +51,16 @@ def again_request(call: Call) -> dict[str, Any]:
             "Exotel has not said whether this call was placed: it cannot be placed again until that is settled.",
             None, "outcome_unknown",
         )
-    request = {
-        "from": call.from_number, "caller_id": call.caller_id, "flow_url": call.flow_url, "call_type": call.call_type,
-        "time_limit": call.time_limit, "time_out": call.time_out, "custom_field": call.custom_field,
-    }
+    request = {"from" if name == "from_number" else name: value for name, value in _call_fields(call).items()}
     return {key: value for key, value in request.items() if value is not None}
+
+
+# What a call asks Exotel for: the same names on CallInput, on a Call row and on a ConnectRequest.
+CALL_FIELDS = ("from_number", "caller_id", "flow_url", "call_type", "time_limit", "time_out", "custom_field")
+
+
+def _call_fields(source: Any) -> dict[str, Any]:
+    return {name: getattr(source, name) for name in CALL_FIELDS}
 
 
 def callback_url(base_url: str, secret_key: str, call_id: str) -> str:
@@ -76,13 +81,7 @@ def _existing(db: Database, scope: str, key: str, fingerprint: str) -> Call | No
 def _create_pending(db: Database, data: CallInput, scope: str | None, key: str | None, actor: Actor | None = None) -> Call:
     with db.transaction() as session:
         call = Call(
-            from_number=data.from_number,
-            caller_id=data.caller_id,
-            flow_url=data.flow_url,
-            call_type=data.call_type,
-            time_limit=data.time_limit,
-            time_out=data.time_out,
-            custom_field=data.custom_field,
+            **_call_fields(data),
             status="pending",
             created_at=utcnow(),
             created_by=actor.name if actor is not None else None,
@@ -152,13 +151,7 @@ def ask_exotel(
     caller to ask again later or to settle.
     """
     request = ConnectRequest(
-        from_number=call.from_number,
-        caller_id=call.caller_id,
-        flow_url=call.flow_url,
-        call_type=call.call_type,
-        time_limit=call.time_limit,
-        time_out=call.time_out,
-        custom_field=call.custom_field,
+        **_call_fields(call),
         status_callback=callback_url(callback_base, secret_key, call.id),
         status_callback_events=events,
     )
