@@ -18,7 +18,7 @@ def bare_app(reader: str = "form"):
     """A ceiling endpoint (see CEILINGS)."""
     from flask import Flask, request
 
-    from webapp.web.webhooks import MAX_BODY, MAX_PARTS, read_fields
+    from webapp.web.machines.webhooks import MAX_BODY, MAX_PARTS, read_fields
 
     app = Flask("bare")
 

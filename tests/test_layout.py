@@ -54,15 +54,21 @@ def test_module_is_short(path):
     assert len(path.read_text().splitlines()) <= MAX_LINES
 
 
-def _imports(tree: ast.Module) -> set[str]:
-    """Sibling modules of webapp/web that a module imports (`from .x import`, `from . import x`)."""
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, tree: ast.Module) -> set[str]:
+    """The webapp.web modules that a module imports (`from .x import`, `from ..pages import x`)."""
+    package = _module_name(path) if path.name == "__init__.py" else _module_name(path).rpartition(".")[0]
     names = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            if node.module:
-                names.add(node.module.split(".")[0])
-            else:
-                names.update(alias.name for alias in node.names)
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
+            target = f"{base}.{node.module}" if node.module else base
+            names.add(target)
+            names.update(f"{target}.{alias.name}" for alias in node.names)
     return names
 
 
@@ -72,24 +78,29 @@ def _defines_blueprint(tree: ast.Module) -> bool:
     )
 
 
+def _web_modules() -> dict[str, tuple[Path, ast.Module]]:
+    """Every module under webapp/web, its subpackages included."""
+    return {_module_name(path): (path, ast.parse(path.read_text())) for path in (PACKAGE / "web").rglob("*.py")}
+
+
 def test_no_view_module_imports_another():
-    trees = {path.stem: ast.parse(path.read_text()) for path in (PACKAGE / "web").glob("*.py")}
-    views = {name for name, tree in trees.items() if _defines_blueprint(tree)}
+    modules = _web_modules()
+    views = {name for name, (_path, tree) in modules.items() if _defines_blueprint(tree)}
     assert views, "no blueprint found under webapp/web"
-    crossing = {name: sorted(_imports(trees[name]) & (views - {name})) for name in views}
+    crossing = {name: sorted(_imports(*modules[name]) & (views - {name})) for name in views}
     assert {name: found for name, found in crossing.items() if found} == {}
 
 
 def test_views_build_no_sql():
     """Blueprint modules import nothing of SQLAlchemy but its exception types."""
     offenders = []
-    for path in (PACKAGE / "web").glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
+    for name, (_path, tree) in _web_modules().items():
+        for node in ast.walk(tree):
             module = node.module if isinstance(node, ast.ImportFrom) else None
             if isinstance(node, ast.Import):
                 module = ",".join(alias.name for alias in node.names)
             if module and "sqlalchemy" in module and module != "sqlalchemy.exc":
-                offenders.append(f"{path.name}: {module}")
+                offenders.append(f"{name}: {module}")
     assert offenders == []
 
 

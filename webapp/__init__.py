@@ -76,9 +76,9 @@ def register_extensions(app: Flask) -> None:
     from .jobs import init_jobs
 
     init_jobs(app)
-    from .web.display import init_display
-    from .web.login import init_login
-    from .web.setup_code import init_setup_code
+    from .web.browser.display import init_display
+    from .web.browser.login import init_login
+    from .web.browser.setup_code import init_setup_code
 
     init_login(app)
     init_display(app)
@@ -86,7 +86,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .web import admin, api, auth, health, home, reports, ui, webhooks
+    from .web import api
+    from .web.machines import health, webhooks
+    from .web.pages import admin, auth, calls, home, reports
     from .web.security import init_security
 
     app.register_blueprint(health.bp)
@@ -97,9 +99,9 @@ def register_blueprints(app: Flask) -> None:
 
     metrics.init_app(app)
     app.register_blueprint(auth.bp)
-    app.register_blueprint(ui.bp)
+    app.register_blueprint(calls.bp)
     app.register_blueprint(reports.bp)
-    app.register_blueprint(import_module(".web.campaigns", __name__).bp)
+    app.register_blueprint(import_module(".web.pages.campaigns", __name__).bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(home.bp)
     # CSRF on every form; exempt exactly the machine endpoints (bearer token, per-call secret).

@@ -14,7 +14,7 @@ from sqlalchemy import insert
 from webapp.calls.updates import advance_call
 from webapp.db import get_db
 from webapp.models import Call
-from webapp.web.status_words import LABELS as STATUS_LABELS
+from webapp.web.browser.status_words import LABELS as STATUS_LABELS
 
 LIVE_CALL_SPEED = 0.75  # the simulated call rings 1.5 s and talks 6 s: several polls of one status
 

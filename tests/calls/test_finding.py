@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 
 from tests.support.calls import FLOW, add_call
 from webapp.calls.queries import CallFilters, call_rows, count_calls, list_calls
-from webapp.web.filters import list_filters
+from webapp.web.browser.filters import list_filters
 
 T0 = datetime(2024, 5, 10, 6, 0, tzinfo=UTC)
 OTHER_FLOW = "http://my.exotel.com/testaccount/exoml/start_voice/77"

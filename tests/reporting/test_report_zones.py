@@ -13,7 +13,7 @@ from tests.support.signin import sign_in
 from webapp.models import Call
 from webapp.reporting import Counts, ReportFilters, build_report
 from webapp.reporting.sql import PLACED
-from webapp.web.display import zone_names
+from webapp.web.browser.display import zone_names
 
 # The zone's local day and hour of call_report.created_at, spelled by each database itself.
 # India has kept UTC+05:30 all year since 1945, so SQLite's fixed modifier is exact there.

@@ -186,7 +186,7 @@ def test_guessing_random_accounts_from_an_address_locks_out_no_one(client, user)
 
 
 def test_the_address_limit_answers_429_to_failures_but_lets_the_right_password_in(app, client, user):
-    from webapp.web.login import Throttle
+    from webapp.web.browser.login import Throttle
 
     app.extensions["signin_throttle"] = Throttle(address_free=3)
     office = {"REMOTE_ADDR": "203.0.113.7"}
@@ -203,7 +203,7 @@ def test_the_address_limit_answers_429_to_failures_but_lets_the_right_password_i
 
 
 def test_throttle_backs_off_and_forgives():
-    from webapp.web.login import Throttle
+    from webapp.web.browser.login import Throttle
 
     clock = [1000.0]
     throttle = Throttle(account_free=2, address_free=3, base_delay=1.0, forget_after=60.0, clock=lambda: clock[0])

@@ -12,7 +12,7 @@ from sqlalchemy import event, update
 from tests.support.calls import add_call
 from webapp.db import get_db
 from webapp.models import Call
-from webapp.web.status_words import call_label
+from webapp.web.browser.status_words import call_label
 
 
 def _rows(page: str) -> list[str]:
@@ -134,8 +134,8 @@ def test_the_list_reads_its_rows_in_one_query_however_many_there_are(app, signed
 
 
 def test_a_count_past_the_cap_says_more_than(app, signed_in, monkeypatch):
-    monkeypatch.setattr("webapp.web.ui.COUNT_CAP", 2)
-    monkeypatch.setattr("webapp.web.ui.PAGE_SIZE", 1)
+    monkeypatch.setattr("webapp.web.pages.calls.COUNT_CAP", 2)
+    monkeypatch.setattr("webapp.web.pages.calls.PAGE_SIZE", 1)
     for n in range(4):
         add_call(app, created_at=datetime.now(UTC) - timedelta(seconds=n))
     assert 'More than <strong class="num">2</strong> calls' in signed_in.get("/calls").get_data(as_text=True)

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 
 from tests.support.calls import add_call, callback_path
-from webapp.web.timeline import duration_words
+from webapp.web.browser.timeline import duration_words
 
 # Exotel writes its account's local time (Asia/Kolkata here): 11:30:00 IST is 06:00:00 UTC.
 PLACED = datetime(2024, 5, 10, 6, 0, 1, tzinfo=UTC)

@@ -9,7 +9,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-from webapp.web.openapi import document
+from webapp.web.api.openapi import document
 
 
 def test_every_api_route_is_documented(app):

@@ -362,13 +362,13 @@ def test_no_error_path_logs_the_callback_token(client, call, db, caplog, monkeyp
     def fails(*_args, **_kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("webapp.web.webhooks.record_event", fails)
+    monkeypatch.setattr("webapp.web.machines.webhooks.record_event", fails)
     assert client.post(url_for(call.id), data=TERMINAL).status_code == 500
 
     def database_down(*_args, **_kwargs):
         raise OperationalError("INSERT", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr("webapp.web.webhooks.record_event", database_down)
+    monkeypatch.setattr("webapp.web.machines.webhooks.record_event", database_down)
     assert client.post(url_for(call.id), data=TERMINAL).status_code == 503
 
     logged = _log_text(caplog)

@@ -15,8 +15,8 @@ from werkzeug.wrappers import Response
 
 from ..accounts import Actor, can
 from ..accounts.audit import SYSTEM, token_actor, user_actor
+from .browser.login import login_manager
 from .errors import error_response
-from .login import login_manager
 
 # Methods that only read: a viewer's token may use these and nothing else.
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -11,8 +11,8 @@ from flask import Blueprint, g, jsonify, request
 from ...accounts import authenticate_token
 from ...db import get_db
 from ..errors import error_response
-from ..openapi import document
 from ..roles import token_allows
+from .openapi import document
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

@@ -7,15 +7,15 @@ from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, url_for
 
-from ..calls.validation import ValidationError, normalize_number
-from ..campaigns import store
-from ..campaigns.contacts import ContactsError, csv_rows
-from ..campaigns.queries import list_suppressions
-from ..db import get_db, utcnow
-from .campaign_forms import RemoveSuppressionForm, SuppressionForm
+from ...calls.validation import ValidationError, normalize_number
+from ...campaigns import store
+from ...campaigns.contacts import ContactsError, csv_rows
+from ...campaigns.queries import list_suppressions
+from ...db import get_db, utcnow
+from ..browser.campaign_forms import RemoveSuppressionForm, SuppressionForm
+from ..browser.display import localtime
+from ..roles import current_actor
 from .campaigns import bp
-from .display import localtime
-from .roles import current_actor
 
 MAX_NUMBERS = 10_000  # as the API allows at a time
 SHOWN_ERRORS = 20

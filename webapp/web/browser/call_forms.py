@@ -14,7 +14,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField
 
-from ..calls.validation import (
+from ...calls.validation import (
     MAX_CUSTOM_FIELD,
     MAX_FLOW_URL,
     MAX_TEXT,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..db import get_db
-from ..jobs.heartbeat import worker_status
+from ...db import get_db
+from ...jobs.heartbeat import worker_status
 
 bp = Blueprint("health", __name__)
 

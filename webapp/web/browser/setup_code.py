@@ -17,8 +17,8 @@ from pathlib import Path
 from flask import Flask, current_app
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..accounts import count_users
-from ..db import Database
+from ...accounts import count_users
+from ...db import Database
 
 # Unambiguous characters, grouped for reading off a terminal: XXXX-XXXX-XXXX (about 60 bits).
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"

@@ -7,7 +7,7 @@ import math
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, logout_user
 
-from ..accounts import (
+from ...accounts import (
     AccountError,
     change_password,
     check_sign_in,
@@ -20,11 +20,11 @@ from ..accounts import (
     redeem_link,
     sign_out,
 )
-from ..db import get_db
-from . import setup_code
-from .forms import ChangePasswordForm, LoginForm, LogoutForm, SetPasswordForm, SetupForm
-from .login import now, safe_next, start_session, throttle
-from .roles import current_actor
+from ...db import get_db
+from ..browser import setup_code
+from ..browser.forms import ChangePasswordForm, LoginForm, LogoutForm, SetPasswordForm, SetupForm
+from ..browser.login import now, safe_next, start_session, throttle
+from ..roles import current_actor
 
 bp = Blueprint("auth", __name__)
 

@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, render_template, request
 from flask_login import login_required
 
-from ..calls.queries import call_rows
-from ..calls.validation import ValidationError, check_text
-from ..db import get_db
-from ..reporting import DURATION_BUCKETS, MAX_DAYS, RING_BUCKETS, TABLES, Report, ReportFilters, build_report, charts, choices
-from ..reporting.csv_export import csv_lines, csv_response
-from .display import viewer_zone_name, zone_names
-from .filters import FIELD_NAMES, list_filters, query_args
+from ...calls.queries import call_rows
+from ...calls.validation import ValidationError, check_text
+from ...db import get_db
+from ...reporting import DURATION_BUCKETS, MAX_DAYS, RING_BUCKETS, TABLES, Report, ReportFilters, build_report, charts, choices
+from ...reporting.csv_export import csv_lines, csv_response
+from ..browser.display import viewer_zone_name, zone_names
+from ..browser.filters import FIELD_NAMES, list_filters, query_args
 
 bp = Blueprint("reports", __name__)
 

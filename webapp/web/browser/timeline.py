@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..calls.status import FINAL
-from ..exotel.callbacks import clean_text
-from ..models import Call, CallEvent
+from ...calls.status import FINAL
+from ...exotel.callbacks import clean_text
+from ...models import Call, CallEvent
 from .display import EVENT_LABELS, parse_payload
 from .status_words import LABELS, TONES, status_label
 

@@ -10,25 +10,25 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from ..accounts.placers import placer_choices
-from ..calls.placing import IdempotencyConflict, Placement, again_request
-from ..calls.queries import COUNT_CAP, BadCursor, call_events, get_call, get_calls, list_calls, page_total
-from ..calls.status import KNOWN, is_final
-from ..calls.validation import CallInput, ValidationError, is_clean_text, validate_call
-from ..config import get_settings
-from ..db import get_db
-from ..exotel import BudgetSpent
-from ..gateway import account_sid, place
-from ..models import Call
-from ..reporting import choices
-from .call_forms import PlaceCallForm, in_words
-from .display import TZ_COOKIE, legs_of, placed_by, pretty_payload, refusal_in_words, safe_recording_url, zone_names
-from .filters import list_filters, query_args
-from .forms import TimezoneForm
-from .polling import poll_response
-from .roles import current_actor, page_rule
-from .status_words import call_label, filter_choices
-from .timeline import by_occurrence, call_timeline
+from ...accounts.placers import placer_choices
+from ...calls.placing import IdempotencyConflict, Placement, again_request
+from ...calls.queries import COUNT_CAP, BadCursor, call_events, get_call, get_calls, list_calls, page_total
+from ...calls.status import KNOWN, is_final
+from ...calls.validation import CallInput, ValidationError, is_clean_text, validate_call
+from ...config import get_settings
+from ...db import get_db
+from ...exotel import BudgetSpent
+from ...gateway import account_sid, place
+from ...models import Call
+from ...reporting import choices
+from ..browser.call_forms import PlaceCallForm, in_words
+from ..browser.display import TZ_COOKIE, legs_of, placed_by, pretty_payload, refusal_in_words, safe_recording_url, zone_names
+from ..browser.filters import list_filters, query_args
+from ..browser.forms import TimezoneForm
+from ..browser.polling import poll_response
+from ..browser.status_words import call_label, filter_choices
+from ..browser.timeline import by_occurrence, call_timeline
+from ..roles import current_actor, page_rule
 
 bp = Blueprint("ui", __name__)
 

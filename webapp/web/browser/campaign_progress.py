@@ -8,11 +8,11 @@ from typing import Any
 from flask import abort, request, url_for
 from markupsafe import Markup
 
-from ..campaigns import queries, store
-from ..campaigns.dispatch import window_of
-from ..campaigns.models import CONTACT_STATES, IN_FLIGHT, Campaign
-from ..db import utcnow
-from ..reporting import charts
+from ...campaigns import queries, store
+from ...campaigns.dispatch import window_of
+from ...campaigns.models import CONTACT_STATES, IN_FLIGHT, Campaign
+from ...db import utcnow
+from ...reporting import charts
 from .campaign_forms import ControlForm
 from .display import localtime, viewer_zone_name
 

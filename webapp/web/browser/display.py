@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from flask import Flask, request
 
-from ..calls.status import FINAL, is_final
-from ..config import get_settings
-from ..exotel import ExotelError, ExotelRateLimited
-from ..exotel.body import storable_text
-from ..exotel.callbacks import fields_from_form, parse_callback
+from ...calls.status import FINAL, is_final
+from ...config import get_settings
+from ...exotel import ExotelError, ExotelRateLimited
+from ...exotel.body import storable_text
+from ...exotel.callbacks import fields_from_form, parse_callback
 from .status_words import call_label, call_shown, call_tone, status_label, status_tone
 
 log = logging.getLogger(__name__)

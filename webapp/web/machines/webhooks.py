@@ -11,14 +11,14 @@ from flask import Blueprint, Request, Response, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..calls.events import Recorded, record_event
-from ..calls.signing import verify_callback_token
-from ..config import get_settings
-from ..db import get_db
-from ..exotel.body import MAX_BODY, BodyError, read_callback, too_large
-from ..exotel.callbacks import parse_callback
-from ..observability.metrics import CALLBACK_SECONDS, CALLBACKS
-from .errors import error_response
+from ...calls.events import Recorded, record_event
+from ...calls.signing import verify_callback_token
+from ...config import get_settings
+from ...db import get_db
+from ...exotel.body import MAX_BODY, BodyError, read_callback, too_large
+from ...exotel.callbacks import parse_callback
+from ...observability.metrics import CALLBACK_SECONDS, CALLBACKS
+from ..errors import error_response
 
 log = logging.getLogger(__name__)
 

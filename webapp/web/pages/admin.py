@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..accounts import (
+from ...accounts import (
     ROLES,
     AccountError,
     change_role,
@@ -19,13 +19,13 @@ from ..accounts import (
     list_users,
     revoke_token,
 )
-from ..accounts.audit import AuditFilters, actions, iter_entries, list_entries
-from ..config import get_settings
-from ..db import get_db
-from ..reporting.csv_export import csv_lines, csv_response
-from .forms import AddUserForm, ConfirmForm, RoleForm, TokenForm
-from .login import now
-from .roles import current_actor, page_rule
+from ...accounts.audit import AuditFilters, actions, iter_entries, list_entries
+from ...config import get_settings
+from ...db import get_db
+from ...reporting.csv_export import csv_lines, csv_response
+from ..browser.forms import AddUserForm, ConfirmForm, RoleForm, TokenForm
+from ..browser.login import now
+from ..roles import current_actor, page_rule
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(page_rule(default="admin"))

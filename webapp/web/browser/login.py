@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, jsonify, redirect, request, session, url_for
 from flask_login import LoginManager, UserMixin, login_user
 
-from ..accounts import SESSION_LIFETIME, can, session_user, sign_in
-from ..db import Database, get_db, utcnow
-from ..models import User
+from ...accounts import SESSION_LIFETIME, can, session_user, sign_in
+from ...db import Database, get_db, utcnow
+from ...models import User
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...calls.status import KNOWN
-from ...campaigns.models import CONTACT_STATES
+from ....calls.status import KNOWN
+from ....campaigns.models import CONTACT_STATES
 from .schemas import ERRORS, NULLABLE_STRING, answer, error, ref
 
 # Campaign ids are 32-bit integers; a larger one is no campaign (404).

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, get_template_attribute, render_template, url_for
 from flask_login import login_required
 
-from ..db import get_db
-from ..reporting.shift import shift_summary
-from .display import viewer_zone_name
-from .polling import poll_response
+from ...db import get_db
+from ...reporting.shift import shift_summary
+from ..browser.display import viewer_zone_name
+from ..browser.polling import poll_response
 
 bp = Blueprint("home", __name__)
 

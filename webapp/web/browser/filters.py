@@ -6,8 +6,8 @@ import re
 from datetime import datetime, timedelta
 from datetime import time as dtime
 
-from ..calls.queries import CallFilters, valid_status
-from ..calls.validation import MAX_CUSTOM_FIELD, ValidationError, check_text, in_utc, normalize_number
+from ...calls.queries import CallFilters, valid_status
+from ...calls.validation import MAX_CUSTOM_FIELD, ValidationError, check_text, in_utc, normalize_number
 from .display import viewer_zone
 from .status_words import FILTERS, filter_status
 

@@ -14,19 +14,19 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
-from ..campaigns import queries, store
-from ..campaigns.contacts import ContactsError, csv_rows
-from ..campaigns.dispatch import window_of
-from ..campaigns.idempotency import IdempotencyConflict, campaign_for_key
-from ..campaigns.models import CONTACT_STATES, IN_FLIGHT, Campaign
-from ..config import get_settings
-from ..db import get_db, utcnow
-from ..gateway import account_sid
-from ..reporting.csv_export import csv_lines, csv_response
-from .campaign_forms import CampaignForm, ControlForm
-from .campaign_progress import CAMPAIGN_LABELS, CAMPAIGN_TONES, STATE_LABELS, STATE_TONES, campaign_status, live_context
-from .display import localtime, viewer_zone, viewer_zone_name, zone_names
-from .roles import current_actor, forbidden, page_rule
+from ...campaigns import queries, store
+from ...campaigns.contacts import ContactsError, csv_rows
+from ...campaigns.dispatch import window_of
+from ...campaigns.idempotency import IdempotencyConflict, campaign_for_key
+from ...campaigns.models import CONTACT_STATES, IN_FLIGHT, Campaign
+from ...config import get_settings
+from ...db import get_db, utcnow
+from ...gateway import account_sid
+from ...reporting.csv_export import csv_lines, csv_response
+from ..browser.campaign_forms import CampaignForm, ControlForm
+from ..browser.campaign_progress import CAMPAIGN_LABELS, CAMPAIGN_TONES, STATE_LABELS, STATE_TONES, campaign_status, live_context
+from ..browser.display import localtime, viewer_zone, viewer_zone_name, zone_names
+from ..roles import current_actor, forbidden, page_rule
 
 bp = Blueprint("campaigns", __name__)
 
@@ -282,4 +282,4 @@ def results_csv(campaign_id: int):
 
 
 # The suppression list's pages, on this blueprint.
-from . import suppression_pages  # noqa: E402,F401
+from . import suppressions  # noqa: E402,F401

@@ -30,11 +30,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..calls.validation import MAX_TIME_LIMIT, MAX_TIME_OUT
-from ..calls.validation import ValidationError as CampaignFieldError
-from ..campaigns.retries import MAX_DELAY_MINUTES, MAX_RETRIES, RETRYABLE
-from ..campaigns.spec import MAX_NAME, CampaignInput, parse_campaign
-from ..campaigns.window import DAYS
+from ...calls.validation import MAX_TIME_LIMIT, MAX_TIME_OUT
+from ...calls.validation import ValidationError as CampaignFieldError
+from ...campaigns.retries import MAX_DELAY_MINUTES, MAX_RETRIES, RETRYABLE
+from ...campaigns.spec import MAX_NAME, CampaignInput, parse_campaign
+from ...campaigns.window import DAYS
 from .call_forms import NO_EXOPHONE
 from .forms import CALL_TYPE_CHOICES
 

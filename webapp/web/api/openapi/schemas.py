@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...calls.status import KNOWN
-from ...campaigns.models import CAMPAIGN_STATUSES, CONTACT_STATES
-from ...campaigns.retries import BACKOFFS, MAX_RETRIES, RETRYABLE
-from ...campaigns.window import DAYS
+from ....calls.status import KNOWN
+from ....campaigns.models import CAMPAIGN_STATUSES, CONTACT_STATES
+from ....campaigns.retries import BACKOFFS, MAX_RETRIES, RETRYABLE
+from ....campaigns.window import DAYS
 
 NULLABLE_STRING = {"type": ["string", "null"]}
 NULLABLE_INTEGER = {"type": ["integer", "null"]}

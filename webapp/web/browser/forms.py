@@ -7,8 +7,8 @@ from wtforms import DateField, EmailField, HiddenField, PasswordField, SelectFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from ..accounts import MIN_PASSWORD
-from ..accounts.users import MAX_PASSWORD
+from ...accounts import MIN_PASSWORD
+from ...accounts.users import MAX_PASSWORD
 
 ROLE_CHOICES = [
     SelectChoice("operator", "Operator: places calls, reads everything"),
