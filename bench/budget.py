@@ -27,7 +27,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from webapp.exotel import INTERACTIVE
-from webapp.jobs.budget import NAME, Budget
+from webapp.exotel_access.budget import NAME, Budget
 
 PROCESSES = 4
 RATES = (100, 1000)

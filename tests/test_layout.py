@@ -42,7 +42,7 @@ def test_exotel_is_pure():
 
 
 def test_gateway_loads_no_simulator_module():
-    assert _loaded_after("import webapp.gateway", "webapp.simulator") == []
+    assert _loaded_after("import webapp.web.placing", "webapp.simulator") == []
 
 
 def _modules() -> list[Path]:

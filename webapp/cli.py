@@ -99,7 +99,7 @@ def tokens_create(name: str, role: str):
 def calls_reconcile(older_than: float):
     """Ask Exotel's Call Details API about calls with no final status yet."""
     from .calls.reconcile import reconcile
-    from .gateway import exotel_client
+    from .web.placing import exotel_client
 
     settings = get_settings()
     report = reconcile(get_db(), exotel_client(), older_than_minutes=older_than, tz=settings.tz,

@@ -10,11 +10,11 @@ import pytest
 from tests.support.apps import make_app
 from tests.support.campaigns import all_day_window, us_number
 from tests.support.waiting import wait_for
-from webapp import gateway
 from webapp.campaigns import dispatch, store
 from webapp.campaigns.spec import parse_campaign
 from webapp.db import get_db, utcnow
 from webapp.models import Call
+from webapp.web import placing as gateway
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pytest
 from tests.support.workers import CALLER_ID, number
 from webapp.calls.reconcile import reconcile
 from webapp.db import utcnow
-from webapp.gateway import exotel_client
 from webapp.models import Call, CallEvent
+from webapp.web.placing import exotel_client
 
 FLOW = "http://my.exotel.com/testaccount/exoml/start_voice/7"
 

@@ -12,7 +12,7 @@ from tests.support.apps import make_app
 from tests.support.workers import number
 from webapp.db import get_db
 from webapp.exotel import BULK, INTERACTIVE, BudgetSpent
-from webapp.jobs.budget import Budget
+from webapp.exotel_access.budget import Budget
 from webapp.models import Call
 
 

@@ -43,7 +43,7 @@ class Jobs:
         if self._budget is None:
             with _lock:
                 if self._budget is None:
-                    from .budget import Budget
+                    from ..exotel_access.budget import Budget
 
                     settings = get_settings(self.app)
                     # The queue in the app's own database: the budget shares the app's pool.

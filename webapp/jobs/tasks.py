@@ -42,8 +42,8 @@ def every_minutes(minutes: int):
 def run_reconcile(app: Flask, *, lock_seconds: float) -> Any:
     """One reconciliation run inside the app; the report, or None when another worker holds the lock."""
     from ..calls.reconcile import reconcile
-    from ..gateway import exotel_client
     from ..observability.metrics import RECONCILE_LAST_RUN, RECONCILE_SETTLED
+    from ..web.placing import exotel_client
     from . import get_jobs
 
     huey = get_jobs(app).huey
@@ -91,7 +91,7 @@ def register_tasks(huey: Any, app: Flask) -> SimpleNamespace:
         """Look up one call whose placing ended without Exotel's answer (adoption by From, ExoPhone, time)."""
         from ..calls.adoption import adopt_call
         from ..calls.reconcile import open_call
-        from ..gateway import exotel_client
+        from ..web.placing import exotel_client
 
         with app.app_context():
             row = open_call(get_db(), call_id)
@@ -162,7 +162,7 @@ def register_campaign_tasks(huey: Any, app: Flask) -> SimpleNamespace:
     def send_attempt(call_id: str, campaign_id: int) -> None:
         """Ask Exotel for one claimed attempt; a spent budget asks again a little later."""
         from ..campaigns import dispatch
-        from ..gateway import send_campaign_attempt
+        from ..web.placing import send_campaign_attempt
 
         with app.app_context():
             outcome = dispatch.send_attempt(

@@ -23,8 +23,8 @@ from ...calls.validation import (
 from ...config import get_settings
 from ...db import get_db
 from ...exotel import BudgetSpent, ExotelRejected, ExotelTimeout, ExotelUnreachable
-from ...gateway import account_sid, place
 from ..errors import error_response
+from ..placing import account_sid, place
 from ..roles import current_actor
 from . import bp, token_required
 

@@ -18,7 +18,6 @@ from ...calls.validation import CallInput, ValidationError, is_clean_text, valid
 from ...config import get_settings
 from ...db import get_db
 from ...exotel import BudgetSpent
-from ...gateway import account_sid, place
 from ...models import Call
 from ...reporting import choices
 from ..browser.call_forms import PlaceCallForm, in_words
@@ -28,6 +27,7 @@ from ..browser.forms import TimezoneForm
 from ..browser.polling import poll_response
 from ..browser.status_words import call_label, filter_choices
 from ..browser.timeline import by_occurrence, call_timeline
+from ..placing import account_sid, place
 from ..roles import current_actor, page_rule
 
 bp = Blueprint("ui", __name__)

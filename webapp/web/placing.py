@@ -12,14 +12,14 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, request
 from werkzeug.exceptions import BadRequest
 
-from .accounts.audit import Actor
-from .calls.placing import Placement, ask_exotel, place_call
-from .calls.validation import CallInput
-from .config import Settings, get_settings
-from .db import get_db
-from .exotel import BULK, INTERACTIVE, ExotelClient, ExotelError, Permit, Priority
-from .jobs import get_jobs
-from .models import Call
+from ..accounts.audit import Actor
+from ..calls.placing import Placement, ask_exotel, place_call
+from ..calls.validation import CallInput
+from ..config import Settings, get_settings
+from ..db import get_db
+from ..exotel import BULK, INTERACTIVE, ExotelClient, ExotelError, Permit, Priority
+from ..jobs import get_jobs
+from ..models import Call
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -27,7 +27,7 @@ _lock = threading.Lock()
 
 def _start_embedded_simulator(app: Flask) -> tuple[str, str]:
     """Start this process's simulator on a free loopback port; return its origin."""
-    from .simulator import SimulatorServer, defaults  # imported only when used
+    from ..simulator import SimulatorServer, defaults  # imported only when used
 
     token = secrets.token_urlsafe(16)
     options = defaults.from_environment()  # SIMULATOR_SPEED, SIMULATOR_DROP_CALLBACKS, ...
@@ -66,7 +66,7 @@ def _make_client(app: Flask, settings: Settings) -> ExotelClient:
         return ExotelClient(
             settings.exotel_account_sid, settings.exotel_api_key, settings.exotel_api_token, settings.api_origin, **timeouts
         )
-    from .simulator import defaults  # the simulator's account: imported only without credentials
+    from ..simulator import defaults  # the simulator's account: imported only without credentials
 
     if settings.exotel_api_base:  # a standalone simulator (`python -m webapp.simulator`)
         return ExotelClient(defaults.ACCOUNT_SID, defaults.API_KEY, defaults.API_TOKEN, settings.exotel_api_base, **timeouts)
@@ -76,7 +76,7 @@ def _make_client(app: Flask, settings: Settings) -> ExotelClient:
 
 def budget_permit(app: Flask) -> Permit:
     """Draw each request to Exotel from the deployment's budget: a person waits a few seconds at most."""
-    from .observability.metrics import BUDGET_REFUSED, BUDGET_WAITS
+    from ..observability.metrics import BUDGET_REFUSED, BUDGET_WAITS
 
     jobs = get_jobs(app)
     waits = {INTERACTIVE: app.config.get("EXOTEL_BUDGET_WAIT", 3.0), BULK: app.config.get("EXOTEL_BUDGET_BULK_WAIT", 30.0)}
@@ -95,7 +95,7 @@ def account_sid(app: Flask | None = None) -> str:
     """The account whose flows calls connect to (for app_id -> flow URL)."""
     settings: Settings = get_settings(app)
     if settings.use_simulator or settings.exotel_account_sid is None:
-        from .simulator import defaults  # the account the simulator plays, embedded or standalone
+        from ..simulator import defaults  # the account the simulator plays, embedded or standalone
 
         return defaults.ACCOUNT_SID
     return settings.exotel_account_sid
@@ -174,8 +174,8 @@ def send_campaign_attempt(app: Flask, call_id: str) -> ExotelError | None:
 
     Runs in the worker, outside any request: callbacks go to PUBLIC_BASE_URL.
     """
-    from .campaigns.models import Campaign
-    from .campaigns.refusals import CampaignStopped
+    from ..campaigns.models import Campaign
+    from ..campaigns.refusals import CampaignStopped
 
     settings = get_settings(app)
     if not settings.public_base_url:  # the dispatcher claims nothing without it

@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from ..db import WRITE, make_engine
 from ..exotel import BULK, BudgetSpent, Priority
-from .queue import queue_kind
+from ..jobs.queue import queue_kind
 
 WINDOW = 60.0
 BULK_SHARE = 0.9
