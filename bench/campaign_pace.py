@@ -141,8 +141,9 @@ def run_pace(database_url: str, run: Run, seconds: float, logs: Path) -> Run:
         # The web would start the dispatcher the same way; the workers' minute would start it within 60 s.
         with app.app_context():
             from webapp.jobs import get_jobs
+            from webapp.jobs.tasks import dispatch_campaigns
 
-            get_jobs(app).enqueue("dispatch_campaigns")
+            get_jobs(app).enqueue(dispatch_campaigns)
         if not wait_until(lambda: sim.state.connects.entries(), timeout=90, interval=0.1):
             raise RuntimeError(f"no attempt reached the simulator; see {logs}")
         first = sim.state.connects.entries()[0]["at"]

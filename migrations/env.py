@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from webapp import reporting  # its cache tables join Base.metadata
 from webapp.db import make_engine
-from webapp.models import Base
+from webapp.schema import metadata, report_cache  # every table of the app
 
 config = context.config
 
@@ -19,7 +18,7 @@ def _url() -> str:
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=_url(), target_metadata=Base.metadata, literal_binds=True, render_as_batch=True)
+    context.configure(url=_url(), target_metadata=metadata, literal_binds=True, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -36,10 +35,10 @@ def run_migrations_online() -> None:
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
-            target_metadata=Base.metadata,
+            target_metadata=metadata,
             render_as_batch=True,  # SQLite alters tables by copying them
             compare_type=True,
-            include_object=reporting.cache.include_object,  # indexes only migrations spell
+            include_object=report_cache.include_object,  # indexes only migrations spell
         )
         with context.begin_transaction():
             context.run_migrations()

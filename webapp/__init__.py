@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 
 from .config import ConfigError, Settings, load_settings
+from .config.tuning import tune
 from .db import Database
 
 # Keys of the contract's environment that test_config may override.
@@ -28,7 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     test_config = dict(test_config or {})
     env = dict(os.environ)
     env.update({key: str(test_config.pop(key)) for key in ENVIRONMENT if key in test_config})
-    settings = load_settings(env, Path(app.instance_path))
+    settings = tune(load_settings(env, Path(app.instance_path)), test_config)
     register_config(app, settings, test_config)
     register_extensions(app)
     register_blueprints(app)
@@ -72,10 +73,15 @@ def register_config(app: Flask, settings: Settings, overrides: dict[str, Any]) -
 
 
 def register_extensions(app: Flask) -> None:
-    Database(app)
+    from . import schema  # noqa: F401 - every table on Base.metadata before the first query
+    from .exotel_access import init_exotel
+    from .exotel_endpoint import exotel_access
     from .jobs import init_jobs
+    from .jobs.tasks import register_tasks
 
-    init_jobs(app)
+    Database(app)
+    init_exotel(app, exotel_access(app, app.extensions["settings"]))
+    init_jobs(app, register_tasks)
     from .web.browser.display import init_display
     from .web.browser.login import init_login
     from .web.browser.setup_code import init_setup_code

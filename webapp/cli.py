@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 
 from .accounts import ROLES, AccountError, create_token, create_user
 from .config import get_settings
+from .config.tuning import with_settings
 from .db import get_db
 
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
@@ -99,7 +100,7 @@ def tokens_create(name: str, role: str):
 def calls_reconcile(older_than: float):
     """Ask Exotel's Call Details API about calls with no final status yet."""
     from .calls.reconcile import reconcile
-    from .web.placing import exotel_client
+    from .exotel_access import exotel_client
 
     settings = get_settings()
     report = reconcile(get_db(), exotel_client(), older_than_minutes=older_than, tz=settings.tz,
@@ -147,9 +148,9 @@ def worker(
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app itself, for other threads
     if lock_seconds:
-        app.config["RECONCILE_LOCK_SECONDS"] = lock_seconds
+        with_settings(app, reconcile_lock_seconds=lock_seconds)
     if dispatch_seconds:
-        app.config["DISPATCH_SECONDS"] = dispatch_seconds
+        with_settings(app, dispatch_seconds=dispatch_seconds)
     run_worker(app, threads=threads, periodic=periodic, scheduler_period=scheduler_period)
 
 

@@ -5,13 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import Base, UTCDateTime, utcnow
-
-# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL wants 64 bits for events.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+from .db import Base, BigId, UTCDateTime, utcnow
 
 
 def new_id() -> str:
@@ -197,10 +194,4 @@ class IdempotencyKey(Base):
     __table_args__ = (UniqueConstraint("scope", "key"),)
 
 
-# The campaign tables join the same metadata (migrations and tests see every table through this module).
-from .campaigns.models import Campaign, CampaignContact, Suppression  # noqa: E402
-
-__all__ = ["ApiToken", "Call", "CallEvent", "Campaign", "CampaignContact", "IdempotencyKey", "Suppression", "User"]
-
-# The worker's tables (heartbeats; the queue's and the Exotel budget's when they live in this database).
-from .jobs.tables import WorkerHeartbeat  # noqa: E402, F401
+__all__ = ["ApiToken", "AuditEntry", "Call", "CallEvent", "IdempotencyKey", "PasswordLink", "User", "UserSession", "new_id"]

@@ -10,6 +10,7 @@ from sqlalchemy import select, text
 from tests.support.signin import csrf_token, page_token, sign_in
 from tests.support.teams import audit_rows
 from webapp import create_app
+from webapp.config.tuning import with_clock
 from webapp.db import get_db, utcnow
 from webapp.models import PasswordLink, User
 
@@ -70,11 +71,11 @@ def test_a_link_is_stored_hashed_and_never_audited(team):
 
 def test_a_link_expires_after_24_hours(team):
     start = utcnow()
-    team.app.config["CLOCK"] = lambda: start
+    with_clock(team.app, lambda: start)
     link = add_user(team.client("admin"), "late@example.com")
-    team.app.config["CLOCK"] = lambda: start + timedelta(hours=24, seconds=1)
+    with_clock(team.app, lambda: start + timedelta(hours=24, seconds=1))
     assert set_password(team.app.test_client(), link, "too late now").status_code == 404
-    team.app.config["CLOCK"] = lambda: start + timedelta(hours=23, minutes=59)
+    with_clock(team.app, lambda: start + timedelta(hours=23, minutes=59))
     assert set_password(team.app.test_client(), link, "just in time").status_code == 303
 
 

@@ -20,8 +20,8 @@ from webapp.campaigns.models import Campaign
 from webapp.db import get_db, utcnow
 from webapp.exotel import ConnectRequest, ExotelError
 from webapp.exotel.callbacks import EXOTEL_STATUSES
+from webapp.exotel_access import exotel_client
 from webapp.models import Call
-from webapp.web.placing import exotel_client
 
 # Row 1 completes and row 2 is busy in the simulator (last digit 1); row 3 is no number; row 4 repeats row 1.
 CSV = "number,custom_field\n+919876500010,order-1\n+919876500021,order-2\n12,bad\n+919876500010,again\n"

@@ -13,8 +13,8 @@ from tests.support.waiting import wait_for
 from webapp.campaigns import dispatch, store
 from webapp.campaigns.spec import parse_campaign
 from webapp.db import get_db, utcnow
+from webapp.jobs import dispatching
 from webapp.models import Call
-from webapp.web import placing as gateway
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def _send_in_thread(app, claimed) -> tuple[threading.Thread, list[str]]:
     def run() -> None:
         with app.app_context():
             outcome.append(dispatch.send_attempt(
-                get_db(), claimed, lambda call_id: gateway.send_campaign_attempt(app, call_id), utcnow()))
+                get_db(), claimed, lambda call_id: dispatching.send_claimed_attempt(app, call_id), utcnow()))
 
     thread = threading.Thread(target=run)
     thread.start()
@@ -72,7 +72,7 @@ def test_paused_during_exotels_429_the_attempt_is_not_sent_again(worker_app, sim
 def test_paused_while_waiting_for_a_budget_slot_the_attempt_is_not_sent(worker_app, sim, monkeypatch):
     campaign_id, claimed = _claim(worker_app)
     waiting, go = threading.Event(), threading.Event()
-    real_permit = gateway.budget_permit
+    real_permit = dispatching.budget_permit
 
     def slow_budget(app):
         permit = real_permit(app)
@@ -84,7 +84,7 @@ def test_paused_while_waiting_for_a_budget_slot_the_attempt_is_not_sent(worker_a
 
         return wait_then_take
 
-    monkeypatch.setattr(gateway, "budget_permit", slow_budget)
+    monkeypatch.setattr(dispatching, "budget_permit", slow_budget)
     thread, outcome = _send_in_thread(worker_app, claimed)
     assert waiting.wait(10)
     with worker_app.app_context():

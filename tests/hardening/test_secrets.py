@@ -15,7 +15,7 @@ from tests.hardening.support import callback_path, new_call
 from tests.support.credentials import API_TOKEN, SECRET_KEY
 from webapp.accounts import create_token
 from webapp.db import get_db
-from webapp.web.placing import exotel_client
+from webapp.exotel_access import exotel_client
 
 GOOD = {"from": "+919876543210", "app_id": "1", "custom_field": "secrets"}
 

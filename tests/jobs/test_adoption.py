@@ -9,8 +9,8 @@ import pytest
 from tests.support.workers import CALLER_ID, number
 from webapp.calls.reconcile import reconcile
 from webapp.db import utcnow
+from webapp.exotel_access import exotel_client
 from webapp.models import Call, CallEvent
-from webapp.web.placing import exotel_client
 
 FLOW = "http://my.exotel.com/testaccount/exoml/start_voice/7"
 
@@ -95,7 +95,7 @@ def test_the_never_placed_threshold_is_the_settings(database_url, sim):
     """RECONCILE_NEVER_PLACED_AFTER_MINUTES decides when the worker's reconciliation gives up on a sid-less call."""
     from tests.support.apps import make_app
     from webapp.db import get_db
-    from webapp.jobs.tasks import run_reconcile
+    from webapp.jobs.reconciling import run_reconcile
 
     outcomes = {}
     for minutes in ("60", "2"):

@@ -12,7 +12,7 @@ from webapp.campaigns import store
 from webapp.campaigns.dispatch import dispatch
 from webapp.campaigns.spec import parse_campaign
 from webapp.db import get_db, utcnow
-from webapp.jobs.tasks import run_dispatcher
+from webapp.jobs.dispatching import run_dispatcher
 from webapp.models import Call
 
 

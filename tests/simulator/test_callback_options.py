@@ -7,8 +7,8 @@ import requests
 from tests.support.credentials import SECRET_KEY
 from tests.support.simulator import Receiver, connect, wait_finished, wait_for
 from webapp import create_app
+from webapp.exotel_access import exotel_client
 from webapp.simulator import SimulatorServer
-from webapp.web.placing import exotel_client
 
 
 def terminal_only(receiver: Receiver) -> dict[str, str]:

@@ -10,8 +10,8 @@ import requests
 from tests.support.credentials import SECRET_KEY
 from tests.support.simulator import ACCOUNT, connect, wait_finished
 from webapp import create_app
+from webapp.exotel_access import exotel_client
 from webapp.simulator import SimulatorServer
-from webapp.web.placing import exotel_client
 
 
 def test_a_completed_call_links_a_playable_wav(sim: SimulatorServer) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from tests.support.signin import EMAIL, PASSWORD, csrf_token, page_token, sign_in
 from webapp.accounts import create_user
+from webapp.config.tuning import with_clock
 from webapp.db import get_db
 
 
@@ -130,11 +131,11 @@ def test_a_session_ends_on_the_server_after_twelve_hours(app, client, user):
     from webapp.db import utcnow
 
     start = utcnow()
-    app.config["CLOCK"] = lambda: start
+    with_clock(app, lambda: start)
     sign_in(client)
-    app.config["CLOCK"] = lambda: start + timedelta(hours=11, minutes=59)
+    with_clock(app, lambda: start + timedelta(hours=11, minutes=59))
     assert client.get("/calls").status_code == 200
-    app.config["CLOCK"] = lambda: start + timedelta(hours=12, seconds=1)
+    with_clock(app, lambda: start + timedelta(hours=12, seconds=1))
     assert client.get("/calls").status_code == 302
 
 

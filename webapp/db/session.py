@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..config import get_settings
 from . import probe
 from .engine import ANSWER_SECONDS, WRITE, answer_within, make_engine
 from .fastpath import SQLiteWriteLock, run_write
@@ -26,7 +27,7 @@ class Database:
 
     def __init__(self, app: Flask):
         self.engine: Engine = make_engine(
-            app.config["DATABASE_URL"], busy_timeout=app.config.get("SQLITE_BUSY_TIMEOUT", 10.0)
+            app.config["DATABASE_URL"], busy_timeout=get_settings(app).sqlite_busy_timeout
         )
         self.sessionmaker: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
         url = self.engine.url

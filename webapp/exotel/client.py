@@ -149,7 +149,7 @@ class ExotelClient:
         self.timeout = (connect_timeout, read_timeout)
         self.max_rate_limit_wait = max_rate_limit_wait
         self._sleep = sleep
-        self._permit = permit
+        self.permit = permit  # the budget every request draws from (public: a caller may wrap it)
         self._session = session or requests.Session()
         self._session.auth = (api_key, api_token)  # Basic auth header, never key:token@ in the URL
         self._session.headers.update({"Accept": "application/json", "User-Agent": "exotel-calls/0.1"})
@@ -169,7 +169,7 @@ class ExotelClient:
     def with_permit(self, permit: Permit | None) -> ExotelClient:
         """This client (same Session, same account) drawing each request from `permit`."""
         other = copy.copy(self)
-        other._permit = permit
+        other.permit = permit
         return other
 
     def flow_url(self, app_id: str) -> str:
@@ -239,8 +239,8 @@ class ExotelClient:
         attempt = 0
         while True:
             attempt += 1
-            if self._permit is not None:
-                self._permit(priority)  # raises BudgetSpent: then nothing leaves
+            if self.permit is not None:
+                self.permit(priority)  # raises BudgetSpent: then nothing leaves
             started = time.monotonic()
             try:
                 response = self._session.request(method, url, timeout=self.timeout, **kwargs)

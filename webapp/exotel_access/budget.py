@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 
+from ..config import queue_kind
 from ..db import WRITE, make_engine
 from ..exotel import BULK, BudgetSpent, Priority
-from ..jobs.queue import queue_kind
 
 WINDOW = 60.0
 BULK_SHARE = 0.9

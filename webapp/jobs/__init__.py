@@ -1,78 +1,72 @@
-"""Background work on Huey: the queue built from settings, its tasks, the Exotel budget, the worker.
+"""Background work on Huey: the queue built from settings, its tasks, the worker.
 
-`init_jobs(app)` makes nothing yet: the queue and the budget are built on first
-use, so a web process that never enqueues never connects to the queue.
+`init_jobs(app, register)` makes nothing yet: the queue is built on first use,
+so a web process that never enqueues never connects to it. `register` (the
+wiring passes webapp.jobs.tasks.register_tasks) defines the tasks on it; callers
+then name a task by its function, e.g. `get_jobs(app).enqueue(check_call, call_id)`.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec
 
 from flask import Flask, current_app
 
 from ..config import get_settings
 
 _lock = threading.Lock()
+P = ParamSpec("P")
+#: A task: a module-level function of the app and its (picklable) arguments.
+Task = Callable[Concatenate[Flask, P], None]
+#: Defines the app's tasks on a Huey; their Huey task wrappers, by task function.
+Register = Callable[[Any, Flask], dict[Callable[..., None], Any]]
 
 
 class Jobs:
-    """This app's queue (Huey, with its tasks registered) and its Exotel budget."""
+    """This app's queue (Huey, with its tasks registered)."""
 
-    def __init__(self, app: Flask):
+    def __init__(self, app: Flask, register: Register):
         self.app = app
+        self._register = register
         self._huey: Any = None
-        self._budget: Any = None
-        self.tasks: Any = None
+        self._tasks: dict[Callable[..., None], Any] = {}
 
     @property
-    def huey(self):
+    def huey(self) -> Any:
         if self._huey is None:
             with _lock:
                 if self._huey is None:
                     from .queue import make_huey
-                    from .tasks import register_tasks
 
                     huey = make_huey(get_settings(self.app).queue_url)
-                    self.tasks = register_tasks(huey, self.app)
+                    self._tasks = self._register(huey, self.app)
                     self._huey = huey
         return self._huey
 
-    @property
-    def budget(self):
-        if self._budget is None:
-            with _lock:
-                if self._budget is None:
-                    from ..exotel_access.budget import Budget
-
-                    settings = get_settings(self.app)
-                    # The queue in the app's own database: the budget shares the app's pool.
-                    engine = self.app.extensions["database"].engine if settings.queue_url == settings.database_url else None
-                    self._budget = Budget(settings.queue_url, settings.exotel_requests_per_minute, engine=engine,
-                                          clock=self.app.config.get("EXOTEL_BUDGET_CLOCK"))
-        return self._budget
-
     def close(self) -> None:
-        """Close the queue's and the budget's connections (they reopen on next use)."""
+        """Close the queue's connections (they reopen on next use)."""
         if self._huey is not None:
             self._huey.storage.close()
-        if self._budget is not None:
-            self._budget.close()
 
-    def enqueue(self, name: str, *args: Any, delay: float | None = None) -> None:
-        """Put task `name` on the queue (after `delay` seconds)."""
+    def _wrapper(self, task: Callable[..., None]) -> Any:
         self.huey  # noqa: B018 - builds the queue and its tasks
-        task = getattr(self.tasks, name)
-        if delay:
-            task.schedule(args=args, delay=delay)
-        else:
-            task(*args)
+        return self._tasks[task]
+
+    def enqueue(self, task: Task[P], *args: P.args, **kwargs: P.kwargs) -> None:
+        """Put `task` with these arguments on the queue."""
+        self._wrapper(task)(*args, **kwargs)
+
+    def enqueue_in(self, delay: float, task: Task[P], *args: P.args, **kwargs: P.kwargs) -> None:
+        """Put `task` with these arguments on the queue, to run after `delay` seconds."""
+        self._wrapper(task).schedule(args=args, kwargs=kwargs, delay=delay)
 
 
-def init_jobs(app: Flask) -> None:
+def init_jobs(app: Flask, register: Register) -> None:
     from sqlalchemy import event
 
-    jobs = app.extensions["jobs"] = Jobs(app)
+    jobs = app.extensions["jobs"] = Jobs(app, register)
     # Whoever disposes the app's engine (shutdown, a fork, a test) is done with the queue's connections too.
     event.listen(app.extensions["database"].engine, "engine_disposed", lambda _engine: jobs.close())
 

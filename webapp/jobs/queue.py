@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from huey import Huey
 from huey.storage import PostgresStorage, RedisExpireStorage, SqliteStorage
 from sqlalchemy.engine import make_url
+
+from ..config import queue_kind
 
 QUEUE_NAME = "exotel-calls"
 _TTL_PREFIX = b"ttl:"
@@ -74,12 +75,6 @@ class _Huey(Huey):
 
     def __init__(self, storage_class: type, **storage_kwargs: Any):
         super().__init__(QUEUE_NAME, results=False, utc=True, storage_class=storage_class, **storage_kwargs)
-
-
-def queue_kind(queue_url: str) -> str:
-    """`sqlite`, `postgresql` or `redis`."""
-    scheme = urlsplit(queue_url).scheme
-    return {"rediss": "redis", "postgresql+psycopg": "postgresql"}.get(scheme, scheme)
 
 
 def libpq_dsn(url: str) -> str:

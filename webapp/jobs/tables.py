@@ -8,9 +8,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, Column, Double, Index, Integer, LargeBinary, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, UTCDateTime, utcnow
-
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+from ..db import Base, BigId, UTCDateTime, utcnow
 
 
 class WorkerHeartbeat(Base):
@@ -50,7 +48,7 @@ huey_counter = Table(
     Column("value", BigInteger, nullable=False, server_default="0"),
 )
 
-# The Exotel budget's sliding log (webapp/jobs/budget.py): one row per request sent in the last minute.
+# The Exotel budget's sliding log (webapp/exotel_access/budget.py): one row per request sent in the last minute.
 exotel_budget = Table(
     "exotel_budget", Base.metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),

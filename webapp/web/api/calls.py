@@ -23,8 +23,9 @@ from ...calls.validation import (
 from ...config import get_settings
 from ...db import get_db
 from ...exotel import BudgetSpent, ExotelRejected, ExotelTimeout, ExotelUnreachable
+from ...exotel_access import account_sid
 from ..errors import error_response
-from ..placing import account_sid, place
+from ..placing import place
 from ..roles import current_actor
 from . import bp, token_required
 

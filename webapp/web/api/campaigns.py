@@ -19,8 +19,8 @@ from ...campaigns.models import Campaign
 from ...campaigns.spec import parse_campaign
 from ...config import get_settings
 from ...db import get_db, utcnow
+from ...exotel_access import account_sid
 from ..errors import error_response
-from ..placing import account_sid
 from ..roles import current_actor
 from . import bp, token_required
 

@@ -14,7 +14,8 @@ from flask import Flask, current_app, jsonify, redirect, request, session, url_f
 from flask_login import LoginManager, UserMixin, login_user
 
 from ...accounts import SESSION_LIFETIME, can, session_user, sign_in
-from ...db import Database, get_db, utcnow
+from ...config import get_settings
+from ...db import Database, get_db
 from ...models import User
 
 login_manager = LoginManager()
@@ -50,9 +51,8 @@ class SessionUser(UserMixin):
 
 
 def now() -> datetime:
-    """The app's clock: utcnow, or the one a test put in config["CLOCK"]."""
-    clock: Callable[[], datetime] | None = current_app.config.get("CLOCK")
-    return clock() if clock is not None else utcnow()
+    """The app's clock: utcnow, or a test's (Settings.clock)."""
+    return get_settings().now()
 
 
 @login_manager.user_loader

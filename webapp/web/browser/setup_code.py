@@ -18,6 +18,7 @@ from flask import Flask, current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from ...accounts import count_users
+from ...config import get_settings
 from ...db import Database
 
 # Unambiguous characters, grouped for reading off a terminal: XXXX-XXXX-XXXX (about 60 bits).
@@ -26,8 +27,9 @@ ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 def code_path(app: Flask) -> Path | None:
     """Where the code is kept; None keeps it in memory (tests that name no path)."""
-    if app.config.get("SETUP_CODE_PATH"):
-        return Path(app.config["SETUP_CODE_PATH"])
+    path = get_settings(app).setup_code_path
+    if path:
+        return Path(path)
     return None if app.testing else Path(app.instance_path) / "setup_code"
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
+from ...config import get_settings
 from ...db import get_db
 from ...jobs.heartbeat import worker_status
 
@@ -15,8 +16,8 @@ bp = Blueprint("health", __name__)
 def healthz():
     """200 when the database answers and can take a write; 503 otherwise, `database` saying why."""
     options = {}
-    if "HEALTH_MIN_FREE_BYTES" in current_app.config:
-        options["min_free_bytes"] = current_app.config["HEALTH_MIN_FREE_BYTES"]
+    if get_settings().health_min_free_bytes is not None:
+        options["min_free_bytes"] = get_settings().health_min_free_bytes
     try:
         state = get_db().ping(**options)
     except SQLAlchemyError:

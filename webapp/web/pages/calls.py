@@ -18,6 +18,7 @@ from ...calls.validation import CallInput, ValidationError, is_clean_text, valid
 from ...config import get_settings
 from ...db import get_db
 from ...exotel import BudgetSpent
+from ...exotel_access import account_sid
 from ...models import Call
 from ...reporting import choices
 from ..browser.call_forms import PlaceCallForm, in_words
@@ -27,7 +28,7 @@ from ..browser.forms import TimezoneForm
 from ..browser.polling import poll_response
 from ..browser.status_words import call_label, filter_choices
 from ..browser.timeline import by_occurrence, call_timeline
-from ..placing import account_sid, place
+from ..placing import place
 from ..roles import current_actor, page_rule
 
 bp = Blueprint("ui", __name__)

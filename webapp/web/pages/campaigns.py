@@ -21,11 +21,11 @@ from ...campaigns.idempotency import IdempotencyConflict, campaign_for_key
 from ...campaigns.models import CONTACT_STATES, IN_FLIGHT, Campaign
 from ...config import get_settings
 from ...db import get_db, utcnow
+from ...exotel_access import account_sid
 from ...reporting.csv_export import csv_lines, csv_response
 from ..browser.campaign_forms import CampaignForm, ControlForm
 from ..browser.campaign_progress import CAMPAIGN_LABELS, CAMPAIGN_TONES, STATE_LABELS, STATE_TONES, campaign_status, live_context
 from ..browser.display import localtime, viewer_zone, viewer_zone_name, zone_names
-from ..placing import account_sid
 from ..roles import current_actor, forbidden, page_rule
 
 bp = Blueprint("campaigns", __name__)

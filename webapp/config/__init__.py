@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
-import os
-import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, current_app
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from .values import (
+    QUEUE_SCHEMES,
+    ConfigError,
+    _allowed_hosts,
+    _check_origin,
+    _clean,
+    _integer,
+    _minutes,
+    _multiproc_dir,
+    _proxy_hops,
+    _queue_url,
+    _secret_key,
+    queue_kind,
+)
 
 # The ExoPhone calls come from when no credentials are set (the built-in simulator).
 SIMULATOR_EXOPHONE = "08047112345"
@@ -20,14 +34,6 @@ REGIONS = {
     "singapore": "https://api.exotel.com",
     "mumbai": "https://api.in.exotel.com",
 }
-
-
-class ConfigError(SystemExit):
-    """A bad setting: raised as SystemExit so start-up stops with one line, no traceback."""
-
-    def __init__(self, variable: str, problem: str):
-        self.variable = variable
-        super().__init__(f"configuration error: {variable}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,23 @@ class Settings:
     reconcile_never_placed_after_minutes: float = 60.0
     # A campaign attempt still `pending` this long after its claim lost its worker mid-request: it becomes `unknown`.
     campaign_lost_after_minutes: float = 10.0
+    # Tuning set through the app's config (tests, `worker` options), not the environment: see TUNING.
+    exotel_connect_timeout: float = 5.0
+    exotel_read_timeout: float = 30.0
+    exotel_max_rate_limit_wait: float = 10.0  # longest Retry-After of Exotel's 429 worth waiting for
+    exotel_budget_wait: float = 3.0  # a person waits this long at most for a budget slot
+    exotel_budget_bulk_wait: float = 30.0  # background work (reconciliation, campaigns) this long
+    check_call_delay: float = 180.0  # a call placed without Exotel's answer is looked up this long after
+    dispatch_seconds: float = 5.0  # one campaign dispatcher run
+    reconcile_lock_seconds: float = 300.0  # a reconciliation run's lock lives this long at most
+    sqlite_busy_timeout: float = 10.0
+    simulator_speed: float | None = None  # the embedded simulator's, over SIMULATOR_SPEED
+    health_min_free_bytes: int | None = None  # /readyz's disk threshold, over the probe's own default
+    setup_code_path: str | None = None  # where the first-run setup code is written, over instance/
+    # The app's one clock (UTC datetimes); None is the real one. A test sets it (CLOCK in the config,
+    # or with_clock()); the Exotel budget then counts on it too instead of its storage's clock.
+    clock: Callable[[], datetime] | None = field(default=None, repr=False, compare=False)
+    # More fields come from the app's config rather than the environment: webapp/config/tuning.py.
 
     @property
     def use_simulator(self) -> bool:
@@ -76,140 +99,9 @@ class Settings:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.exotel_timezone)
 
-
-def _clean(env: dict[str, str], name: str) -> str | None:
-    value = env.get(name)
-    if value is None:
-        return None
-    value = value.strip()
-    return value or None
-
-
-def _check_origin(name: str, value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(name, f"not an http(s) URL: {value!r}")
-    if parts.username or parts.password:
-        raise ConfigError(name, "must not carry credentials; set EXOTEL_API_KEY/EXOTEL_API_TOKEN")
-    if parts.query or parts.fragment:
-        raise ConfigError(name, "must be an origin (scheme://host[:port][/path]) without query")
-    return value.rstrip("/")
-
-
-def _secret_key(env: dict[str, str], instance_path: Path) -> str:
-    """SECRET_KEY from the environment, else one generated once into instance/."""
-    value = _clean(env, "SECRET_KEY")
-    if value is not None:
-        if len(value) < 16:
-            raise ConfigError("SECRET_KEY", "too short: use at least 16 random characters")
-        return value
-    path = instance_path / "secret_key"
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
-    instance_path.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    # O_EXCL: two workers starting together agree on whichever key was written first.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-    return key
-
-
-def _allowed_hosts(value: str | None) -> tuple[str, ...]:
-    """ALLOWED_HOSTS: comma-separated host names (no scheme, no port) a callback URL may name."""
-    hosts = []
-    for entry in (value or "").split(","):
-        host = entry.strip().lower().rstrip(".")
-        if not host:
-            continue
-        if any(char in host for char in "/:@ ") and not host.startswith("["):
-            raise ConfigError("ALLOWED_HOSTS", f"not a host name: {entry.strip()!r} (names only, e.g. calls.example.com)")
-        hosts.append(host)
-    return tuple(hosts)
-
-
-def _proxy_hops(value: str | None) -> int:
-    """TRUSTED_PROXY_HOPS: how many proxies in front set X-Forwarded-*; 0 trusts none."""
-    if value is None:
-        return 0
-    if not value.isdigit() or int(value) > 10:
-        raise ConfigError("TRUSTED_PROXY_HOPS", f"not a number of proxies from 0 to 10: {value!r}")
-    return int(value)
-
-
-def _multiproc_dir(value: str | None) -> str | None:
-    """PROMETHEUS_MULTIPROC_DIR, created when missing.
-
-    prometheus_client opens a file there for every metric as soon as the metric is
-    defined (webapp.observability.metrics, imported after the settings), so the
-    directory must exist by then or every command fails.
-    """
-    if value is None:
-        return None
-    path = Path(value)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise ConfigError("PROMETHEUS_MULTIPROC_DIR", f"not a directory: {value!r}") from None
-    except OSError as exc:
-        raise ConfigError("PROMETHEUS_MULTIPROC_DIR", f"cannot create {value!r}: {exc.strerror}") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise ConfigError("PROMETHEUS_MULTIPROC_DIR", f"not writable: {value!r}")
-    return value
-
-
-QUEUE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "redis", "rediss")
-
-
-def _queue_url(env: dict[str, str], database_url: str, instance_path: Path) -> str:
-    """QUEUE_URL, else a SQLite file beside a SQLite database, else the PostgreSQL database itself."""
-    value = _clean(env, "QUEUE_URL")
-    if value is None:
-        url = make_url(database_url)
-        if url.get_backend_name() == "postgresql":
-            return database_url
-        folder = Path(url.database).parent if url.database and url.database != ":memory:" else instance_path
-        return f"sqlite:///{folder / 'queue.db'}"
-    parts = urlsplit(value)
-    if parts.scheme not in QUEUE_SCHEMES:
-        raise ConfigError("QUEUE_URL", "use sqlite:///PATH, postgresql://... or redis://...")
-    if parts.scheme == "sqlite" and (parts.netloc or len(parts.path) < 2):
-        raise ConfigError("QUEUE_URL", "a SQLite queue is sqlite:///PATH (three slashes, then a file)")
-    if parts.scheme != "sqlite" and not parts.hostname:
-        raise ConfigError("QUEUE_URL", "names no host")
-    try:
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        raise ConfigError("QUEUE_URL", "has a port that is not a number") from None
-    return value
-
-
-def _integer(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
-    value = _clean(env, name)
-    if value is None:
-        return default
-    if not value.isdigit() or not low <= int(value) <= high:
-        raise ConfigError(name, f"must be a whole number from {low} to {high}, not {value[:20]!r}")
-    return int(value)
-
-
-def _minutes(env: dict[str, str], name: str, default: float, *, positive: bool = False) -> float:
-    value = _clean(env, name)
-    if value is None:
-        return default
-    try:
-        minutes = float(value)
-    except ValueError:
-        minutes = -1.0
-    if not 0 <= minutes <= 7 * 24 * 60 or (positive and minutes == 0):
-        low = "above 0" if positive else "from 0"
-        raise ConfigError(name, f"must be a number of minutes {low} to 10080, not {value[:20]!r}")
-    return minutes
+    def now(self) -> datetime:
+        """The app's time: its clock's, else the real UTC now."""
+        return self.clock() if self.clock is not None else datetime.now(UTC)
 
 
 def load_settings(env: dict[str, str], instance_path: Path) -> Settings:
@@ -291,3 +183,6 @@ def load_settings(env: dict[str, str], instance_path: Path) -> Settings:
 def get_settings(app: Flask | None = None) -> Settings:
     """The Settings of the current app (or of `app`), read once at start-up."""
     return (app or current_app).extensions["settings"]
+
+
+__all__ = ["QUEUE_SCHEMES", "SIMULATOR_EXOPHONE", "ConfigError", "Settings", "get_settings", "load_settings", "queue_kind"]

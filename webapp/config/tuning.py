@@ -1,0 +1,61 @@
+"""Settings of the app's config rather than the environment: timeouts, waits, delays, the clock.
+
+Tests and the `worker` command's options set them; each is read and checked
+here, once, into Settings, under the config key it always had.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from flask import Flask
+
+from . import ConfigError, Settings, get_settings
+
+# Config keys (not environment variables) read into Settings: name -> (field, lowest value).
+TUNING: dict[str, tuple[str, float]] = {
+    "EXOTEL_CONNECT_TIMEOUT": ("exotel_connect_timeout", 0.01),
+    "EXOTEL_READ_TIMEOUT": ("exotel_read_timeout", 0.01),
+    "EXOTEL_MAX_RATE_LIMIT_WAIT": ("exotel_max_rate_limit_wait", 0.0),
+    "EXOTEL_BUDGET_WAIT": ("exotel_budget_wait", 0.0),
+    "EXOTEL_BUDGET_BULK_WAIT": ("exotel_budget_bulk_wait", 0.0),
+    "CHECK_CALL_DELAY": ("check_call_delay", 0.0),
+    "DISPATCH_SECONDS": ("dispatch_seconds", 0.01),
+    "RECONCILE_LOCK_SECONDS": ("reconcile_lock_seconds", 1.0),
+    "SQLITE_BUSY_TIMEOUT": ("sqlite_busy_timeout", 0.0),
+    "SIMULATOR_SPEED": ("simulator_speed", 0.0001),
+    "HEALTH_MIN_FREE_BYTES": ("health_min_free_bytes", 0.0),
+}
+
+
+def tune(settings: Settings, options: Mapping[str, Any]) -> Settings:
+    """`settings` with the TUNING keys, CLOCK and SETUP_CODE_PATH of `options` (the app's config) applied."""
+    changes: dict[str, Any] = {}
+    for name, (attribute, low) in TUNING.items():
+        if options.get(name) is None:
+            continue
+        value = options[name]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
+            raise ConfigError(name, f"must be a number of at least {low:g}, not {value!r}")
+        changes[attribute] = int(value) if attribute == "health_min_free_bytes" else float(value)
+    clock = options.get("CLOCK")
+    if clock is not None:
+        if not callable(clock):
+            raise ConfigError("CLOCK", "must be a function returning the time (a UTC datetime)")
+        changes["clock"] = clock
+    if options.get("SETUP_CODE_PATH"):
+        changes["setup_code_path"] = str(options["SETUP_CODE_PATH"])
+    return replace(settings, **changes)
+
+
+def with_clock(app: Flask, clock: Callable[[], datetime] | None) -> None:
+    """Set the app's clock after its creation (a test moving time on); None restores the real one."""
+    app.extensions["settings"] = replace(get_settings(app), clock=clock)
+
+
+def with_settings(app: Flask, **changes: Any) -> None:
+    """Change some settings after the app's creation (the `worker` command's options)."""
+    app.extensions["settings"] = replace(get_settings(app), **changes)

@@ -1,0 +1,159 @@
+"""One variable's checks: each reads its value from the environment and raises ConfigError naming it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+
+
+class ConfigError(SystemExit):
+    """A bad setting: raised as SystemExit so start-up stops with one line, no traceback."""
+
+    def __init__(self, variable: str, problem: str):
+        self.variable = variable
+        super().__init__(f"configuration error: {variable}: {problem}")
+
+
+def _clean(env: dict[str, str], name: str) -> str | None:
+    value = env.get(name)
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _check_origin(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(name, f"not an http(s) URL: {value!r}")
+    if parts.username or parts.password:
+        raise ConfigError(name, "must not carry credentials; set EXOTEL_API_KEY/EXOTEL_API_TOKEN")
+    if parts.query or parts.fragment:
+        raise ConfigError(name, "must be an origin (scheme://host[:port][/path]) without query")
+    return value.rstrip("/")
+
+
+def _secret_key(env: dict[str, str], instance_path: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once into instance/."""
+    value = _clean(env, "SECRET_KEY")
+    if value is not None:
+        if len(value) < 16:
+            raise ConfigError("SECRET_KEY", "too short: use at least 16 random characters")
+        return value
+    path = instance_path / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: two workers starting together agree on whichever key was written first.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def _allowed_hosts(value: str | None) -> tuple[str, ...]:
+    """ALLOWED_HOSTS: comma-separated host names (no scheme, no port) a callback URL may name."""
+    hosts = []
+    for entry in (value or "").split(","):
+        host = entry.strip().lower().rstrip(".")
+        if not host:
+            continue
+        if any(char in host for char in "/:@ ") and not host.startswith("["):
+            raise ConfigError("ALLOWED_HOSTS", f"not a host name: {entry.strip()!r} (names only, e.g. calls.example.com)")
+        hosts.append(host)
+    return tuple(hosts)
+
+
+def _proxy_hops(value: str | None) -> int:
+    """TRUSTED_PROXY_HOPS: how many proxies in front set X-Forwarded-*; 0 trusts none."""
+    if value is None:
+        return 0
+    if not value.isdigit() or int(value) > 10:
+        raise ConfigError("TRUSTED_PROXY_HOPS", f"not a number of proxies from 0 to 10: {value!r}")
+    return int(value)
+
+
+def _multiproc_dir(value: str | None) -> str | None:
+    """PROMETHEUS_MULTIPROC_DIR, created when missing.
+
+    prometheus_client opens a file there for every metric as soon as the metric is
+    defined (webapp.observability.metrics, imported after the settings), so the
+    directory must exist by then or every command fails.
+    """
+    if value is None:
+        return None
+    path = Path(value)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError("PROMETHEUS_MULTIPROC_DIR", f"not a directory: {value!r}") from None
+    except OSError as exc:
+        raise ConfigError("PROMETHEUS_MULTIPROC_DIR", f"cannot create {value!r}: {exc.strerror}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError("PROMETHEUS_MULTIPROC_DIR", f"not writable: {value!r}")
+    return value
+
+
+QUEUE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "redis", "rediss")
+
+
+def queue_kind(queue_url: str) -> str:
+    """`sqlite`, `postgresql` or `redis`: the storage a QUEUE_URL names (the queue's, and the Exotel budget's)."""
+    scheme = urlsplit(queue_url).scheme
+    return {"rediss": "redis", "postgresql+psycopg": "postgresql"}.get(scheme, scheme)
+
+
+def _queue_url(env: dict[str, str], database_url: str, instance_path: Path) -> str:
+    """QUEUE_URL, else a SQLite file beside a SQLite database, else the PostgreSQL database itself."""
+    value = _clean(env, "QUEUE_URL")
+    if value is None:
+        url = make_url(database_url)
+        if url.get_backend_name() == "postgresql":
+            return database_url
+        folder = Path(url.database).parent if url.database and url.database != ":memory:" else instance_path
+        return f"sqlite:///{folder / 'queue.db'}"
+    parts = urlsplit(value)
+    if parts.scheme not in QUEUE_SCHEMES:
+        raise ConfigError("QUEUE_URL", "use sqlite:///PATH, postgresql://... or redis://...")
+    if parts.scheme == "sqlite" and (parts.netloc or len(parts.path) < 2):
+        raise ConfigError("QUEUE_URL", "a SQLite queue is sqlite:///PATH (three slashes, then a file)")
+    if parts.scheme != "sqlite" and not parts.hostname:
+        raise ConfigError("QUEUE_URL", "names no host")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise ConfigError("QUEUE_URL", "has a port that is not a number") from None
+    return value
+
+
+def _integer(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    value = _clean(env, name)
+    if value is None:
+        return default
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise ConfigError(name, f"must be a whole number from {low} to {high}, not {value[:20]!r}")
+    return int(value)
+
+
+def _minutes(env: dict[str, str], name: str, default: float, *, positive: bool = False) -> float:
+    value = _clean(env, name)
+    if value is None:
+        return default
+    try:
+        minutes = float(value)
+    except ValueError:
+        minutes = -1.0
+    if not 0 <= minutes <= 7 * 24 * 60 or (positive and minutes == 0):
+        low = "above 0" if positive else "from 0"
+        raise ConfigError(name, f"must be a number of minutes {low} to 10080, not {value[:20]!r}")
+    return minutes

@@ -1,0 +1,18 @@
+"""Every table of the app's database, registered on one metadata: create_app and migrations/env.py import this.
+
+Each table is declared beside the code that owns it; importing this module puts
+them all on `Base.metadata`, so the schema check, `create_all` and Alembic's
+autogenerate see the same set.
+"""
+
+from __future__ import annotations
+
+from . import models  # calls and their events, users, sessions, links, audit log, API tokens, idempotency keys
+from .campaigns import models as campaign_models  # campaigns, their contacts, the suppression list
+from .db import Base
+from .jobs import tables as job_tables  # worker heartbeats; the queue's and the Exotel budget's tables
+from .reporting import cache as report_cache  # the report's hourly cache
+
+metadata = Base.metadata
+
+__all__ = ["campaign_models", "job_tables", "metadata", "models", "report_cache"]
