@@ -107,6 +107,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(calls.bp)
     app.register_blueprint(reports.bp)
+    # The suppression pages add their routes to the campaigns blueprint: loaded before it is registered.
+    import_module(".web.pages.suppressions", __name__)
     app.register_blueprint(import_module(".web.pages.campaigns", __name__).bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(home.bp)

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 from psycopg import errors
 
-from .engine import answer_deadline
+from .answer import answer_deadline
 
 # psycopg's own wait timeout (internal, an OperationalError); its parent if a release renames it.
 _WAIT_TIMEOUT: type[Exception] = getattr(errors, "_WaitTimeout", psycopg.OperationalError)

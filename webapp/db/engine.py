@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
+
+from .answer import answer_deadline, answer_within
 
 # SQLite transactions that will write take the write lock up front (BEGIN IMMEDIATE):
 # a deferred transaction that reads first and writes later fails at once with
@@ -28,26 +27,6 @@ IDLE_PING_SECONDS = 1.0
 ANSWER_SECONDS = 2.5
 POOL_WAIT_SECONDS = 2
 CONNECT_SECONDS = 2  # libpq's minimum
-
-_deadline: ContextVar[float | None] = ContextVar("database_answer_deadline", default=None)
-
-
-@contextmanager
-def answer_within(seconds: float) -> Iterator[None]:
-    """PostgreSQL must answer every round trip made inside the block before `seconds` have passed.
-
-    When it does not, the connection is closed and the round trip raises
-    NoAnswer (an OperationalError: the app answers 503), and the pool replaces
-    the connection. A tighter deadline already in force wins.
-    """
-    deadline = time.monotonic() + seconds
-    current = _deadline.get()
-    token = _deadline.set(deadline if current is None else min(current, deadline))
-    try:
-        yield
-    finally:
-        _deadline.reset(token)
-
 
 def _sqlite_setup(engine: Engine, busy_timeout: float) -> None:
     """Pragmas and explicit BEGIN for SQLite (the driver's own transaction handling is off)."""
@@ -104,7 +83,7 @@ def _connect_with_deadlines(engine: Engine) -> None:
 
     @event.listens_for(engine, "do_connect")
     def connect(_dialect, _record, cargs, cparams):
-        deadline = _deadline.get()
+        deadline = answer_deadline()
         if deadline is not None and time.monotonic() >= deadline:
             # The time went on a connection that stopped answering: connecting now would
             # only add CONNECT_SECONDS to the answer; the next request connects afresh.
@@ -150,8 +129,3 @@ def _ping(connection: Any) -> None:
         finally:
             if not connection.closed:
                 connection.autocommit = False
-
-
-def answer_deadline() -> float | None:
-    """The time.monotonic() by which the database must answer, or None (no deadline)."""
-    return _deadline.get()

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import get_settings
 from . import probe
-from .engine import ANSWER_SECONDS, WRITE, answer_within, make_engine
+from .answer import answer_within
+from .engine import ANSWER_SECONDS, WRITE, make_engine
 from .fastpath import SQLiteWriteLock, run_write
 
 T = TypeVar("T")

@@ -1,47 +1,10 @@
-"""The JSON API for backend systems: one blueprint under /api, bearer tokens, JSON errors."""
+"""The JSON API for backend systems: one blueprint under /api, bearer tokens, JSON errors.
 
-from __future__ import annotations
+The blueprint lives in `blueprint.py`; each resource's routes (calls, campaigns,
+suppressions) add themselves to it, so importing this package loads them all.
+"""
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
+from . import calls, campaigns, suppressions
+from .blueprint import bp
 
-from flask import Blueprint, g, jsonify, request
-
-from ...accounts import authenticate_token
-from ...db import get_db
-from ..errors import error_response
-from ..roles import token_allows
-from .openapi import document
-
-bp = Blueprint("api", __name__, url_prefix="/api")
-
-
-def token_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Refuse the request with 401 unless it carries a live bearer token, and with 403 unless
-    the token's role allows the method (a viewer's token reads and does nothing else)."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        api_token = authenticate_token(get_db(), token.strip()) if scheme.lower() == "bearer" else None
-        if api_token is None:
-            response = error_response(401, "unauthorized", "A valid API token is required: Authorization: Bearer <token>.")
-            response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
-            return response
-        g.api_token = api_token
-        if not token_allows(api_token.role):
-            return error_response(403, "forbidden", f"This token's role ({api_token.role}) may only read.")
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
-@bp.get("/openapi.json")
-def openapi() -> Any:
-    """The API described as OpenAPI 3.1 (public: it holds no data)."""
-    return jsonify(document())
-
-
-# The routes, one module per resource, registered on the blueprint above.
-from . import calls, campaigns, suppressions  # noqa: E402,F401
+__all__ = ["bp", "calls", "campaigns", "suppressions"]

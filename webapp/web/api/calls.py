@@ -27,7 +27,7 @@ from ...exotel_access import account_sid
 from ..errors import error_response
 from ..placing import place
 from ..roles import current_actor
-from . import bp, token_required
+from .blueprint import bp, token_required
 
 MAX_IDEMPOTENCY_KEY = 255
 # 1..200 in ASCII digits: str.isdigit() also accepts "²", which int() refuses.

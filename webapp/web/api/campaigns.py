@@ -22,7 +22,7 @@ from ...db import get_db, utcnow
 from ...exotel_access import account_sid
 from ..errors import error_response
 from ..roles import current_actor
-from . import bp, token_required
+from .blueprint import bp, token_required
 
 # A list of 100,000 contacts as CSV is about 3 MB; JSON a little more.
 MAX_UPLOAD = 32 * 1024 * 1024

@@ -12,7 +12,7 @@ from ...campaigns.queries import list_suppressions
 from ...db import get_db, utcnow
 from ..errors import error_response
 from ..roles import current_actor
-from . import bp, token_required
+from .blueprint import bp, token_required
 
 MAX_NUMBERS = 10_000
 

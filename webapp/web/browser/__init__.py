@@ -1,0 +1,1 @@
+"""What only the browser's pages need: forms, display words and times, filters, the sign-in session."""

@@ -1,0 +1,1 @@
+"""Endpoints machines call: Exotel's StatusCallbacks (webhooks) and the health probes."""

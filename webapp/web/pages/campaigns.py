@@ -279,7 +279,3 @@ def results_csv(campaign_id: int):
     _load(get_db().session(), campaign_id)
     rows = queries.results(get_db().engine, campaign_id)
     return csv_response(f"campaign-{campaign_id}-results.csv", csv_lines(queries.RESULT_COLUMNS, rows))
-
-
-# The suppression list's pages, on this blueprint.
-from . import suppressions  # noqa: E402,F401
