@@ -222,6 +222,38 @@ def test_the_checks_pass_a_package_that_follows_the_layers(tmp_path):
     assert cycles(graph) == [] and arrows_against_the_layers(graph) == []
 
 
+def exception_classes(root: Path) -> dict[str, list[str]]:
+    """Each exception class name of the package -> the modules defining one by that name."""
+    import builtins
+
+    classes = [(module_name(root, path), node) for path in root.rglob("*.py") if "__pycache__" not in path.parts
+               for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.ClassDef)]
+    known = {name for name in dir(builtins) if isinstance(getattr(builtins, name), type)
+             and issubclass(getattr(builtins, name), BaseException)}
+    found: dict[str, list[str]] = {}
+    grew = True
+    while grew:  # an exception may derive from one defined further on
+        grew = False
+        for module, node in classes:
+            bases = {ast.unparse(base).rpartition(".")[2] for base in node.bases}
+            if module not in found.get(node.name, []) and (bases & known or any(
+                    base.endswith(("Error", "Exception")) for base in bases)):
+                found.setdefault(node.name, []).append(module)
+                known.add(node.name)
+                grew = True
+    return found
+
+
+def test_no_two_exception_classes_share_a_name():
+    assert {name: modules for name, modules in exception_classes(PACKAGE).items() if len(modules) > 1} == {}
+
+
+def test_the_exception_check_sees_a_shared_name(tmp_path):
+    package = _write(tmp_path, {"__init__.py": "", "a.py": "class Conflict(ValueError): ...\n",
+                                "b.py": "class Base(Exception): ...\nclass Conflict(Base): ...\n"})
+    assert sorted(exception_classes(package)["Conflict"]) == ["webapp.a", "webapp.b"]
+
+
 def _loaded_after(statement: str, prefix: str) -> list[str]:
     """The modules under `prefix` that `statement` loads in a fresh interpreter."""
     probe = f"import sys; {statement}; print('\\n'.join(m for m in sys.modules if m.startswith({prefix!r})))"

@@ -26,8 +26,8 @@ from .validation import CallInput, ValidationError
 log = logging.getLogger(__name__)
 
 
-class IdempotencyConflict(Exception):
-    """An Idempotency-Key reused with a different request."""
+class CallKeyConflict(Exception):
+    """An Idempotency-Key of a placed call reused with a different request."""
 
 
 @dataclass
@@ -74,7 +74,7 @@ def _existing(db: Database, scope: str, key: str, fingerprint: str) -> Call | No
         if row is None:
             return None
         if row.request_hash != fingerprint:
-            raise IdempotencyConflict("This Idempotency-Key was used for a different request.")
+            raise CallKeyConflict("This Idempotency-Key was used for a different request.")
         return session.get(Call, row.call_id)
 
 

@@ -30,8 +30,8 @@ STREAM_BATCH = 1_000
 COUNT_CAP = 10_000
 
 
-class BadCursor(ValueError):
-    """A pagination cursor that this server did not issue."""
+class BadCallCursor(ValueError):
+    """A calls-list cursor that this server did not issue."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def encode_cursor(call: Call) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """The (created_at, id) a cursor of encode_cursor carries; anything else is a BadCursor."""
+    """The (created_at, id) a cursor of encode_cursor carries; anything else is a BadCallCursor."""
     try:
         if len(cursor) > MAX_CURSOR:
             raise ValueError
@@ -78,7 +78,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
             raise ValueError
         return when.astimezone(UTC), call_id
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, OverflowError):
-        raise BadCursor("cursor is not one this server gave out") from None
+        raise BadCallCursor("cursor is not one this server gave out") from None
 
 
 def filtered(filters: CallFilters) -> Select[Call]:

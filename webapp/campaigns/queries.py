@@ -26,8 +26,8 @@ RESULT_COLUMNS = (
 )
 
 
-class BadCursor(ValueError):
-    """A page link that does not decode."""
+class BadContactCursor(ValueError):
+    """A campaign contacts page link that does not decode."""
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -71,9 +71,9 @@ def _after(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise BadCursor(cursor) from None
+        raise BadContactCursor(cursor) from None
     if not text.isascii() or not text.isdigit() or len(text) > 12:
-        raise BadCursor(cursor)
+        raise BadContactCursor(cursor)
     return int(text)
 
 
@@ -86,7 +86,7 @@ class ContactPage:
 def contacts_page(
     session: Session, campaign_id: int, *, state: str | None = None, cursor: str | None = None, limit: int = 50,
 ) -> ContactPage:
-    """Contacts in list order, with each attempt's call id and status; raises BadCursor."""
+    """Contacts in list order, with each attempt's call id and status; raises BadContactCursor."""
     if state is not None and state not in CONTACT_STATES:
         raise ValueError(state)
     query = select(CampaignContact).where(CampaignContact.campaign_id == campaign_id)

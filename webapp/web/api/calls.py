@@ -9,8 +9,8 @@ from datetime import time as dtime
 
 from flask import g, jsonify, request
 
-from ...calls.placing import IdempotencyConflict
-from ...calls.queries import MAX_PAGE, BadCursor, CallFilters, call_events, call_to_dict, get_call, list_calls, valid_status
+from ...calls.placing import CallKeyConflict
+from ...calls.queries import MAX_PAGE, BadCallCursor, CallFilters, call_events, call_to_dict, get_call, list_calls, valid_status
 from ...calls.validation import (
     MAX_CUSTOM_FIELD,
     ValidationError,
@@ -60,7 +60,7 @@ def create_call():
             return error_response(400, "invalid_idempotency_key", exc.message)
     try:
         placement = place(data, scope=f"token:{g.api_token.id}", idempotency_key=key, actor=current_actor())
-    except IdempotencyConflict as exc:
+    except CallKeyConflict as exc:
         return error_response(422, "idempotency_conflict", str(exc))
     except BudgetSpent as exc:
         response = error_response(429, "budget_spent", exc.message)
@@ -150,6 +150,6 @@ def index_calls():
         page = list_calls(get_db().session(), filters, limit=int(limit_text), cursor=args.get("cursor") or None)
     except ValidationError as exc:
         return error_response(400, exc.code, exc.message, exc.field)
-    except BadCursor as exc:
+    except BadCallCursor as exc:
         return error_response(400, "invalid_cursor", str(exc), "cursor")
     return jsonify({"calls": [call_to_dict(call) for call in page.calls], "next_cursor": page.next_cursor})

@@ -14,7 +14,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ...calls.validation import ValidationError
 from ...campaigns import queries, store
 from ...campaigns.contacts import ContactsError, RawRow, csv_rows, json_rows
-from ...campaigns.idempotency import IdempotencyConflict, campaign_for_key
+from ...campaigns.idempotency import CampaignKeyConflict, campaign_for_key
 from ...campaigns.models import Campaign
 from ...campaigns.spec import parse_campaign
 from ...config import get_settings
@@ -88,7 +88,7 @@ def create_campaign():
             return _campaign_json(existing), 200
     except RequestEntityTooLarge:
         return error_response(413, "too_large", f"The list is limited to {MAX_UPLOAD // (1024 * 1024)} MB.")
-    except IdempotencyConflict as exc:
+    except CampaignKeyConflict as exc:
         return error_response(422, "idempotency_conflict", str(exc))
     except ValidationError as exc:
         status = {"invalid_json": 400, "invalid_body": 400, "unsupported_media_type": 415}.get(exc.code, 422)
@@ -134,7 +134,7 @@ def campaign_contacts(campaign_id: int):
             session, campaign_id, state=request.args.get("status") or None, cursor=request.args.get("cursor") or None,
             limit=int(limit_text),
         )
-    except queries.BadCursor:
+    except queries.BadContactCursor:
         return error_response(400, "invalid_cursor", "That page link is not valid.", "cursor")
     except ValueError:
         return error_response(400, "invalid_field", "Unknown contact state.", "status")

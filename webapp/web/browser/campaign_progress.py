@@ -81,7 +81,7 @@ def live_context(session: Any, campaign: Campaign) -> dict[str, Any]:
     cursor = request.args.get("cursor") or None
     try:
         page = queries.contacts_page(session, campaign.id, state=state, cursor=cursor, limit=PAGE_SIZE)
-    except queries.BadCursor:
+    except queries.BadContactCursor:
         abort(400, "That page link is not valid.")
     counts = store.counts(session, campaign.id)
     progress = queries.progress(session, campaign, now)

@@ -11,8 +11,8 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from ...accounts.placers import placer_choices
-from ...calls.placing import IdempotencyConflict, Placement, again_request
-from ...calls.queries import COUNT_CAP, BadCursor, call_events, get_call, get_calls, list_calls, page_total
+from ...calls.placing import CallKeyConflict, Placement, again_request
+from ...calls.queries import COUNT_CAP, BadCallCursor, call_events, get_call, get_calls, list_calls, page_total
 from ...calls.status import KNOWN, is_final
 from ...calls.validation import CallInput, ValidationError, is_clean_text, validate_call
 from ...config import get_settings
@@ -67,7 +67,7 @@ def _place(data: CallInput, key: str | None) -> tuple[Placement | None, str | No
     """Place `data` for the signed-in user: (the placement, None, 0), or (None, why nothing was placed, status)."""
     try:
         return place(data, scope=f"user:{current_user.id}", idempotency_key=key, actor=current_actor()), None, 0
-    except IdempotencyConflict:
+    except CallKeyConflict:
         return None, ("This form had already placed a call with other details. Nothing new was placed: "
                       "check the details and submit again."), 422
     except BudgetSpent as exc:
@@ -193,7 +193,7 @@ def calls():
     session = get_db().session()
     try:
         page = list_calls(session, filters, limit=PAGE_SIZE, cursor=cursor)
-    except BadCursor:
+    except BadCallCursor:
         errors["cursor"] = "That page link is no longer valid; showing the newest calls."
         cursor = None
         page = list_calls(session, filters, limit=PAGE_SIZE)

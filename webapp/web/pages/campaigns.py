@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from ...campaigns import queries, store
 from ...campaigns.contacts import ContactsError, csv_rows
 from ...campaigns.dispatch import window_of
-from ...campaigns.idempotency import IdempotencyConflict, campaign_for_key
+from ...campaigns.idempotency import CampaignKeyConflict, campaign_for_key
 from ...campaigns.models import CONTACT_STATES, IN_FLIGHT, Campaign
 from ...config import get_settings
 from ...db import get_db, utcnow
@@ -144,7 +144,7 @@ def new_campaign():
                 db, spec, csv_rows(form.file.data.stream), created_by=current_actor().name, now=utcnow(),
                 start=False, idempotency=(scope, key, fingerprint) if key else None, actor=current_actor(),
             )
-    except IdempotencyConflict:
+    except CampaignKeyConflict:
         form.group_errors.append("This form had already created a campaign with other details. Nothing new was "
                                  "created: check the details and submit again.")
         return _render_new(form, 422)
