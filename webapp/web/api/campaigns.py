@@ -8,13 +8,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import g, jsonify, request
-from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ...calls.validation import ValidationError
 from ...campaigns import queries, store
 from ...campaigns.contacts import ContactsError, RawRow, csv_rows, json_rows
-from ...campaigns.idempotency import CampaignKeyConflict, campaign_for_key
+from ...campaigns.idempotency import CampaignKeyConflict, create_once
 from ...campaigns.models import Campaign
 from ...campaigns.spec import parse_campaign
 from ...config import get_settings
@@ -66,26 +65,16 @@ def create_campaign():
     try:
         fields, rows, digest = _read_request()
         fingerprint = hashlib.sha256(digest).hexdigest()
-        scope = f"token:{g.api_token.id}"
-        if key is not None:
-            existing = campaign_for_key(db, scope, key, fingerprint)
-            if existing is not None:
-                return _campaign_json(existing), 200
-        spec = parse_campaign(
-            fields, account_sid=account_sid(), default_caller_id=settings.exotel_caller_id,
-            budget=settings.exotel_requests_per_minute,
+        once = create_once(
+            db, rows, key=(f"token:{g.api_token.id}", key, fingerprint) if key is not None else None,
+            spec=lambda: parse_campaign(fields, account_sid=account_sid(), default_caller_id=settings.exotel_caller_id,
+                                        budget=settings.exotel_requests_per_minute),
+            created_by=current_actor().name, now=utcnow(), actor=current_actor(),
         )
-        try:
-            created = store.create_campaign(
-                db, spec, rows, created_by=current_actor().name, now=utcnow(),
-                idempotency=(scope, key, fingerprint) if key is not None else None, actor=current_actor(),
-            )
-        except IntegrityError:
-            # A concurrent request with the same key created the campaign first.
-            existing = campaign_for_key(db, scope, key or "", fingerprint) if key is not None else None
-            if existing is None:
-                raise
-            return _campaign_json(existing), 200
+        if once.created is None:
+            assert once.earlier is not None
+            return _campaign_json(once.earlier), 200
+        created = once.created
     except RequestEntityTooLarge:
         return error_response(413, "too_large", f"The list is limited to {MAX_UPLOAD // (1024 * 1024)} MB.")
     except CampaignKeyConflict as exc:

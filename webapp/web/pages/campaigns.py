@@ -12,12 +12,11 @@ from typing import Any
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy.exc import IntegrityError
 
 from ...campaigns import queries, store
 from ...campaigns.contacts import ContactsError, csv_rows
 from ...campaigns.dispatch import window_of
-from ...campaigns.idempotency import CampaignKeyConflict, campaign_for_key
+from ...campaigns.idempotency import CampaignKeyConflict, create_once
 from ...campaigns.models import CONTACT_STATES, IN_FLIGHT, Campaign
 from ...config import get_settings
 from ...db import get_db, utcnow
@@ -138,12 +137,10 @@ def new_campaign():
     db, scope = get_db(), f"user:{current_user.id}"
     key, fingerprint = (form.nonce.data or "").strip()[:255] or None, _fingerprint(form)
     try:
-        existing = campaign_for_key(db, scope, key, fingerprint) if key else None
-        if existing is None:
-            created = store.create_campaign(
-                db, spec, csv_rows(form.file.data.stream), created_by=current_actor().name, now=utcnow(),
-                start=False, idempotency=(scope, key, fingerprint) if key else None, actor=current_actor(),
-            )
+        once = create_once(
+            db, csv_rows(form.file.data.stream), spec=lambda: spec, key=(scope, key, fingerprint) if key else None,
+            created_by=current_actor().name, now=utcnow(), start=False, actor=current_actor(),
+        )
     except CampaignKeyConflict:
         form.group_errors.append("This form had already created a campaign with other details. Nothing new was "
                                  "created: check the details and submit again.")
@@ -154,13 +151,10 @@ def new_campaign():
     except store.CampaignError as exc:
         form.add_error(exc.field, exc.message)
         return _render_new(form, 422)
-    except IntegrityError:
-        existing = campaign_for_key(db, scope, key, fingerprint) if key else None
-        if existing is None:
-            raise
-    if existing is not None:
+    if once.created is None:
         flash("This form was already submitted: here is the campaign it created. No second campaign was made.", "info")
-        return redirect(url_for("campaigns.show", campaign_id=existing), 303)
+        return redirect(url_for("campaigns.show", campaign_id=once.earlier), 303)
+    created = once.created
     reasons = Counter(row.reason for row in created.not_imported)
     return render_template(
         "campaigns/preview.html", campaign=created.campaign, imported=created.imported,
