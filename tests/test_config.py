@@ -156,3 +156,30 @@ def test_the_simulator_has_a_default_exophone(tmp_path):
     assert load_settings({"EXOTEL_CALLER_ID": "08011112222"}, tmp_path).exotel_caller_id == "08011112222"
     real = {"EXOTEL_ACCOUNT_SID": "a", "EXOTEL_API_KEY": "k", "EXOTEL_API_TOKEN": "t", "PUBLIC_BASE_URL": "https://x.example"}
     assert load_settings(real, tmp_path).exotel_caller_id is None
+
+
+@pytest.mark.parametrize("key, value", [
+    ("EXOTEL_READ_TIMEOUT", "soon"), ("EXOTEL_CONNECT_TIMEOUT", 0), ("CHECK_CALL_DELAY", -1),
+    ("DISPATCH_SECONDS", True), ("EXOTEL_BUDGET_WAIT", "3"), ("RECONCILE_LOCK_SECONDS", 0.5), ("CLOCK", "noon"),
+])
+def test_a_bad_tuning_key_stops_the_app_naming_it(tmp_path, key, value):
+    from webapp import create_app
+
+    with pytest.raises(ConfigError) as raised:
+        create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'calls.db'}", key: value})
+    assert raised.value.variable == key
+
+
+def test_tuning_keys_and_the_clock_are_read_into_the_settings(tmp_path):
+    from datetime import UTC, datetime
+
+    from webapp import create_app
+    from webapp.config import get_settings
+
+    noon = datetime(2024, 5, 10, 12, 0, tzinfo=UTC)
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'calls.db'}", "EXOTEL_READ_TIMEOUT": 2,
+                      "CHECK_CALL_DELAY": 0.5, "DISPATCH_SECONDS": 1, "CLOCK": lambda: noon})
+    tuned = get_settings(app)
+    assert (tuned.exotel_read_timeout, tuned.check_call_delay, tuned.dispatch_seconds) == (2.0, 0.5, 1.0)
+    assert (tuned.exotel_connect_timeout, tuned.reconcile_lock_seconds) == (5.0, 300.0)  # the defaults
+    assert tuned.now() == noon
