@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +93,15 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .web import api
     from .web.machines import health, webhooks
-    from .web.pages import admin, auth, calls, home, reports
+    from .web.pages import (
+        admin,
+        auth,
+        calls,
+        home,
+        reports,
+        suppressions,  # noqa: F401 - its routes join the campaigns blueprint
+    )
+    from .web.pages import campaigns as campaign_pages
     from .web.security import init_security
 
     app.register_blueprint(health.bp)
@@ -107,9 +114,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(calls.bp)
     app.register_blueprint(reports.bp)
-    # The suppression pages add their routes to the campaigns blueprint: loaded before it is registered.
-    import_module(".web.pages.suppressions", __name__)
-    app.register_blueprint(import_module(".web.pages.campaigns", __name__).bp)
+    app.register_blueprint(campaign_pages.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(home.bp)
     # CSRF on every form; exempt exactly the machine endpoints (bearer token, per-call secret).
