@@ -34,7 +34,7 @@ def alembic_config():
 
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
-    config.attributes["database_url"] = current_app.config["DATABASE_URL"]
+    config.attributes["database_url"] = get_settings().database_url
     return config
 
 

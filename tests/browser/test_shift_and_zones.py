@@ -8,6 +8,7 @@ from browser_helpers import sign_in
 from playwright.sync_api import expect
 from sqlalchemy import insert
 
+from webapp.config.tuning import with_settings
 from webapp.db import get_db
 from webapp.models import Call
 
@@ -52,7 +53,7 @@ def test_zone_picker_searches_and_reports_follow_the_zone(served, page):
 
 def test_home_page_updates_itself_and_asks_with_its_etag(served, page):
     app, base_url = served
-    app.config["HOME_POLL_SECONDS"] = 1
+    with_settings(app, home_poll_seconds=1)
     sign_in(page, base_url)
     answers: list[int] = []
     page.on("response", lambda response: answers.append(response.status) if "/home.json" in response.url else None)
@@ -73,7 +74,7 @@ def test_home_page_updates_itself_and_asks_with_its_etag(served, page):
 
 def test_a_hidden_tab_polls_less_often(served, page):
     app, base_url = served
-    app.config["HOME_POLL_SECONDS"] = 1
+    with_settings(app, home_poll_seconds=1)
     sign_in(page, base_url)
     asked: list[str] = []
     page.on("request", lambda request: asked.append(request.url) if "/home.json" in request.url else None)

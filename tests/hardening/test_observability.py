@@ -13,6 +13,7 @@ from tests.hardening.support import callback_path, new_call
 from tests.support.credentials import SECRET_KEY
 from webapp.accounts import create_token
 from webapp.calls.signing import callback_token
+from webapp.config.tuning import with_settings
 from webapp.db import get_db
 from webapp.observability.logs import JsonFormatter
 
@@ -76,7 +77,7 @@ def test_metrics_are_not_public(app, client):
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.7"}).status_code == 404
     # Through a proxy on the same host: loopback, but forwarded for someone else.
     assert client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.7"}).status_code == 404
-    app.config["METRICS_TOKEN"] = "metrics-secret-0123456789"
+    with_settings(app, metrics_token="metrics-secret-0123456789")
     outside = {"REMOTE_ADDR": "203.0.113.7"}
     assert client.get("/metrics", environ_base=outside).status_code == 404
     assert client.get("/metrics", environ_base=outside, headers={"Authorization": "Bearer wrong"}).status_code == 404

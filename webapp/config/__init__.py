@@ -76,6 +76,7 @@ class Settings:
     simulator_speed: float | None = None  # the embedded simulator's, over SIMULATOR_SPEED
     health_min_free_bytes: int | None = None  # /readyz's disk threshold, over the probe's own default
     setup_code_path: str | None = None  # where the first-run setup code is written, over instance/
+    home_poll_seconds: int = 5  # how often the home page asks for its live part
     # The app's one clock (UTC datetimes); None is the real one. A test sets it (CLOCK in the config,
     # or with_clock()); the Exotel budget then counts on it too instead of its storage's clock.
     clock: Callable[[], datetime] | None = field(default=None, repr=False, compare=False)

@@ -28,7 +28,9 @@ TUNING: dict[str, tuple[str, float]] = {
     "SQLITE_BUSY_TIMEOUT": ("sqlite_busy_timeout", 0.0),
     "SIMULATOR_SPEED": ("simulator_speed", 0.0001),
     "HEALTH_MIN_FREE_BYTES": ("health_min_free_bytes", 0.0),
+    "HOME_POLL_SECONDS": ("home_poll_seconds", 1.0),
 }
+WHOLE = ("health_min_free_bytes", "home_poll_seconds")  # counted in whole units
 
 
 def tune(settings: Settings, options: Mapping[str, Any]) -> Settings:
@@ -40,7 +42,7 @@ def tune(settings: Settings, options: Mapping[str, Any]) -> Settings:
         value = options[name]
         if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
             raise ConfigError(name, f"must be a number of at least {low:g}, not {value!r}")
-        changes[attribute] = int(value) if attribute == "health_min_free_bytes" else float(value)
+        changes[attribute] = int(value) if attribute in WHOLE else float(value)
     clock = options.get("CLOCK")
     if clock is not None:
         if not callable(clock):

@@ -28,7 +28,7 @@ class Database:
 
     def __init__(self, app: Flask):
         self.engine: Engine = make_engine(
-            app.config["DATABASE_URL"], busy_timeout=get_settings(app).sqlite_busy_timeout
+            get_settings(app).database_url, busy_timeout=get_settings(app).sqlite_busy_timeout
         )
         self.sessionmaker: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
         url = self.engine.url

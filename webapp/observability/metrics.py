@@ -15,7 +15,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -53,7 +53,7 @@ bp = Blueprint("metrics", __name__)
 
 
 def _allowed() -> bool:
-    token = current_app.config.get("METRICS_TOKEN") or get_settings().metrics_token
+    token = get_settings().metrics_token
     if token:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())

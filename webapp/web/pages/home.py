@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, get_template_attribute, render_template, url_for
+from flask import Blueprint, get_template_attribute, render_template, url_for
 from flask_login import login_required
 
+from ...config import get_settings
 from ...db import get_db
 from ...reporting.shift import shift_summary
 from ..browser.display import viewer_zone_name
@@ -12,7 +13,6 @@ from ..browser.polling import poll_response
 
 bp = Blueprint("home", __name__)
 
-POLL_SECONDS = 5  # HOME_POLL_SECONDS in the app's config overrides it
 
 
 @bp.before_request
@@ -31,7 +31,7 @@ def index():
     """The home page."""
     shift = _shift()
     return render_template("home.html", shift=shift, version=shift.version(), poll_url=url_for("home.live"),
-                           poll_seconds=current_app.config.get("HOME_POLL_SECONDS", POLL_SECONDS))
+                           poll_seconds=get_settings().home_poll_seconds)
 
 
 @bp.get("/home.json")
