@@ -14,8 +14,9 @@ below it, never one above:
     base      webapp.db, webapp.config, webapp.observability
 
 webapp.simulator is an island: it imports nothing of webapp outside itself, and
-only the wiring may import it (lazily, inside a function, so an app with
-credentials never loads it). No module of the package belongs to two layers.
+only the wiring may import it, lazily, inside a function: building an app with
+credentials loads none of it (test_the_app_wiring_loads_no_simulator_module).
+Every module of the package is in exactly one layer or the island.
 
 Every import statement counts, wherever it stands: at the top or inside a
 function (a deferred import is how a cycle hides). Only those under
