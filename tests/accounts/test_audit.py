@@ -1,4 +1,4 @@
-"""The audit log: one row per action with the right actor, none for a refused action, no secret, append-only."""
+"""The audit log: one row per action with the right actor, a refusal row for a refused one, no secret, append-only."""
 
 from __future__ import annotations
 
@@ -87,7 +87,8 @@ def test_audit_rows_cannot_be_changed_or_deleted(app, user):
     assert [row.actor for row in audit_rows(app)] == ["system"]
 
 
-def test_a_refused_action_writes_no_row(team, client):
+def test_a_refused_action_writes_only_its_refusal(team, client):
+    """Nothing of the action itself is written; a refusal row says who was refused, and bad input is no refusal."""
     before = story(team.app)
     assert client.post("/api/calls", json=GOOD, headers=team.bearer("viewer")).status_code == 403
     assert client.post("/api/calls", json={"from": "bad"}, headers=team.bearer("operator")).status_code in (400, 422)
@@ -96,7 +97,11 @@ def test_a_refused_action_writes_no_row(team, client):
     admin.post(f"/admin/users/{team.users['admin'].id}/role", data={"csrf_token": token, "role": "viewer"})
     admin.post("/admin/users", data={"csrf_token": token, "email": "ops@example.com", "role": "viewer"})  # exists already
     after = story(team.app)
-    assert after[len(before):] == [("user:ops@example.com", "sign_in", "user:ops@example.com")]
+    assert after[len(before):] == [
+        ("token:viewer-token", "access.refused", "/api/calls"),
+        ("user:ops@example.com", "sign_in", "user:ops@example.com"),
+        ("user:ops@example.com", "user.role_refused", "user:ops@example.com"),
+    ]
 
 
 def _seed(app, count: int):

@@ -8,6 +8,7 @@ from .tokens import TOKEN_PREFIX, authenticate_token, create_token, list_tokens,
 from .users import (
     MIN_PASSWORD,
     AccountError,
+    WrongPasswordError,
     authenticate,
     change_password,
     change_role,
@@ -29,4 +30,5 @@ __all__ = [
     "authenticate", "authenticate_token", "can", "change_password", "change_role", "check_sign_in", "count_users", "create_token",
     "create_user", "disable_user", "find_user", "get_user", "issue_link", "link_user", "list_tokens", "list_users",
     "normalize_email", "record_failed_sign_in", "redeem_link", "revoke_token", "session_user", "sign_in", "sign_out",
+    "WrongPasswordError",
 ]

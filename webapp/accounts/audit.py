@@ -1,5 +1,8 @@
 """The audit log: one row per action, added in the transaction of the action it records.
 
+A refused action is audited too (REFUSALS), in a transaction of its own, since the
+action's own rolled back or never began.
+
 Rows are never updated or deleted (the database refuses it). No secret ever goes
 in: callers pass names, ids and roles, never passwords, tokens or links.
 """
@@ -19,6 +22,17 @@ from ..db import Database, utcnow
 from ..models import AuditEntry
 
 SYSTEM = "system"
+
+# Actions that record something refused rather than done: the audit page's "refused" outcome.
+REFUSALS: tuple[str, ...] = (
+    "sign_in_failed",  # a wrong password, an unknown account, a disabled one
+    "user.password_failed",  # one's own password change with a wrong current password
+    "access.refused",  # a 403: a route the role does not grant (a viewer's write, a demoted token's, a non-admin on /admin)
+    "token.unknown",  # API requests with a bearer token that is no live token: one row per address per minute, counted
+    "user.role_refused",  # a role change refused: the last admin, or an actor no longer an admin
+    "user.disable_refused",  # the same for disabling
+)
+OUTCOMES = ("refused", "done")
 
 
 @dataclass(frozen=True)
@@ -54,10 +68,20 @@ def record(
     )
 
 
+def record_refusal(
+    db: Database, actor: Actor, action: str, target: str | None = None, detail: dict[str, Any] | None = None,
+    *, at: datetime | None = None,
+) -> None:
+    """Audit something refused, in a transaction of its own (the refused action's, if any, rolled back)."""
+    with db.transaction() as session:
+        record(session, actor, action, target, detail, at=at)
+
+
 @dataclass(frozen=True)
 class AuditFilters:
     actor: str | None = None
     action: str | None = None
+    outcome: str | None = None  # "refused": the REFUSALS; "done": every other action
     since: datetime | None = None
     until: datetime | None = None
 
@@ -68,6 +92,10 @@ def _query(filters: AuditFilters) -> Select[AuditEntry]:
         query = query.where(AuditEntry.actor == filters.actor)
     if filters.action:
         query = query.where(AuditEntry.action == filters.action)
+    if filters.outcome == "refused":
+        query = query.where(AuditEntry.action.in_(REFUSALS))
+    elif filters.outcome == "done":
+        query = query.where(AuditEntry.action.not_in(REFUSALS))
     if filters.since:
         query = query.where(AuditEntry.at >= filters.since)
     if filters.until:

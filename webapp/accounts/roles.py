@@ -22,6 +22,17 @@ def can(role: str | None, permission: str) -> bool:
     return permission in PERMISSIONS.get(role or "", frozenset())
 
 
+# Higher grants more: each role's permissions include those of every role below it.
+RANK: dict[str, int] = {"viewer": 0, "operator": 1, "admin": 2}
+
+
+def lesser(role: str, other: str | None) -> str:
+    """The role granting less of `role` and `other` (`other` None: `role` itself)."""
+    if other is None:
+        return role
+    return role if RANK.get(role, -1) <= RANK.get(other, -1) else other
+
+
 def check_role(role: str) -> str:
     """`role` itself when it is one of ROLES, else ValueError naming the choices."""
     if role not in ROLES:

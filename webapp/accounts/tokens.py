@@ -2,21 +2,24 @@
 
 A token carries a role (what its requests may do) and may expire. Revoking it,
 or disabling the user who made it, refuses its very next request in every process.
+A token made by a user never acts above that user's current role: it is read
+with the user on every request, so a demotion applies to the very next one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
 from ..db import Database, utcnow
-from ..models import ApiToken
+from ..models import ApiToken, User
 from . import audit
 from .audit import Actor
-from .roles import check_role
+from .roles import check_role, lesser
 from .users import AccountError
 
 TOKEN_PREFIX = "exo_"
@@ -76,16 +79,39 @@ def revoke_token(db: Database, token_id: int, actor: Actor, *, now: datetime | N
     return row
 
 
-def authenticate_token(db: Database, token: str, *, now: datetime | None = None) -> ApiToken | None:
-    """The live token matching `token`, or None; records its last use at most once a minute."""
+@dataclass(frozen=True)
+class TokenCaller:
+    """A live token as one request sees it: `role` is what it may do now."""
+
+    id: int
+    name: str
+    role: str  # the lesser of its own role and its maker's current role
+    own_role: str  # the role it was made with
+    maker_role: str | None  # its maker's role now; None for a token made on the command line
+
+
+def authenticate_token(db: Database, token: str, *, now: datetime | None = None) -> TokenCaller | None:
+    """The live token matching `token`, or None; records its last use at most once a minute.
+
+    A token whose maker is disabled is refused even if it escaped revocation.
+    """
     if not token or len(token) > 200:
         return None
     now = now or utcnow()
     with db.transaction(write=False) as session:
-        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token), ApiToken.revoked_at.is_(None)))
-    if row is None or (row.expires_at is not None and row.expires_at <= now):
+        found = session.execute(
+            select(ApiToken, User.role, User.disabled_at)
+            .outerjoin(User, User.id == ApiToken.created_by_user_id)
+            .where(ApiToken.token_hash == _hash_token(token), ApiToken.revoked_at.is_(None))
+        ).first()
+    if found is None:
+        return None
+    row, maker_role, maker_disabled_at = found
+    if row.expires_at is not None and row.expires_at <= now:
+        return None
+    if row.created_by_user_id is not None and (maker_role is None or maker_disabled_at is not None):
         return None
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
         with db.transaction() as session:
             session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
-    return row
+    return TokenCaller(row.id, row.name, lesser(row.role, maker_role), row.role, maker_role)

@@ -2,6 +2,8 @@
 
 Each change is one transaction that also writes its audit row. The last active
 admin can be neither demoted nor disabled, so the team can always manage itself.
+A refused change (the last admin, a wrong current password) is audited too, in a
+transaction of its own.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -29,6 +31,10 @@ _DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
 
 class AccountError(ValueError):
     """A user or token that cannot be created or changed as asked."""
+
+
+class WrongPasswordError(AccountError):
+    """The current password given to change it is not the account's."""
 
 
 def normalize_email(email: str) -> str:
@@ -160,45 +166,88 @@ def _lock_user(session: Session, user_id: int) -> User:
     return user
 
 
-def _other_active_admins(session: Session, user_id: int) -> int:
-    # Locking the admins' rows serializes two admins demoting each other at once (PostgreSQL;
-    # SQLite's write transactions are serial already).
-    ids = session.scalars(
-        select(User.id).where(User.role == "admin", User.disabled_at.is_(None), User.id != user_id).with_for_update()
+def _lock_admins(session: Session, user_id: int, acting_user_id: int | None) -> tuple[User, list[User], User | None]:
+    """Lock the user, the acting user and every active admin, always in the order of their ids.
+
+    Two admins demoting each other at once then wait for one another instead of
+    each holding one row and waiting for the other's (a deadlock on PostgreSQL;
+    SQLite's write transactions are serial already). Returns the user, the other
+    active admins, and the acting user as they are once locked.
+    """
+    ids = [user_id] + ([acting_user_id] if acting_user_id is not None else [])
+    rows = session.scalars(
+        select(User)
+        .where(or_(User.id.in_(ids), and_(User.role == "admin", User.disabled_at.is_(None))))
+        .order_by(User.id)
+        # FOR NO KEY UPDATE: no key changes, so inserts naming these users (sessions) need not wait.
+        .with_for_update(key_share=True)
     ).all()
-    return len(ids)
+    by_id = {row.id: row for row in rows}
+    if user_id not in by_id:
+        raise AccountError("no such user")
+    others = [row for row in rows if row.id != user_id and row.role == "admin" and row.disabled_at is None]
+    return by_id[user_id], others, by_id.get(acting_user_id) if acting_user_id is not None else None
 
 
-def change_role(db: Database, user_id: int, role: str, actor: Actor) -> User:
-    """Give the user `role`; the last active admin keeps theirs."""
+def _refusal(user: User, others: list[User], acting: User | None, acting_user_id: int | None) -> str | None:
+    """Why the change is refused ("last_admin", "not_admin"), or None when it may go ahead."""
+    if acting_user_id is not None and (acting is None or acting.role != "admin" or acting.disabled_at is not None):
+        return "not_admin"  # demoted or disabled since the request was let in
+    if user.role == "admin" and user.disabled_at is None and not others:
+        return "last_admin"
+    return None
+
+
+REFUSAL_MESSAGES = {
+    "role": {"last_admin": "the last admin cannot be demoted: make another admin first"},
+    "disable": {"last_admin": "the last admin cannot be disabled: make another admin first"},
+}
+NOT_ADMIN = "you are no longer an admin"
+
+
+def _refuse(db: Database, actor: Actor, change: str, user: User, reason: str, detail: dict[str, str]) -> AccountError:
+    audit.record_refusal(db, actor, f"user.{change}_refused", audit.user_actor(user.email), {"reason": reason, **detail})
+    return AccountError(REFUSAL_MESSAGES[change].get(reason, NOT_ADMIN))
+
+
+def change_role(db: Database, user_id: int, role: str, actor: Actor, *, acting_user_id: int | None = None) -> User:
+    """Give the user `role`; the last active admin keeps theirs.
+
+    With `acting_user_id`, the acting user must still be an active admin when the
+    change is made (not only when their request began); refusals are audited.
+    """
     role = _role(role)
     with db.transaction() as session:
-        user = _lock_user(session, user_id)
+        user, others, acting = _lock_admins(session, user_id, acting_user_id)
         if user.role == role:
             return user
-        if user.role == "admin" and user.disabled_at is None and not _other_active_admins(session, user.id):
-            raise AccountError("the last admin cannot be demoted: make another admin first")
-        previous, user.role, user.is_admin = user.role, role, role == "admin"
-        audit.record(session, actor, "user.role", audit.user_actor(user.email), {"from": previous, "to": role})
-    return user
+        reason = _refusal(user, others, acting, acting_user_id)
+        if reason is None:
+            previous, user.role, user.is_admin = user.role, role, role == "admin"
+            audit.record(session, actor, "user.role", audit.user_actor(user.email), {"from": previous, "to": role})
+            return user
+    raise _refuse(db, actor, "role", user, reason, {"from": user.role, "to": role})
 
 
-def disable_user(db: Database, user_id: int, actor: Actor, *, now: datetime | None = None) -> User:
-    """Disable the user: their sessions end and the tokens they made are revoked, now."""
+def disable_user(
+    db: Database, user_id: int, actor: Actor, *, now: datetime | None = None, acting_user_id: int | None = None,
+) -> User:
+    """Disable the user: their sessions end and the tokens they made are revoked, now (never the last admin)."""
     now = now or utcnow()
     with db.transaction() as session:
-        user = _lock_user(session, user_id)
+        user, others, acting = _lock_admins(session, user_id, acting_user_id)
         if user.disabled_at is not None:
             return user
-        if user.role == "admin" and not _other_active_admins(session, user.id):
-            raise AccountError("the last admin cannot be disabled: make another admin first")
-        user.disabled_at = now
-        end_user_sessions(session, user.id, now=now)
-        session.execute(
-            update(ApiToken).where(ApiToken.created_by_user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
-        )
-        audit.record(session, actor, "user.disable", audit.user_actor(user.email), at=now)
-    return user
+        reason = _refusal(user, others, acting, acting_user_id)
+        if reason is None:
+            user.disabled_at = now
+            end_user_sessions(session, user.id, now=now)
+            session.execute(
+                update(ApiToken).where(ApiToken.created_by_user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
+            )
+            audit.record(session, actor, "user.disable", audit.user_actor(user.email), at=now)
+            return user
+    raise _refuse(db, actor, "disable", user, reason, {})
 
 
 def set_password(session: Session, user: User, password: str, actor: Actor, *, now: datetime, via: str) -> None:
@@ -209,11 +258,17 @@ def set_password(session: Session, user: User, password: str, actor: Actor, *, n
 
 
 def change_password(db: Database, user_id: int, old: str, new: str, actor: Actor, *, now: datetime | None = None) -> None:
-    """The user's own change: the old password must match; every session of theirs ends."""
+    """The user's own change: the old password must match; every session of theirs ends.
+
+    A wrong current password is audited (`user.password_failed`) and raises WrongPasswordError.
+    """
     now = now or utcnow()
     check_password(new)
     with db.transaction() as session:
         user = _lock_user(session, user_id)
-        if not check_password_hash(user.password_hash, old or ""):
-            raise AccountError("the current password is not right")
-        set_password(session, user, new, actor, now=now, via="change")
+        right = check_password_hash(user.password_hash, old or "")
+        if right:
+            set_password(session, user, new, actor, now=now, via="change")
+    if not right:
+        audit.record_refusal(db, actor, "user.password_failed", audit.user_actor(user.email), {"reason": "wrong_password"}, at=now)
+        raise WrongPasswordError("the current password is not right")

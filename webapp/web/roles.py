@@ -14,17 +14,30 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from ..accounts import Actor, can
-from ..accounts.audit import SYSTEM, token_actor, user_actor
+from ..accounts.audit import SYSTEM, record_refusal, token_actor, user_actor
+from ..db import get_db
 from .browser.login import login_manager
-from .errors import error_response
+from .errors import error_response, route
 
 # Methods that only read: a viewer's token may use these and nothing else.
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def forbidden(message: str = "Your role does not allow this.") -> Response:
-    """403, as JSON for machines and as a page for people."""
+def forbidden(message: str = "Your role does not allow this.", needed: str | None = None) -> Response:
+    """403, as JSON for machines and as a page for people; audited as `access.refused`."""
+    audit_refusal(needed)
     return make_response(error_response(403, "forbidden", message))
+
+
+def audit_refusal(needed: str | None) -> None:
+    """One `access.refused` row: who, which route (as declared: a raw path may hold a secret), and why."""
+    token = g.get("api_token")
+    detail = {"method": request.method, "role": token.role if token is not None else getattr(current_user, "role", None)}
+    if needed:
+        detail["needed"] = needed
+    if token is not None and token.role != token.own_role:
+        detail["token_role"] = token.own_role  # a token held down by its maker's current role
+    record_refusal(get_db(), current_actor(), "access.refused", route(), detail)
 
 
 def page_rule(default: str, endpoints: Mapping[str, str] | None = None) -> Callable[[], Response | None]:
@@ -37,7 +50,7 @@ def page_rule(default: str, endpoints: Mapping[str, str] | None = None) -> Calla
             return login_manager.unauthorized()
         needed = needed_by_endpoint.get(request.endpoint or "", default)
         if not current_user.can(needed):
-            return forbidden()
+            return forbidden(needed=needed)
         return None
 
     return check_role

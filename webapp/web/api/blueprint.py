@@ -6,12 +6,14 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 
 from ...accounts import authenticate_token
+from ...accounts.unknown_tokens import UnknownTokens, record_unknown_tokens
 from ...db import get_db
+from ..browser.login import now
 from ..errors import error_response
-from ..roles import token_allows
+from ..roles import forbidden, token_allows, token_permission
 from .openapi import document
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -19,22 +21,31 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 def token_required(view: Callable[..., Any]) -> Callable[..., Any]:
     """Refuse the request with 401 unless it carries a live bearer token, and with 403 unless
-    the token's role allows the method (a viewer's token reads and does nothing else)."""
+    the token's role allows the method (a viewer's token reads and does nothing else).
+    Both refusals are audited: a 403 each time, a token that is no live token a row per address a minute."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        api_token = authenticate_token(get_db(), token.strip()) if scheme.lower() == "bearer" else None
+        presented = scheme.lower() == "bearer" and bool(token.strip())
+        api_token = authenticate_token(get_db(), token.strip()) if presented else None
+        _audit_unknown_tokens(refused=presented and api_token is None)
         if api_token is None:
             response = error_response(401, "unauthorized", "A valid API token is required: Authorization: Bearer <token>.")
             response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
             return response
         g.api_token = api_token
         if not token_allows(api_token.role):
-            return error_response(403, "forbidden", f"This token's role ({api_token.role}) may only read.")
+            return forbidden(f"This token's role ({api_token.role}) may only read.", needed=token_permission())
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def _audit_unknown_tokens(*, refused: bool) -> None:
+    """Count this request's unknown token, if any, and write the rows now due (see accounts.unknown_tokens)."""
+    tally: UnknownTokens = current_app.extensions.setdefault("unknown_tokens", UnknownTokens())
+    record_unknown_tokens(get_db(), tally.refused(request.remote_addr, now()) if refused else tally.due())
 
 
 @bp.get("/openapi.json")

@@ -19,7 +19,7 @@ from ...accounts import (
     list_users,
     revoke_token,
 )
-from ...accounts.audit import AuditFilters, actions, iter_entries, list_entries
+from ...accounts.audit import OUTCOMES, AuditFilters, actions, iter_entries, list_entries
 from ...config import get_settings
 from ...db import get_db
 from ...reporting.csv_export import csv_lines, csv_response
@@ -86,7 +86,7 @@ def set_role(user_id: int):
     if not form.validate_on_submit():
         flash("Choose one of the roles.", "error")
         return redirect(url_for("admin.users"), 303)
-    refused = _user_action(lambda: change_role(get_db(), user_id, form.role.data, current_actor()))
+    refused = _user_action(lambda: change_role(get_db(), user_id, form.role.data, current_actor(), acting_user_id=current_user.id))
     if refused is None:
         flash(f"Role changed to {form.role.data}.", "success")
     return refused or redirect(url_for("admin.users"), 303)
@@ -97,7 +97,7 @@ def disable(user_id: int):
     """Disable a user: their sessions and the tokens they made stop now (never the last admin)."""
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for("admin.users"), 303)
-    refused = _user_action(lambda: disable_user(get_db(), user_id, current_actor(), now=now()))
+    refused = _user_action(lambda: disable_user(get_db(), user_id, current_actor(), now=now(), acting_user_id=current_user.id))
     if refused is None:
         flash("User disabled: their sessions and tokens no longer work.", "success")
     return refused or redirect(url_for("admin.users"), 303)
@@ -175,19 +175,23 @@ def _audit_filters() -> tuple[AuditFilters, dict[str, str], dict[str, str]]:
     args = request.args
     errors: dict[str, str] = {}
     since, until = _day(args.get("since"), errors, "since"), _day(args.get("until"), errors, "until")
+    outcome = args.get("outcome") or None
+    if outcome is not None and outcome not in OUTCOMES:
+        errors["outcome"] = "Choose refused, done, or any."
     filters = AuditFilters(
         actor=(args.get("actor") or "").strip()[:300] or None,
         action=(args.get("action") or "").strip()[:64] or None,
+        outcome=outcome if "outcome" not in errors else None,
         since=datetime.combine(since, time.min, UTC) if since else None,
         until=datetime.combine(until, time.min, UTC) + timedelta(days=1) if until else None,
     )
-    kept = {key: args[key] for key in ("actor", "action", "since", "until") if args.get(key) and key not in errors}
+    kept = {key: args[key] for key in ("actor", "action", "outcome", "since", "until") if args.get(key) and key not in errors}
     return filters, errors, kept
 
 
 @bp.get("/audit")
 def audit():
-    """The audit log, newest first, filtered by actor, action and UTC days, a page at a time."""
+    """The audit log, newest first, filtered by actor, action, outcome (refused or done) and UTC days, a page at a time."""
     filters, errors, kept = _audit_filters()
     page_text = request.args.get("page", "1")
     page = int(page_text) if page_text.isdigit() and 0 < int(page_text) < 100_000 else 1

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required, logout_user
 
 from ...accounts import (
     AccountError,
+    WrongPasswordError,
     change_password,
     check_sign_in,
     count_users,
@@ -150,12 +151,20 @@ def password():
     """Change one's own password; every session of this user ends, and this browser signs in anew."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
+        # Guessing the current password here counts with guessing it at sign-in: one secret, one throttle.
+        wait = throttle().account_wait(current_user.email)
+        if wait > 0:
+            return _too_many("auth/password.html", form, wait)
         try:
             change_password(get_db(), current_user.id, form.current.data, form.password.data, current_actor(), now=now())
-        except AccountError as exc:
-            field = form.current if "current" in str(exc) else form.password
-            field.errors = [str(exc)]
+        except WrongPasswordError as exc:
+            throttle().failed(current_user.email, request.remote_addr, known_account=True)
+            form.current.errors = [str(exc)]
             return render_template("auth/password.html", form=form), 422
+        except AccountError as exc:
+            form.password.errors = [str(exc)]
+            return render_template("auth/password.html", form=form), 422
+        throttle().succeeded(current_user.email)
         start_session(get_db(), get_user(get_db(), current_user.id))
         flash("Your password is changed. Other browsers signed in as you are signed out.", "success")
         return redirect(url_for("ui.calls"), 303)
