@@ -16,7 +16,7 @@ from .accounts.audit import Actor
 from .calls.placing import Placement, ask_exotel, place_call
 from .calls.validation import CallInput
 from .config import Settings, get_settings
-from .db import get_db
+from .db import get_db, utcnow
 from .exotel import BULK, INTERACTIVE, ExotelClient, ExotelError, Permit, Priority
 from .jobs import get_jobs
 from .models import Call
@@ -128,7 +128,10 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def place(data: CallInput, *, scope: str, idempotency_key: str | None, actor: Actor | None = None) -> Placement:
+def place(
+    data: CallInput, *, scope: str, idempotency_key: str | None, actor: Actor | None = None,
+    override_suppression: bool = False,
+) -> Placement:
     """Place a validated call for `actor`, with this app's database, Exotel client and settings."""
     settings: Settings = get_settings()
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app itself, for other threads
@@ -155,6 +158,7 @@ def place(data: CallInput, *, scope: str, idempotency_key: str | None, actor: Ac
         scope=scope,
         idempotency_key=idempotency_key,
         actor=actor,
+        override_suppression=override_suppression,
     )
     if placement.call.status == "unknown" and not placement.call.sid and not placement.replayed:
         _check_later(app, placement.call.id)
@@ -175,7 +179,7 @@ def send_campaign_attempt(app: Flask, call_id: str) -> ExotelError | None:
     Runs in the worker, outside any request: callbacks go to PUBLIC_BASE_URL.
     """
     from .campaigns.models import Campaign
-    from .campaigns.refusals import CampaignStopped
+    from .campaigns.sending import mark_sending
 
     settings = get_settings(app)
     if not settings.public_base_url:  # the dispatcher claims nothing without it
@@ -188,16 +192,12 @@ def send_campaign_attempt(app: Flask, call_id: str) -> ExotelError | None:
         return None
     events = tuple(event for event in campaign.status_callback_events.split(",") if event)
     permit = budget_permit(app)
-    campaign_id = campaign.id
 
     def permit_while_running(priority: Priority) -> None:
-        """A budget slot, then the campaign once more: the slot may come after a wait (a spent budget, Exotel's
-        Retry-After), and a campaign paused or canceled meanwhile places nothing after its answer."""
+        """A budget slot, then the attempt's gate: the slot may come after a wait (a spent budget, Exotel's
+        Retry-After), and a campaign paused or canceled, or a number suppressed, meanwhile places nothing."""
         permit(priority)
-        with db.transaction(write=False) as session:
-            stopped = session.get(Campaign, campaign_id)
-            if stopped is None or stopped.status != "running":
-                raise CampaignStopped("Not placed: the campaign stopped before this attempt was dialled.")
+        mark_sending(db, call_id, utcnow())
 
     _call, error = ask_exotel(
         db, exotel_client(app).with_permit(permit_while_running), call, secret_key=settings.secret_key,
