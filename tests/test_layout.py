@@ -293,6 +293,26 @@ def test_the_app_wiring_loads_no_simulator_module():
     assert _loaded_after(statement, "webapp.simulator") == []
 
 
+def _imported_names(path: Path) -> set[str]:
+    """Every module and name a file imports (`webapp.x` for relative imports, whatever their level)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            names.add(node.module or "")
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return names
+
+
+def test_suppression_rules_live_in_one_service_and_no_view_touches_the_table():
+    service = _imported_names(PACKAGE / "campaigns" / "suppressions.py")
+    assert not {name for name in service if name.split(".")[0] in ("flask", "flask_login", "flask_wtf")}
+    touching = [str(path.relative_to(PACKAGE)) for path in (PACKAGE / "web").rglob("*.py")
+                if "Suppression" in _imported_names(path)]
+    assert touching == []
+
+
 def _modules() -> list[Path]:
     return sorted(path for path in PACKAGE.rglob("*.py") if "__pycache__" not in path.parts)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from webapp.campaigns import store
+from webapp.campaigns import store, suppressions
 from webapp.campaigns.dispatch import dispatch, settle
 from webapp.campaigns.spec import parse_campaign
 from webapp.models import Call
@@ -63,7 +63,7 @@ def ran(app):
                   retries={"count": 1, "on": ["busy"], "delay_minutes": 1})
         survey = _campaign(db, "Survey", ["+919876500011", "+919876500012"])
         store.pause(db, survey.id, now=T0)
-        store.add_suppressions(db, ["+919876500012"], reason="asked", created_by="user:a@b.c", now=T0)
+        suppressions.add(db, ["+919876500012"], reason="asked", created_by="user:a@b.c", now=T0)
         claimed = [c for second in range(3) for c in dispatch(db, T0 + timedelta(seconds=second))]
         assert len(claimed) == 3
         _end(db, claimed[0].call_id, "completed", T0 + timedelta(seconds=40))

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..accounts import audit
 from ..accounts.audit import Actor
+from ..campaigns.suppressions import screen_call
 from ..db import Database, utcnow
 from ..exotel import INTERACTIVE, ConnectRequest, ExotelClient, ExotelError, ExotelUnreachable, NotSent, Priority
 from ..exotel.callbacks import parse_exotel_time
@@ -78,7 +79,10 @@ def _existing(db: Database, scope: str, key: str, fingerprint: str) -> Call | No
         return session.get(Call, row.call_id)
 
 
-def _create_pending(db: Database, data: CallInput, scope: str | None, key: str | None, actor: Actor | None = None) -> Call:
+def _create_pending(
+    db: Database, data: CallInput, scope: str | None, key: str | None, actor: Actor | None = None,
+    override_suppression: bool = False,
+) -> Call:
     with db.transaction() as session:
         call = Call(
             **_call_fields(data),
@@ -88,6 +92,9 @@ def _create_pending(db: Database, data: CallInput, scope: str | None, key: str |
         )
         session.add(call)
         session.flush()
+        # A suppressed number refuses the call here, and the row goes with the rollback (nothing is sent).
+        screen_call(session, data.from_number, override=override_suppression, actor=actor, call_id=call.id,
+                    now=call.created_at)
         if actor is not None:  # the audit row commits with the call's first row, or neither does
             audit.record(session, actor, "call.place", call.id, {"from_number": data.from_number, "caller_id": data.caller_id})
         if scope and key:
@@ -106,15 +113,20 @@ def place_call(
     scope: str | None = None,
     idempotency_key: str | None = None,
     actor: Actor | None = None,
+    override_suppression: bool = False,
 ) -> Placement:
-    """Place one call; an Idempotency-Key seen before in `scope` returns the first call instead."""
+    """Place one call; an Idempotency-Key seen before in `scope` returns the first call instead.
+
+    A suppressed number raises campaigns.suppressions.Suppressed, unless `override_suppression` (an admin's,
+    checked by the caller with may_override), which the audit log records.
+    """
     if scope and idempotency_key:
         existing = _existing(db, scope, idempotency_key, data.fingerprint())
         if existing is not None:
             return Placement(existing, replayed=True)
     try:
         # Committed before Exotel is asked, so an early callback finds its call.
-        call = _create_pending(db, data, scope, idempotency_key, actor)
+        call = _create_pending(db, data, scope, idempotency_key, actor, override_suppression)
     except IntegrityError:
         # A concurrent twin with the same key won the insert: answer with its call.
         if not (scope and idempotency_key):

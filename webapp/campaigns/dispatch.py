@@ -26,9 +26,11 @@ from ..accounts.audit import SYSTEM, Actor
 from ..db import Database
 from ..exotel import BudgetSpent, ExotelError
 from ..models import Call, new_id
-from .models import IN_FLIGHT, Campaign, CampaignContact, Suppression
-from .refusals import CampaignStopped, is_dnd_refusal, stops_campaign
+from .gate import STOPPED
+from .models import IN_FLIGHT, Campaign, CampaignContact
+from .refusals import CampaignStopped, NumberSuppressed, is_dnd_refusal, stops_campaign
 from .settling import LOST_AFTER, NOT_SENT, policy_of, settle
+from .suppressions import is_suppressed, suppress
 from .window import CallingWindow, window_from_columns
 
 __all__ = ["LOST_AFTER", "NOT_SENT", "Claimed", "dispatch", "policy_of", "send_attempt", "settle", "window_of"]
@@ -89,8 +91,8 @@ def _claim(session: Session, campaign: Campaign, now: datetime) -> list[Claimed]
         slots = min(slots, campaign.max_in_flight - _in_flight(session, campaign.id))
     if slots <= 0:
         return []
-    due = session.scalars(
-        select(CampaignContact)
+    due = session.execute(
+        select(CampaignContact, is_suppressed(CampaignContact.number))
         .where(
             CampaignContact.campaign_id == campaign.id,
             CampaignContact.state == "waiting",
@@ -98,10 +100,13 @@ def _claim(session: Session, campaign: Campaign, now: datetime) -> list[Claimed]
         )
         .order_by(CampaignContact.next_attempt_at, CampaignContact.id)
         .limit(slots)
-        .with_for_update(skip_locked=True)
+        .with_for_update(of=CampaignContact, skip_locked=True)
     ).all()
     claimed = []
-    for contact in due:
+    for contact, suppressed in due:
+        if suppressed:  # suppressed after it was queued (a DND refusal in another campaign): never dialled
+            contact.state, contact.next_attempt_at, contact.updated_at = "suppressed", None, now
+            continue
         attempt = contact.attempts + 1
         call = Call(
             id=new_id(), from_number=contact.number, caller_id=campaign.caller_id, flow_url=campaign.flow_url,
@@ -155,9 +160,8 @@ def _end(session: Session, campaign: Campaign, now: datetime) -> None:
 Sender = Callable[[str], ExotelError | None]
 
 
-def _not_sent(call: Call, now: datetime) -> None:
-    call.status, call.error_code, call.updated_at = "rejected", NOT_SENT, now
-    call.error_message = "Not placed: the campaign stopped before this attempt was dialled."
+def _not_sent(call: Call, now: datetime, why: str = STOPPED) -> None:
+    call.status, call.error_code, call.updated_at, call.error_message = "rejected", NOT_SENT, now, why
 
 
 def send_attempt(db: Database, claimed: Claimed, send: Sender, now: datetime) -> str:
@@ -173,6 +177,15 @@ def send_attempt(db: Database, claimed: Claimed, send: Sender, now: datetime) ->
     error = send(claimed.call_id)
     if error is None:
         return "placed"
+    if isinstance(error, NumberSuppressed):  # suppressed after the claim: nothing sent, and never again
+        with db.transaction() as session:
+            call = session.get(Call, claimed.call_id)
+            if call is not None and call.status == "pending":
+                _not_sent(call, now, error.message)
+                contact = session.get(CampaignContact, call.campaign_contact_id) if call.campaign_contact_id else None
+                if contact is not None and contact.state in IN_FLIGHT and contact.last_call_id == call.id:
+                    contact.state, contact.next_attempt_at, contact.updated_at = "suppressed", None, now
+        return "suppressed"
     if isinstance(error, CampaignStopped):  # paused or canceled while the send waited: still nothing sent
         with db.transaction() as session:
             call = session.get(Call, claimed.call_id)
@@ -195,8 +208,8 @@ def send_attempt(db: Database, claimed: Claimed, send: Sender, now: datetime) ->
     with db.transaction() as session:
         call = session.get(Call, claimed.call_id)
         contact = session.get(CampaignContact, call.campaign_contact_id) if call and call.campaign_contact_id else None
-        if outcome == "suppressed" and call is not None and session.get(Suppression, call.from_number) is None:
-            session.add(Suppression(number=call.from_number, reason="dnd", created_by=SYSTEM, created_at=now))
+        if outcome == "suppressed" and call is not None:  # every campaign's contacts for it, not only this one
+            suppress(session, [call.from_number], reason="dnd", created_by=SYSTEM, now=now)
         if contact is not None and contact.state in IN_FLIGHT:
             contact.state, contact.next_attempt_at, contact.updated_at = state, retry_at, now
     if outcome == "paused":

@@ -11,6 +11,10 @@ class CampaignStopped(NotSent):
     """The attempt's campaign was paused or canceled while its send waited (a budget slot, Exotel's Retry-After)."""
 
 
+class NumberSuppressed(NotSent):
+    """The attempt's number was suppressed after its claim, before it was sent: it is never sent."""
+
+
 def is_dnd_refusal(error: ExotelError) -> bool:
     """Exotel's refusal to call a number registered on India's Do Not Disturb list (403, naming DND/NDNC)."""
     return getattr(error, "http_status", None) == 403 and any(word in error.message.lower() for word in DND_WORDS)

@@ -1,25 +1,28 @@
 """Sending one claimed campaign attempt to Exotel, with the client the caller hands in.
 
 Runs in the worker, outside any request: callbacks go to the base the caller names
-(PUBLIC_BASE_URL). The attempt is a committed `pending` call; the campaign is read
-again once the client's permit grants the request, so a campaign paused or
-canceled while the attempt waited for a slot places nothing after its answer.
+(PUBLIC_BASE_URL). The attempt is a committed `pending` call; once the client's permit
+grants the request, the attempt passes the gate (campaigns.gate), so a campaign paused
+or canceled, or a number suppressed, while the attempt waited for a slot places nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ..calls.placing import ask_exotel
-from ..db import Database
+from ..db import Database, utcnow
 from ..exotel import BULK, ExotelClient, ExotelError, Priority
 from ..models import Call
+from .gate import mark_sending
 from .models import Campaign
-from .refusals import CampaignStopped
 
 
 def send_campaign_attempt(
     db: Database, client: ExotelClient, call_id: str, *, secret_key: str, callback_base: str, timezone: ZoneInfo,
+    now: Callable[[], datetime] = utcnow,
 ) -> ExotelError | None:
     """Ask Exotel for attempt `call_id` as bulk work; Exotel's refusal, or None (sent, or nothing to send)."""
     with db.transaction(write=False) as session:
@@ -28,17 +31,14 @@ def send_campaign_attempt(
     if call is None or campaign is None:
         return None
     events = tuple(event for event in campaign.status_callback_events.split(",") if event)
-    budget, campaign_id = client.permit, campaign.id
+    budget = client.permit
 
     def permit_while_running(priority: Priority) -> None:
-        """A budget slot, then the campaign once more: the slot may come after a wait (a spent budget, Exotel's
-        Retry-After), and a campaign paused or canceled meanwhile places nothing after its answer."""
+        """A budget slot, then the attempt's gate: the slot may come after a wait (a spent budget, Exotel's
+        Retry-After), and a campaign paused or canceled, or a number suppressed, meanwhile places nothing."""
         if budget is not None:
             budget(priority)
-        with db.transaction(write=False) as session:
-            stopped = session.get(Campaign, campaign_id)
-            if stopped is None or stopped.status != "running":
-                raise CampaignStopped("Not placed: the campaign stopped before this attempt was dialled.")
+        mark_sending(db, call_id, now())
 
     _call, error = ask_exotel(
         db, client.with_permit(permit_while_running), call, secret_key=secret_key, callback_base=callback_base,

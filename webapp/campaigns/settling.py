@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from ..calls.status import FINAL
 from ..db import Database
 from ..models import Call
-from .models import IN_FLIGHT, Campaign, CampaignContact, Suppression
+from .models import IN_FLIGHT, Campaign, CampaignContact
 from .retries import RetryPolicy
+from .suppressions import find, is_suppressed
 
 # A claimed attempt still `pending` this long after its claim was never answered by
 # Exotel in this deployment's memory (its worker died mid-request): it becomes
@@ -38,19 +39,21 @@ def settle(db: Database, now: datetime, *, lost_after: timedelta = LOST_AFTER) -
     moving = or_(Call.status.in_(FINAL), and_(CampaignContact.state == "dialing", Call.answered_at.is_not(None)))
     with db.transaction() as session:
         rows = session.execute(
-            select(CampaignContact, Call, Campaign)
+            select(CampaignContact, Call, Campaign, is_suppressed(CampaignContact.number))
             .join(Call, Call.id == CampaignContact.last_call_id)
             .join(Campaign, Campaign.id == CampaignContact.campaign_id)
             .where(CampaignContact.campaign_id.in_(live), CampaignContact.state.in_(IN_FLIGHT), moving)
         ).all()
-        for contact, call, campaign in rows:
-            moved += _settle_one(session, contact, call, campaign, now)
+        for contact, call, campaign, suppressed in rows:
+            moved += _settle_one(session, contact, call, campaign, now, suppressed=suppressed)
         moved += _mark_lost(session, now, lost_after)
         _complete(session, now)
     return moved
 
 
-def _settle_one(session: Session, contact: CampaignContact, call: Call, campaign: Campaign, now: datetime) -> int:
+def _settle_one(
+    session: Session, contact: CampaignContact, call: Call, campaign: Campaign, now: datetime, *, suppressed: bool,
+) -> int:
     state = contact.state
     if call.status == "completed":
         contact.state = "completed"
@@ -61,7 +64,9 @@ def _settle_one(session: Session, contact: CampaignContact, call: Call, campaign
         contact.state, contact.next_attempt_at = _after_refusal(session, contact, call, campaign, now)
     else:
         next_at = policy_of(campaign).next_attempt_at(call.status, contact.attempts, call.ended_at or now)
-        if next_at is not None and campaign.status not in ("canceled",) and not (campaign.end_at and next_at >= campaign.end_at):
+        if suppressed:  # suppressed while this attempt was under way: never retried
+            contact.state, contact.next_attempt_at = "suppressed", None
+        elif next_at is not None and campaign.status not in ("canceled",) and not (campaign.end_at and next_at >= campaign.end_at):
             contact.state, contact.next_attempt_at = "waiting", next_at
         else:
             contact.state = "exhausted"
@@ -75,7 +80,7 @@ def _after_refusal(
     session: Session, contact: CampaignContact, call: Call, campaign: Campaign, now: datetime,
 ) -> tuple[str, datetime | None]:
     """Where a contact goes when Exotel never placed its attempt and send_attempt did not move it (it stopped first)."""
-    if session.get(Suppression, contact.number) is not None:
+    if find(session, contact.number) is not None:
         return "suppressed", None
     if campaign.status == "canceled":
         return "canceled", None

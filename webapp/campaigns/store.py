@@ -208,36 +208,3 @@ def counts(session: Session, campaign_id: int) -> dict[str, int]:
         by_state[state] = number
     return {"contacts": sum(by_state.values()), **by_state}
 
-
-def add_suppressions(
-    db: Database, numbers: Iterable[str], *, reason: str, created_by: str, now: datetime, actor: Actor | None = None,
-) -> list[str]:
-    """Suppress these E.164 numbers (those already suppressed keep their reason); the numbers newly added."""
-    added = []
-    with db.transaction() as session:
-        for number in dict.fromkeys(numbers):
-            if session.get(Suppression, number) is None:
-                session.add(Suppression(number=number, reason=reason, created_by=created_by, created_at=now))
-                added.append(number)
-        # Contacts of live campaigns still waiting for this number are never called now.
-        if added:
-            session.execute(
-                update(CampaignContact)
-                .where(CampaignContact.number.in_(added), CampaignContact.state == "waiting")
-                .values(state="suppressed", next_attempt_at=None, updated_at=now)
-            )
-            if actor is not None:
-                audit.record(session, actor, "suppression.add", None, {"numbers": added, "reason": reason}, at=now)
-    return added
-
-
-def remove_suppression(db: Database, number: str, *, actor: Actor | None = None) -> bool:
-    """Call this number again in future campaigns; False when it was not suppressed."""
-    with db.transaction() as session:
-        row = session.get(Suppression, number)
-        if row is None:
-            return False
-        session.delete(row)
-        if actor is not None:
-            audit.record(session, actor, "suppression.remove", number)
-    return True

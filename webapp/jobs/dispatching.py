@@ -70,5 +70,5 @@ def send_claimed_attempt(app: Flask, call_id: str) -> ExotelError | None:
         raise RuntimeError("PUBLIC_BASE_URL is not set: the worker cannot tell Exotel where to send callbacks")
     return send_campaign_attempt(
         get_db(), exotel_client(app).with_permit(budget_permit(app)), call_id, secret_key=settings.secret_key,
-        callback_base=settings.public_base_url, timezone=settings.tz,
+        callback_base=settings.public_base_url, timezone=settings.tz, now=settings.now,
     )

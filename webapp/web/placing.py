@@ -53,7 +53,10 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def place(data: CallInput, *, scope: str, idempotency_key: str | None, actor: Actor | None = None) -> Placement:
+def place(
+    data: CallInput, *, scope: str, idempotency_key: str | None, actor: Actor | None = None,
+    override_suppression: bool = False,
+) -> Placement:
     """Place a validated call for `actor`, with this app's database, Exotel client and settings."""
     settings: Settings = get_settings()
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app itself, for other threads
@@ -80,6 +83,7 @@ def place(data: CallInput, *, scope: str, idempotency_key: str | None, actor: Ac
         scope=scope,
         idempotency_key=idempotency_key,
         actor=actor,
+        override_suppression=override_suppression,
     )
     if placement.call.status == "unknown" and not placement.call.sid and not placement.replayed:
         _check_later(app, placement.call.id)

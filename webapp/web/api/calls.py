@@ -20,6 +20,7 @@ from ...calls.validation import (
     refuse_json_constant,
     validate_call,
 )
+from ...campaigns import suppressions
 from ...config import get_settings
 from ...db import get_db
 from ...exotel import BudgetSpent, ExotelRejected, ExotelTimeout, ExotelUnreachable
@@ -48,7 +49,11 @@ def create_call():
         return error_response(400, "invalid_json", "The body is not valid JSON (NaN and Infinity are not JSON either).")
     settings = get_settings()
     try:
+        override = suppressions.override_asked(
+            body.pop("override_suppression", False) if isinstance(body, dict) else False, g.api_token.role)
         data = validate_call(body, account_sid=account_sid(), default_caller_id=settings.exotel_caller_id)
+    except suppressions.OverrideRefused as exc:
+        return error_response(403, "forbidden", exc.message, exc.field)
     except ValidationError as exc:
         status = 400 if exc.code == "invalid_body" else 422
         return error_response(status, exc.code, exc.message, exc.field)
@@ -59,9 +64,12 @@ def create_call():
         except ValidationError as exc:
             return error_response(400, "invalid_idempotency_key", exc.message)
     try:
-        placement = place(data, scope=f"token:{g.api_token.id}", idempotency_key=key, actor=current_actor())
+        placement = place(data, scope=f"token:{g.api_token.id}", idempotency_key=key, actor=current_actor(),
+                          override_suppression=override)
     except CallKeyConflict as exc:
         return error_response(422, "idempotency_conflict", str(exc))
+    except suppressions.Suppressed as exc:
+        return error_response(422, exc.code, exc.message, exc.field)
     except BudgetSpent as exc:
         response = error_response(429, "budget_spent", exc.message)
         response.headers["Retry-After"] = str(max(1, int(exc.retry_after + 0.999)))

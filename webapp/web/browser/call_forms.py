@@ -92,6 +92,8 @@ class PlaceCallForm(FlaskForm):
     custom_field = StringField("Custom field")
     event_answered = BooleanField("answered", default=True)
     event_terminal = BooleanField("terminal", default=True)
+    # Admins only (the view refuses anyone else): call a number on the suppression list anyway, audited.
+    override_suppression = BooleanField("Call even if this number is on the suppression list")
     nonce = HiddenField()
 
     custom_field_limit = MAX_CUSTOM_FIELD

@@ -15,6 +15,7 @@ from ...calls.placing import CallKeyConflict, Placement, again_request
 from ...calls.queries import COUNT_CAP, BadCallCursor, call_events, get_call, get_calls, list_calls, page_total
 from ...calls.status import KNOWN, is_final
 from ...calls.validation import CallInput, ValidationError, is_clean_text, validate_call
+from ...campaigns.suppressions import Suppressed, may_override
 from ...config import get_settings
 from ...db import get_db
 from ...exotel import BudgetSpent
@@ -29,7 +30,7 @@ from ..browser.polling import poll_response
 from ..browser.status_words import call_label, filter_choices
 from ..browser.timeline import by_occurrence, call_timeline
 from ..placing import place
-from ..roles import current_actor, page_rule
+from ..roles import current_actor, forbidden, page_rule
 
 bp = Blueprint("ui", __name__)
 
@@ -63,10 +64,14 @@ def _form_key(value: str | None) -> str | None:
     return nonce or None
 
 
-def _place(data: CallInput, key: str | None) -> tuple[Placement | None, str | None, int]:
+def _place(data: CallInput, key: str | None, override: bool = False) -> tuple[Placement | None, str | None, int]:
     """Place `data` for the signed-in user: (the placement, None, 0), or (None, why nothing was placed, status)."""
     try:
-        return place(data, scope=f"user:{current_user.id}", idempotency_key=key, actor=current_actor()), None, 0
+        placement = place(data, scope=f"user:{current_user.id}", idempotency_key=key, actor=current_actor(),
+                          override_suppression=override)
+        return placement, None, 0
+    except Suppressed as exc:
+        return None, exc.message, 422
     except CallKeyConflict:
         return None, ("This form had already placed a call with other details. Nothing new was placed: "
                       "check the details and submit again."), 422
@@ -103,7 +108,9 @@ def new_call():
         data = None
     if data is None:
         return _render_form(form, 422)
-    placement, refused, status = _place(data, key)
+    if form.override_suppression.data and not may_override(current_user.role):
+        return forbidden("Only an admin may override the suppression list. Nothing was placed.")
+    placement, refused, status = _place(data, key, bool(form.override_suppression.data))
     if placement is None:
         flash(refused or "", "error")
         return _render_form(form, status)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, url_for
 
 from ...calls.validation import ValidationError, normalize_number
-from ...campaigns import store
+from ...campaigns import suppressions as rules
 from ...campaigns.contacts import ContactsError, csv_rows
 from ...campaigns.queries import list_suppressions
 from ...db import get_db, utcnow
@@ -16,10 +15,6 @@ from ..browser.campaign_forms import RemoveSuppressionForm, SuppressionForm
 from ..browser.display import localtime
 from ..roles import current_actor
 from .campaigns import bp
-
-MAX_NUMBERS = 10_000  # as the API allows at a time
-SHOWN_ERRORS = 20
-_SEPARATORS = re.compile(r"[\n,;]+")
 
 
 def _render(form: SuppressionForm, status: int = 200):
@@ -31,8 +26,7 @@ def _render(form: SuppressionForm, status: int = 200):
 
 def _given(form: SuppressionForm) -> list[tuple[str, str]]:
     """(where, number as given) from the pasted text and the CSV file; raises ContactsError for an unreadable file."""
-    given = [(f"pasted number {i}", text.strip())
-             for i, text in enumerate(_SEPARATORS.split(form.numbers.data or ""), start=1) if text.strip()]
+    given = rules.split_pasted(form.numbers.data)
     upload = form.file.data
     if upload is not None and upload.filename:
         given += [(f"file row {row}", number.strip()) for row, number, _custom in csv_rows(upload.stream)]
@@ -55,22 +49,14 @@ def suppressions():
     if not given:
         form.numbers.errors = ["Paste numbers, one a line or separated by commas, or choose a CSV file."]
         return _render(form, 422)
-    if len(given) > MAX_NUMBERS:
-        form.numbers.errors = [f"At most {MAX_NUMBERS:,} numbers at a time; this has {len(given):,}."]
+    try:
+        numbers = rules.parse_numbers(given)
+    except ValidationError as exc:
+        form.numbers.errors = [exc.message]
         return _render(form, 422)
-    numbers, errors = [], []
-    for where, text in given:
-        try:
-            numbers.append(normalize_number(text, "numbers"))
-        except ValidationError:
-            errors.append(f"{where}: “{text[:40]}” is not a valid phone number.")
-    if errors:
-        more = f" And {len(errors) - SHOWN_ERRORS} more." if len(errors) > SHOWN_ERRORS else ""
-        form.numbers.errors = ["Nothing was added: " + " ".join(errors[:SHOWN_ERRORS]) + more]
-        return _render(form, 422)
-    reason = (form.reason.data or "").strip() or "requested"
-    added = store.add_suppressions(get_db(), numbers, reason=reason, created_by=current_actor().name,
-                                   now=utcnow(), actor=current_actor())
+    actor = current_actor()
+    added = rules.add(get_db(), numbers, reason=rules.parse_reason(form.reason.data),
+                             created_by=actor.name, now=utcnow(), actor=actor)
     kept = len(set(numbers)) - len(added)
     already = f" {kept} {'was' if kept == 1 else 'were'} suppressed already and kept their reason." if kept else ""
     flash(f"Suppressed {len(added)} number{'s' if len(added) != 1 else ''}: no campaign will call them, and contacts "
@@ -88,7 +74,7 @@ def remove_suppression():
         number = normalize_number(form.number.data, "number")
     except ValidationError:
         abort(404, "That number is not suppressed.")
-    if not store.remove_suppression(get_db(), number, actor=current_actor()):
+    if not rules.remove(get_db(), number, actor=current_actor()):
         abort(404, "That number is not suppressed.")
     flash(f"{number} is no longer suppressed: campaigns created from now on may call it.", "success")
     return redirect(url_for("campaigns.suppressions"), 303)

@@ -44,6 +44,10 @@ PATHS: dict[str, Any] = {
                 "201": answer(ref("Call"), "Exotel accepted the call."),
                 "200": answer(ref("Call"), "A repeated Idempotency-Key: the first call."),
                 **ERRORS,
+                "403": error("The token's role may not do this: a viewer's places nothing, and only an admin's may "
+                             "set override_suppression."),
+                "422": error("A field is wrong (`field` names it), or `suppressed`: the number is on the suppression "
+                             "list; the message gives the reason and the date. Nothing was sent."),
                 "415": error("The body is not JSON."),
                 "429": error("The deployment's Exotel budget is spent; Retry-After says when to try again."),
                 "502": answer({"type": "object"}, "Exotel refused or failed; the call row keeps the error."),

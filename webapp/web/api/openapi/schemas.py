@@ -103,6 +103,11 @@ SCHEMAS: dict[str, Any] = {
             "time_out": {"type": "integer", "minimum": 1, "maximum": 60},
             "custom_field": {"type": "string", "maxLength": 128},
             "status_callback_events": {"type": "array", "items": {"enum": ["answered", "terminal"]}},
+            "override_suppression": {
+                "type": "boolean", "default": False,
+                "description": "Call the number even though it is on the suppression list. Admin tokens only "
+                               "(another role's true is refused with 403 `forbidden`); recorded in the audit log.",
+            },
         },
     },
     "Window": {
