@@ -198,9 +198,11 @@ class IdempotencyKey(Base):
 
 
 # The campaign tables join the same metadata (migrations and tests see every table through this module).
-from .campaigns.models import Campaign, CampaignContact, Suppression  # noqa: E402
+from .campaigns.models import Campaign, CampaignContact, ImportReject, Suppression  # noqa: E402
 
-__all__ = ["ApiToken", "Call", "CallEvent", "Campaign", "CampaignContact", "IdempotencyKey", "Suppression", "User"]
+__all__ = [
+    "ApiToken", "Call", "CallEvent", "Campaign", "CampaignContact", "IdempotencyKey", "ImportReject", "Suppression", "User",
+]
 
 # The worker's tables (heartbeats; the queue's and the Exotel budget's when they live in this database).
 from .jobs.tables import WorkerHeartbeat  # noqa: E402, F401

@@ -19,8 +19,18 @@ from webapp.campaigns.contacts import (
 )
 
 
+def read(rows, suppressed=frozenset()):
+    """Every row classified, the contacts of each batch stored before the next is read, as the import does."""
+    stored: set[str] = set()
+    results = []
+    for batch in classify(rows, lambda numbers: set(numbers) & set(suppressed), lambda numbers: set(numbers) & stored):
+        stored.update(item.number for item in batch if isinstance(item, Contact))
+        results += batch
+    return results
+
+
 def read_csv(data: bytes, suppressed=frozenset()):
-    return list(classify(csv_rows(io.BytesIO(data)), lambda numbers: set(numbers) & set(suppressed)))
+    return read(csv_rows(io.BytesIO(data)), suppressed)
 
 
 def numbers(results):
@@ -61,7 +71,7 @@ def test_suppressions_are_looked_up_in_batches():
         return set()
 
     rows = [(i, f"+9198765{i:05d}", None) for i in range(1, 2501)]
-    assert len(list(classify(rows, suppressed))) == 2500
+    assert sum(len(batch) for batch in classify(rows, suppressed, lambda numbers: set())) == 2500
     assert asked == [1000, 1000, 500]
 
 
@@ -76,7 +86,7 @@ def test_unreadable_lists(data, message):
 
 
 def test_json_lists():
-    results = list(classify(json_rows(["+919876543210", {"number": "9876543211", "custom_field": "c"}, 5]), lambda n: set()))
+    results = read(json_rows(["+919876543210", {"number": "9876543211", "custom_field": "c"}, 5]))
     assert results == [
         Contact(1, "+919876543210", None, True),
         Contact(2, "+919876543211", "c", True),
@@ -92,7 +102,34 @@ def test_custom_field_is_cut_to_exotels_limit():
 
 
 def test_nul_and_lone_surrogates_never_reach_the_database():
-    results = list(classify(json_rows([{"number": "+919876500001", "custom_field": "a\x00b\ud800"}, "98\x0076\udc00"]),
-                            lambda n: set()))
+    results = read(json_rows([{"number": "+919876500001", "custom_field": "a\x00b\ud800"}, "98\x0076\udc00"]))
     assert results[0] == Contact(1, "+919876500001", "a\ufffdb\ufffd", True)
     assert isinstance(results[1], NotImported) and results[1].number.encode("utf-8")
+
+
+def test_a_number_repeated_in_a_later_batch_is_a_duplicate():
+    rows = [(i, f"+9198765{i:05d}", None) for i in range(1, 2501)] + [(2501, "098765 00001", "again")]
+    results = read(rows)
+    assert results[-1] == NotImported(2501, "+919876500001", DUPLICATE, "again")
+    assert len(numbers(results)) == 2500
+
+
+def test_the_apostrophe_an_export_puts_before_formulas_is_dropped_on_import():
+    results = read_csv(b"number,custom_field\n'+919876543210,'=SUM(A1)\n+919876543211,'plain\n")
+    assert results == [Contact(1, "+919876543210", "=SUM(A1)", True), Contact(2, "+919876543211", "'plain", True)]
+
+
+@pytest.mark.parametrize("lines, row, line", [
+    (['+919876500001,a', '"+919876500002,b', '+919876500003,c', '+919876500004,d"', '+919876500005,e'], 2, 3),
+    (['+919876500001,a', '+919876500002,"b', '+919876500003,c'], 2, 3),
+    (['+919876500001,a', '', '+919876500002,"b'] + [f"+9198765{i:05d},c" for i in range(3, 8000)], 3, 4),
+])
+def test_a_quote_that_does_not_close_on_its_line_is_refused_naming_its_row(lines, row, line):
+    data = ("number,custom_field\r\n" + "\r\n".join(lines) + "\r\n").encode()
+    with pytest.raises(ContactsError, match=rf"Row {row} \(line {line} of the file\) opens a quote"):
+        read_csv(data)
+
+
+def test_an_endless_line_is_refused_before_it_is_read_whole():
+    with pytest.raises(ContactsError, match="Line 2 of the file is longer than"):
+        read_csv(b"number\n" + b"9" * 100_000 + b"\n")

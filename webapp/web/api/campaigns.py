@@ -20,6 +20,7 @@ from ...campaigns.spec import parse_campaign
 from ...config import get_settings
 from ...db import get_db, utcnow
 from ...gateway import account_sid
+from ...reporting.csv_export import csv_lines, csv_response
 from ..errors import error_response
 from ..roles import current_actor
 from . import bp, token_required
@@ -57,7 +58,7 @@ def _read_request() -> tuple[dict[str, Any], Iterator[RawRow], bytes]:
 @bp.post("/campaigns")
 @token_required
 def create_campaign():
-    """Create a campaign and import its contacts; the rows not imported come back row by row."""
+    """Create a campaign and import its contacts; the first rows not imported come back row by row, all are counted."""
     settings = get_settings()
     key = request.headers.get("Idempotency-Key", "").strip() or None
     if key is not None and len(key) > 255:
@@ -118,6 +119,16 @@ def show_campaign(campaign_id: int):
     if campaign is None:
         return error_response(404, "not_found", "No campaign with that id.")
     return jsonify(queries.campaign_to_dict(session, campaign))
+
+
+@bp.get("/campaigns/<int(max=2147483647):campaign_id>/not-imported.csv")
+@token_required
+def campaign_not_imported(campaign_id: int):
+    """Every row of the campaign's list that was not imported, with its reason, as CSV."""
+    if queries.get_campaign(get_db().session(), campaign_id) is None:
+        return error_response(404, "not_found", "No campaign with that id.")
+    rows = queries.not_imported_rows(get_db().engine, campaign_id)
+    return csv_response(f"campaign-{campaign_id}-not-imported.csv", csv_lines(queries.NOT_IMPORTED_COLUMNS, rows))
 
 
 @bp.get("/campaigns/<int(max=2147483647):campaign_id>/contacts")
