@@ -23,6 +23,7 @@ from ..accounts.audit import AuditFilters, actions, iter_entries, list_entries
 from ..config import get_settings
 from ..db import get_db
 from ..reporting.csv_export import csv_lines, csv_response
+from .display import viewer_zone
 from .forms import AddUserForm, ConfirmForm, RoleForm, TokenForm
 from .login import now
 from .roles import current_actor, page_rule
@@ -206,4 +207,4 @@ def audit_csv():
         return "\n".join(errors.values()) + "\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
     rows = ([getattr(entry, column) for column in AUDIT_COLUMNS] for entry in iter_entries(get_db(), filters))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return csv_response(f"audit-{stamp}.csv", csv_lines(AUDIT_COLUMNS, rows))
+    return csv_response(f"audit-{stamp}.csv", csv_lines(AUDIT_COLUMNS, rows, viewer_zone()))
