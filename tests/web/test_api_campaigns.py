@@ -207,3 +207,11 @@ def test_every_data_row_is_accounted_for(client, auth_headers):
     data_rows = [row for row in rows if row]  # a blank line is no row
     assert summary["rows"] == len(data_rows) == summary["imported"] + summary["not_imported"] == 7
     assert summary["imported"] == 4 and summary["not_imported_by_reason"] == {"duplicate in the list": 1, "invalid number": 2}
+
+
+def test_a_json_list_is_limited_so_that_parsing_it_whole_stays_small(client, auth_headers):
+    contacts = [{"number": f"+9198{i:08d}"} for i in range(200_000)]  # 5.4 MB of JSON
+    response = create(client, auth_headers, contacts=contacts)
+    assert response.status_code == 413
+    assert "send a longer list as a CSV file" in response.get_json()["error"]["message"]
+    assert client.get("/api/campaigns", headers=auth_headers).get_json()["campaigns"] == []
