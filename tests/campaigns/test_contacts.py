@@ -17,16 +17,11 @@ from webapp.campaigns.contacts import (
     csv_rows,
     json_rows,
 )
+from webapp.campaigns.numberset import NumberSet
 
 
 def read(rows, suppressed=frozenset()):
-    """Every row classified, the contacts of each batch stored before the next is read, as the import does."""
-    stored: set[str] = set()
-    results = []
-    for batch in classify(rows, lambda numbers: set(numbers) & set(suppressed), lambda numbers: set(numbers) & stored):
-        stored.update(item.number for item in batch if isinstance(item, Contact))
-        results += batch
-    return results
+    return list(classify(rows, lambda numbers: set(numbers) & set(suppressed)))
 
 
 def read_csv(data: bytes, suppressed=frozenset()):
@@ -71,7 +66,7 @@ def test_suppressions_are_looked_up_in_batches():
         return set()
 
     rows = [(i, f"+9198765{i:05d}", None) for i in range(1, 2501)]
-    assert sum(len(batch) for batch in classify(rows, suppressed, lambda numbers: set())) == 2500
+    assert len(list(classify(rows, suppressed))) == 2500
     assert asked == [1000, 1000, 500]
 
 
@@ -105,6 +100,15 @@ def test_nul_and_lone_surrogates_never_reach_the_database():
     results = read(json_rows([{"number": "+919876500001", "custom_field": "a\x00b\ud800"}, "98\x0076\udc00"]))
     assert results[0] == Contact(1, "+919876500001", "a\ufffdb\ufffd", True)
     assert isinstance(results[1], NotImported) and results[1].number.encode("utf-8")
+
+
+def test_the_numbers_seen_are_remembered_exactly_and_compactly():
+    seen = NumberSet()
+    numbers_given = [f"+9198{i:08d}" for i in range(0, 300_000, 3)] + ["+14155550123", "+442071838750"]
+    assert all(seen.add(number) for number in numbers_given)
+    assert not any(seen.add(number) for number in numbers_given)
+    assert seen.add("+9198" + "00000001") and len(seen) == len(numbers_given) + 1
+    assert seen._slots.itemsize * len(seen._slots) <= 2 * 1024 * 1024  # 100,003 numbers in 2 MB
 
 
 def test_a_number_repeated_in_a_later_batch_is_a_duplicate():

@@ -5,7 +5,8 @@ UTF-8 with or without a byte-order mark; commas or semicolons (Excel writes
 semicolons where the comma is the decimal mark); Excel's quoting, one row a
 line. Rows whose number is invalid, repeated or suppressed are not imported and
 are reported one by one; the rest are. The list is read a batch at a time and
-nothing holds all of it, so memory stays flat whatever its length.
+nothing holds all of it (the numbers seen are kept compactly), so memory stays
+small whatever its length.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import IO, Any
 import phonenumbers
 
 from ..calls.validation import MAX_CUSTOM_FIELD
+from .numberset import NumberSet
 
 DEFAULT_REGION = "IN"
 INVALID, DUPLICATE, SUPPRESSED = "invalid number", "duplicate in the list", "suppressed"
@@ -155,50 +157,41 @@ def _e164(value: str, region: str) -> tuple[str, bool] | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), parsed.country_code == 91
 
 
-def _batches(rows: Iterable[RawRow]) -> Iterator[list[RawRow]]:
-    batch: list[RawRow] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def classify(
     rows: Iterable[RawRow],
     suppressed: Callable[[list[str]], set[str]],
-    taken: Callable[[list[str]], set[str]],
     *,
     region: str = DEFAULT_REGION,
-) -> Iterator[list[Contact | NotImported]]:
-    """Each row as a Contact to import or the reason it is not, a batch of up to BATCH rows at a time, in row order.
+) -> Iterator[Contact | NotImported]:
+    """Each row as a Contact to import or the reason it is not; `suppressed(numbers)` says which are suppressed.
 
-    `suppressed(numbers)` says which numbers are suppressed; `taken(numbers)`
-    which were imported from an earlier batch: the caller stores a batch's
-    contacts before it asks for the next, so repeats are found without holding
-    every number of the list in memory. Duplicates are judged on the E.164 form,
-    so "098765 43210" and "+919876543210" are one contact: the first row wins.
+    Duplicates are judged on the E.164 form, so "098765 43210" and "+919876543210"
+    are one contact: the first row wins. What is held is one batch of rows and
+    the numbers seen (a NumberSet: 16 MB for a million), whatever the list's length.
     """
-    for chunk in _batches(rows):
-        seen: set[str] = set()
-        batch: list[Contact | NotImported] = []
-        for row, given, custom in chunk:
-            parsed = _e164(given, region) if given.strip() else None
-            custom = (custom or "").strip() or None
-            if parsed is None:
-                batch.append(NotImported(row, given.strip(), INVALID, custom))
-            elif parsed[0] in seen:
-                batch.append(NotImported(row, parsed[0], DUPLICATE, custom))
+    seen = NumberSet()
+    pending: list[Contact | NotImported] = []  # in row order, so the report reads like the file
+
+    def flush() -> Iterator[Contact | NotImported]:
+        blocked = suppressed([item.number for item in pending if isinstance(item, Contact)])
+        for item in pending:
+            if isinstance(item, Contact) and item.number in blocked:
+                yield NotImported(item.row, item.number, SUPPRESSED, item.custom_field)
             else:
-                number, in_india = parsed
-                seen.add(number)
-                batch.append(Contact(row, number, custom[:MAX_CUSTOM_FIELD] if custom else None, in_india))
-        numbers = [item.number for item in batch if isinstance(item, Contact)]
-        earlier, blocked = (taken(numbers), suppressed(numbers)) if numbers else (set(), set())
-        yield [
-            NotImported(item.row, item.number, DUPLICATE if item.number in earlier else SUPPRESSED, item.custom_field)
-            if isinstance(item, Contact) and (item.number in earlier or item.number in blocked) else item
-            for item in batch
-        ]
+                yield item
+        pending.clear()
+
+    for row, given, custom in rows:
+        parsed = _e164(given, region) if given.strip() else None
+        custom = (custom or "").strip() or None
+        if parsed is None:
+            pending.append(NotImported(row, given.strip(), INVALID, custom))
+        elif not seen.add(parsed[0]):
+            pending.append(NotImported(row, parsed[0], DUPLICATE, custom))
+        else:
+            number, in_india = parsed
+            pending.append(Contact(row, number, custom[:MAX_CUSTOM_FIELD] if custom else None, in_india))
+        if len(pending) >= BATCH:
+            yield from flush()
+    if pending:
+        yield from flush()

@@ -21,6 +21,7 @@ from .spec import CampaignInput
 
 # Rows not imported that the import's answer lists; the rest are counted, and all are stored (ImportReject).
 LISTED = 1000
+INSERT_BATCH = 1000
 
 
 class CampaignError(ValueError):
@@ -68,14 +69,6 @@ def _suppressed(session: Session) -> Callable[[list[str]], set[str]]:
     return lookup
 
 
-def _taken(session: Session, campaign_id: int) -> Callable[[list[str]], set[str]]:
-    """Which of these numbers the campaign already has: a list's earlier batches, stored in this transaction."""
-    def lookup(numbers: list[str]) -> set[str]:
-        return set(session.scalars(select(CampaignContact.number).where(
-            CampaignContact.campaign_id == campaign_id, CampaignContact.number.in_(numbers))))
-    return lookup
-
-
 def create_campaign(
     db: Database, spec: CampaignInput, rows: Iterable[RawRow], *, created_by: str, now: datetime, start: bool = True,
     idempotency: tuple[str, str, str] | None = None, actor: Actor | None = None,
@@ -112,19 +105,19 @@ def create_campaign(
             session.flush()
         created = Created(campaign)
         any_indian = False
-        for batch in classify(rows, _suppressed(session), _taken(session, campaign.id)):
-            contacts, rejects = [], []
-            for item in batch:
-                if isinstance(item, NotImported):
-                    created.refused(item)
-                    rejects.append((campaign.id, item.row, item.number, item.custom_field, item.reason))
-                else:
-                    any_indian = any_indian or item.in_india
-                    contacts.append(_contact_row(campaign.id, item, now))
-            # Stored before the next batch is read: classify() asks the database which numbers came before.
-            _copy(session, CampaignContact.__table__, CONTACT_COLUMNS, contacts)
-            _copy(session, ImportReject.__table__, REJECT_COLUMNS, rejects)
-            created.imported += len(contacts)
+        contacts: list[tuple[object, ...]] = []
+        rejects: list[tuple[object, ...]] = []
+        for item in classify(rows, _suppressed(session)):
+            if isinstance(item, NotImported):
+                created.refused(item)
+                rejects.append((campaign.id, item.row, item.number, item.custom_field, item.reason))
+            else:
+                any_indian = any_indian or item.in_india
+                contacts.append(_contact_row(campaign.id, item, now))
+                created.imported += 1
+            if len(contacts) + len(rejects) >= INSERT_BATCH:
+                _store_batch(session, contacts, rejects)
+        _store_batch(session, contacts, rejects)
         if created.imported == 0:
             raise CampaignError("No row of the list can be called: every number is invalid, repeated or suppressed "
                                 f"({created.summary()}).", "contacts", "no_valid_contact")
@@ -140,6 +133,14 @@ def create_campaign(
 
 CONTACT_COLUMNS = ("campaign_id", "row_number", "number", "custom_field", "state", "attempts", "next_attempt_at", "updated_at")
 REJECT_COLUMNS = ("campaign_id", "row_number", "number", "custom_field", "reason")
+
+
+def _store_batch(session: Session, contacts: list[tuple[object, ...]], rejects: list[tuple[object, ...]]) -> None:
+    """Write the batch's contacts and rows not imported, then empty the lists: the import holds one batch at a time."""
+    _copy(session, CampaignContact.__table__, CONTACT_COLUMNS, contacts)
+    _copy(session, ImportReject.__table__, REJECT_COLUMNS, rejects)
+    contacts.clear()
+    rejects.clear()
 
 
 def _copy(session: Session, table: Any, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
