@@ -2,13 +2,15 @@
 
 - import: a 100,000-row CSV (time, peak memory; each measurement in a fresh Python process, so its peak RSS
   (VmHWM) is its own). Targets: under 10 s with peak RSS under 100 MB on PostgreSQL.
+- upload: 1,000,000-row (32 MB) lists posted to the API of an app served in a process of its own, a customer's
+  and one of junk; target: the serving process's peak RSS under 150 MB (bench/campaign_upload.py).
 - overhead: the dispatcher's own cost per attempt claimed and per round (bench/campaign_overhead.py).
 - pace: 3 real worker processes dialling one campaign at 600 a minute for 2 minutes against the simulator, with
   the budget above the pace and equal to it (bench/campaign_pace.py).
 
-Environment: BENCH_CAMPAIGNS (parts to run, default import,overhead,pace), BENCH_CONTACTS (100000),
-BENCH_PACE_SECONDS (120), BENCH_DATABASES (sqlite,postgresql), BENCH_DATABASE_URL (else TEST_DATABASE_URL,
-else the local server).
+Environment: BENCH_CAMPAIGNS (parts to run, default import,upload,overhead,pace), BENCH_CONTACTS (100000),
+BENCH_UPLOAD_ROWS (1000000), BENCH_PACE_SECONDS (120), BENCH_DATABASES (sqlite,postgresql), BENCH_DATABASE_URL
+(else TEST_DATABASE_URL, else the local server).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ with app.app_context():
     import_s = time.perf_counter() - started
 with open("/proc/self/status") as status:
     hwm = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
-print(json.dumps({"imported": created.imported, "not_imported": len(created.not_imported), "import_s": import_s,
+print(json.dumps({"imported": created.imported, "not_imported": created.not_imported_total, "import_s": import_s,
                   "peak_rss_mb": hwm / 1024}))
 """
 
@@ -133,8 +135,9 @@ def _databases(kinds: list[str], tmp: Path) -> Iterator[list[tuple[str, Callable
 def main() -> int:
     from .campaign_overhead import measure, report
     from .campaign_pace import load_note, main_pace
+    from .campaign_upload import main_upload
 
-    parts = os.environ.get("BENCH_CAMPAIGNS", "import,overhead,pace").split(",")
+    parts = os.environ.get("BENCH_CAMPAIGNS", "import,upload,overhead,pace").split(",")
     kinds = os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",")
     status = 0
     with tempfile.TemporaryDirectory() as folder, _databases(kinds, Path(folder)) as databases:
@@ -144,6 +147,8 @@ def main() -> int:
             _write_csv(csv_path, CONTACTS)
             # The child migrates its own database: a fresh one of each kind.
             status |= _import_report({kind: _measure(url_for(), csv_path) for kind, url_for in databases})
+        if "upload" in parts:
+            status |= main_upload(databases, tmp)
         if "overhead" in parts:
             load = load_note()
             status |= report({kind: measure(url_for()) for kind, url_for in databases}, load)

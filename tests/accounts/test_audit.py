@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import timedelta
 
@@ -12,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from test_roles import GOOD, place_in_browser
 
+from tests.support.csvfiles import csv_download
 from tests.support.signin import page_token, sign_in
 from tests.support.teams import audit_rows
 from webapp.accounts import Actor
@@ -131,13 +130,11 @@ def test_the_audit_page_filters_newest_first_a_page_at_a_time(team):
 def test_the_audit_csv_has_every_matching_row(team):
     _seed(team.app, 70)
     admin = team.client("admin")
-    response = admin.get("/admin/audit.csv?actor=token:crm")
-    assert response.status_code == 200 and response.mimetype == "text/csv"
-    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    rows = csv_download(admin.get("/admin/audit.csv?actor=token:crm"))
     assert len(rows) == 35 and {row["actor"] for row in rows} == {"token:crm"}
     assert rows[0]["target"] == "call-068" and rows[0]["ip"] == "10.0.0.1"
     assert list(rows[0]) == ["id", "at", "actor", "action", "target", "ip", "detail"]
-    everything = list(csv.DictReader(io.StringIO(admin.get("/admin/audit.csv").get_data(as_text=True))))
+    everything = csv_download(admin.get("/admin/audit.csv"))
     assert [int(row["id"]) for row in everything] == newest_first(team.app)
 
 

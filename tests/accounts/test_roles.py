@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 
+from tests.support.csvfiles import csv_download
 from tests.support.signin import csrf_token
 from tests.support.teams import audit_rows, call_count
 
@@ -63,7 +62,7 @@ def test_the_call_page_list_and_csv_show_who_placed_it(team):
     assert response.status_code == 303
     viewer = team.client("viewer")
     assert "user:agent@example.com" in viewer.get(response.headers["Location"]).get_data(as_text=True)
-    rows = list(csv.DictReader(io.StringIO(viewer.get("/calls.csv").get_data(as_text=True))))
+    rows = csv_download(viewer.get("/calls.csv"))
     assert [row["created_by"] for row in rows] == ["user:agent@example.com"]
     filtered = viewer.get("/calls?created_by=user:agent@example.com").get_data(as_text=True)
     assert filtered.count('data-call-id="') == 1

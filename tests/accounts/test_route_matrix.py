@@ -35,10 +35,11 @@ POLICY = {
     "api.openapi": "public",
     "api.list_campaigns": "token:read", "api.show_campaign": "token:read", "api.campaign_contacts": "token:read",
     "api.create_campaign": "token:place", "api.pause_campaign": "token:place", "api.resume_campaign": "token:place",
-    "api.cancel_campaign": "token:place",
+    "api.cancel_campaign": "token:place", "api.campaign_not_imported": "token:read",
     "api.index_suppressions": "token:read", "api.add_suppressions": "token:place", "api.remove_suppression": "token:place",
     "campaigns.index": "session:read", "campaigns.show": "session:read", "campaigns.live": "session:read",
-    "campaigns.results_csv": "session:read", "campaigns.new_campaign": "session:place",
+    "campaigns.results_csv": "session:read", "campaigns.not_imported_csv": "session:read",
+    "campaigns.new_campaign": "session:place",
     "campaigns.start": "session:place", "campaigns.resume": "session:place", "campaigns.pause": "session:place",
     "campaigns.cancel": "session:place", "campaigns.remove_suppression": "session:place",
     # One endpoint, two needs: reading the list, and adding to it.

@@ -17,10 +17,15 @@ from webapp.campaigns.contacts import (
     csv_rows,
     json_rows,
 )
+from webapp.campaigns.numberset import NumberSet
+
+
+def read(rows, suppressed=frozenset()):
+    return list(classify(rows, lambda numbers: set(numbers) & set(suppressed)))
 
 
 def read_csv(data: bytes, suppressed=frozenset()):
-    return list(classify(csv_rows(io.BytesIO(data)), lambda numbers: set(numbers) & set(suppressed)))
+    return read(csv_rows(io.BytesIO(data)), suppressed)
 
 
 def numbers(results):
@@ -76,7 +81,7 @@ def test_unreadable_lists(data, message):
 
 
 def test_json_lists():
-    results = list(classify(json_rows(["+919876543210", {"number": "9876543211", "custom_field": "c"}, 5]), lambda n: set()))
+    results = read(json_rows(["+919876543210", {"number": "9876543211", "custom_field": "c"}, 5]))
     assert results == [
         Contact(1, "+919876543210", None, True),
         Contact(2, "+919876543211", "c", True),
@@ -92,7 +97,43 @@ def test_custom_field_is_cut_to_exotels_limit():
 
 
 def test_nul_and_lone_surrogates_never_reach_the_database():
-    results = list(classify(json_rows([{"number": "+919876500001", "custom_field": "a\x00b\ud800"}, "98\x0076\udc00"]),
-                            lambda n: set()))
+    results = read(json_rows([{"number": "+919876500001", "custom_field": "a\x00b\ud800"}, "98\x0076\udc00"]))
     assert results[0] == Contact(1, "+919876500001", "a\ufffdb\ufffd", True)
     assert isinstance(results[1], NotImported) and results[1].number.encode("utf-8")
+
+
+def test_the_numbers_seen_are_remembered_exactly_and_compactly():
+    seen = NumberSet()
+    numbers_given = [f"+9198{i:08d}" for i in range(0, 300_000, 3)] + ["+14155550123", "+442071838750"]
+    assert all(seen.add(number) for number in numbers_given)
+    assert not any(seen.add(number) for number in numbers_given)
+    assert seen.add("+9198" + "00000001") and len(seen) == len(numbers_given) + 1
+    assert seen._slots.itemsize * len(seen._slots) <= 2 * 1024 * 1024  # 100,003 numbers in 2 MB
+
+
+def test_a_number_repeated_in_a_later_batch_is_a_duplicate():
+    rows = [(i, f"+9198765{i:05d}", None) for i in range(1, 2501)] + [(2501, "098765 00001", "again")]
+    results = read(rows)
+    assert results[-1] == NotImported(2501, "+919876500001", DUPLICATE, "again")
+    assert len(numbers(results)) == 2500
+
+
+def test_the_apostrophe_an_export_puts_before_formulas_is_dropped_on_import():
+    results = read_csv(b"number,custom_field\n'+919876543210,'=SUM(A1)\n+919876543211,'plain\n")
+    assert results == [Contact(1, "+919876543210", "=SUM(A1)", True), Contact(2, "+919876543211", "'plain", True)]
+
+
+@pytest.mark.parametrize("lines, row, line", [
+    (['+919876500001,a', '"+919876500002,b', '+919876500003,c', '+919876500004,d"', '+919876500005,e'], 2, 3),
+    (['+919876500001,a', '+919876500002,"b', '+919876500003,c'], 2, 3),
+    (['+919876500001,a', '', '+919876500002,"b'] + [f"+9198765{i:05d},c" for i in range(3, 8000)], 3, 4),
+])
+def test_a_quote_that_does_not_close_on_its_line_is_refused_naming_its_row(lines, row, line):
+    data = ("number,custom_field\r\n" + "\r\n".join(lines) + "\r\n").encode()
+    with pytest.raises(ContactsError, match=rf"Row {row} \(line {line} of the file\) opens a quote"):
+        read_csv(data)
+
+
+def test_an_endless_line_is_refused_before_it_is_read_whole():
+    with pytest.raises(ContactsError, match="Line 2 of the file is longer than"):
+        read_csv(b"number\n" + b"9" * 100_000 + b"\n")

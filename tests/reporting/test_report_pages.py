@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 
 import pytest
 from known_data import CALLS, F2, A, call_id
 from sqlalchemy import text
 
+from tests.support.csvfiles import csv_lines
 from tests.support.signin import sign_in
 from webapp.reporting import ReportFilters, build_report
 
@@ -23,9 +22,7 @@ def signed_in(client, user, known):
 
 
 def _csv(response) -> list[list[str]]:
-    assert response.status_code == 200, response.get_data(as_text=True)
-    assert response.mimetype == "text/csv"
-    return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    return csv_lines(response)
 
 
 @pytest.mark.parametrize("path", ["/reports", "/reports/daily.csv", "/calls.csv"])
@@ -100,7 +97,8 @@ def test_unknown_report_table_is_404(signed_in):
     assert signed_in.get("/reports/nope.csv").status_code == 404
 
 
-def test_calls_csv_streams_every_call_with_utc_times_and_neutralised_formulas(signed_in):
+def test_calls_csv_streams_every_call_with_zoned_times_plain_numbers_and_neutralised_formulas(signed_in):
+    signed_in.set_cookie("tz", "Asia/Kolkata")
     response = signed_in.get("/calls.csv")
     assert response.is_streamed
     assert response.headers["Content-Disposition"].startswith("attachment; filename=")
@@ -111,13 +109,16 @@ def test_calls_csv_streams_every_call_with_utc_times_and_neutralised_formulas(si
     by_id = {row[0]: dict(zip(header, row, strict=True)) for row in body}
     assert [row[0] for row in body] == [call_id(k) for k in (14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1)]
     first = by_id[call_id(1)]
-    assert first["created_at"] == "2024-05-01T09:00:00.250000Z"
-    assert first["answered_at"] == "2024-05-01T09:00:13.500000Z"
-    assert first["from_number"] == "'+919876543201"  # E.164 starts with '+': neutralised too
+    assert first["created_at"] == "2024-05-01T14:30:00.250000+05:30"  # the viewer's zone, with its offset
+    assert first["answered_at"] == "2024-05-01T14:30:13.500000+05:30"
+    assert first["from_number"] == "+919876543201"  # a number the product validated is no formula: written as it is
     assert by_id[call_id(2)]["custom_field"] == "'=HYPERLINK(\"http://x\")"
     assert by_id[call_id(5)]["custom_field"] == "'-1+2"
     assert by_id[call_id(11)]["custom_field"] == "'@SUM(A1)"
     assert by_id[call_id(6)]["placed_at"] == ""
+    signed_in.set_cookie("tz", "America/New_York")
+    again = {row[0]: dict(zip(header, row, strict=True)) for row in _csv(signed_in.get("/calls.csv"))[1:]}
+    assert again[call_id(1)]["created_at"] == "2024-05-01T05:00:00.250000-04:00"
 
 
 def test_calls_csv_honours_the_list_filters(signed_in):

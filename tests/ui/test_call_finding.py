@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event, update
 
 from tests.support.calls import add_call
+from tests.support.csvfiles import csv_download
 from webapp.db import get_db
 from webapp.models import Call
 from webapp.web.browser.status_words import call_label
@@ -80,7 +79,7 @@ def test_the_csv_honours_every_new_filter(app, signed_in):
     add_call(app, from_number="+919876543299", sid="abc125", caller_id="02248906789", created_by="token:crm")
     for query in ({"number": "3212", "exophone": "022 4890 6789"}, {"sid": " abc123 "},
                   {"flow": "4242", "created_by": "token:crm", "number": "+91 98765-43212", "exophone": "02248906789"}):
-        rows = list(csv.DictReader(io.StringIO(signed_in.get("/calls.csv", query_string=query).get_data(as_text=True))))
+        rows = csv_download(signed_in.get("/calls.csv", query_string=query))
         assert [row["id"] for row in rows] == [wanted.id], query
 
 

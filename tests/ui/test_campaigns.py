@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 
 from sqlalchemy import func, select
 
+from tests.support.csvfiles import csv_download
 from webapp.campaigns.dispatch import dispatch, window_of
 from webapp.campaigns.models import Campaign, CampaignContact, Suppression
 from webapp.db import get_db, utcnow
@@ -87,6 +87,26 @@ def test_create_shows_the_rows_not_imported_and_starts_nothing(app, signed_in):
     with app.app_context():
         assert dispatch(get_db(), _open(app)) == []  # not started: nothing is claimed
     assert f'action="/campaigns/{campaign.id}/start"' in page
+
+
+def test_a_long_list_of_bad_rows_shows_the_first_thousand_and_links_to_them_all(app, signed_in):
+    body = b"number\r\n+919876500001\r\n" + b"".join(b"bad-%d\r\n" % i for i in range(2, 1502))
+    page = _create(signed_in, body).get_data(as_text=True)
+    assert "1 contact imported" in page and "1500 rows not imported" in page
+    assert len(re.findall(r"<tr><td[^>]*>\d+</td>", page)) == 1000 and "The first 1000 of 1500 are listed" in page
+    link = re.search(r'id="not-imported-csv" href="([^"]+)"', page).group(1)
+    rows = csv_download(signed_in.get(link))
+    assert [(row["row_number"], row["number"], row["reason"]) for row in rows] == [
+        (str(i), f"bad-{i}", "invalid number") for i in range(2, 1502)]
+
+
+def test_a_stray_quote_is_shown_beside_the_file_and_nothing_is_created(app, signed_in):
+    body = b"number,custom_field\r\n+919876500001,a\r\n+919876500002,\"b\r\n" + b"+919876500003,c\r\n" * 50
+    response = _create(signed_in, body)
+    assert response.status_code == 422
+    assert "Row 2 (line 3 of the file) opens a quote" in response.get_data(as_text=True)
+    with app.app_context():
+        assert get_db().session().scalars(select(Campaign)).all() == []
 
 
 def test_a_resubmitted_form_creates_one_campaign(app, signed_in):
@@ -213,15 +233,40 @@ def test_results_csv_has_one_row_per_contact_with_its_last_call(app, signed_in):
             contact = session.get(CampaignContact, call.campaign_contact_id)
             contact.state = "completed"
             call_id = call.id
-    response = signed_in.get(f"/campaigns/{campaign_id}/results.csv")
-    assert response.status_code == 200 and response.mimetype == "text/csv"
-    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
-    assert [row["row_number"] for row in rows] == ["1", "3", "5"]
+    signed_in.set_cookie("tz", "Asia/Kolkata")
+    rows = csv_download(signed_in.get(f"/campaigns/{campaign_id}/results.csv"))
+    assert [(row["row_number"], row["state"], row["not_imported_reason"]) for row in rows] == [
+        ("1", "completed", ""), ("2", "not imported", "invalid number"), ("3", "waiting", ""),
+        ("4", "not imported", "duplicate in the list"), ("5", "waiting", ""),
+    ]  # every row of the list, the ones not imported with their reason
     first = rows[0]
-    assert first["number"] == "'+919876500001"  # a leading + is kept from running as a formula
+    assert first["number"] == "+919876500001"  # a number the product validated, as it is
     assert (first["state"], first["attempts"], first["last_call_id"], first["last_status"]) == ("completed", "1", call_id, "completed")
-    assert first["last_conversation_duration"] == "42" and first["last_ended_at"].endswith("Z")
-    assert (rows[1]["state"], rows[1]["attempts"], rows[1]["last_status"]) == ("waiting", "0", "")
+    assert first["last_conversation_duration"] == "42" and first["last_ended_at"].endswith("+05:30")
+    assert (rows[2]["state"], rows[2]["attempts"], rows[2]["last_status"]) == ("waiting", "0", "")
+    assert (rows[1]["number"], rows[1]["custom_field"], rows[1]["attempts"]) == ("12", "bad", "")
+
+
+def test_a_results_csv_imports_again_as_the_same_numbers_and_custom_fields(app, signed_in):
+    listed = ("number,custom_field\r\n+919876500001,=1+1\r\n+919876500002,-20% नमस्ते\r\n+14155550123,@Rao, A.\r\n"
+              "=HYPERLINK(\"x\"),junk\r\n").encode()
+    _create(signed_in, listed)
+    first = _campaign(app).id
+    exported = signed_in.get(f"/campaigns/{first}/results.csv")
+    text = exported.get_data().decode("utf-8-sig")
+    assert "+919876500001," in text and "'=1+1" in text and "'=HYPERLINK" in text  # numbers plain, formulas guarded
+    _create(signed_in, exported.get_data(), name="Again")
+    with app.app_context():
+        session = get_db().session()
+        second = session.scalars(select(Campaign.id).where(Campaign.name == "Again")).one()
+
+        def contacts(campaign_id):
+            return session.execute(select(CampaignContact.row_number, CampaignContact.number, CampaignContact.custom_field)
+                                   .where(CampaignContact.campaign_id == campaign_id).order_by(CampaignContact.row_number)).all()
+        assert contacts(second) == contacts(first) == [
+            (1, "+919876500001", "=1+1"), (2, "+919876500002", "-20% नमस्ते"), (3, "+14155550123", "@Rao")]
+    again = csv_download(signed_in.get(f"/campaigns/{second}/not-imported.csv"))
+    assert again == [{"row_number": "4", "number": "'=HYPERLINK(\"x\")", "custom_field": "junk", "reason": "invalid number"}]
 
 
 def test_suppressions_added_by_paste_and_csv_then_removed(app, signed_in):

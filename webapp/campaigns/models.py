@@ -80,6 +80,21 @@ class CampaignContact(Base):
     )
 
 
+class ImportReject(Base):
+    """A row of a campaign's uploaded list that was not imported, and why: kept so the full list can be downloaded."""
+
+    __tablename__ = "campaign_import_rejects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    row_number: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(200))  # as given (it may be no number at all)
+    custom_field: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(32))
+
+    __table_args__ = (Index("ix_campaign_import_rejects_campaign_row", "campaign_id", "row_number"),)
+
+
 class Suppression(Base):
     """A number no campaign ever calls (asked by the customer, or refused by Exotel as DND/NDNC)."""
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Engine, Integer, cast, func, select
+from sqlalchemy import BigInteger, Engine, Integer, String, cast, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from ..models import Call
 from .dispatch import policy_of, window_of
-from .models import CONTACT_STATES, Campaign, CampaignContact, Suppression
+from .models import CONTACT_STATES, Campaign, CampaignContact, ImportReject, Suppression
 from .store import counts
 
 MAX_PAGE = 200
@@ -22,8 +22,10 @@ MAX_PAGE = 200
 PACE_WINDOW = timedelta(minutes=5)
 RESULT_COLUMNS = (
     "row_number", "number", "custom_field", "state", "attempts", "last_call_id", "last_status",
-    "last_created_at", "last_answered_at", "last_ended_at", "last_conversation_duration",
+    "last_created_at", "last_answered_at", "last_ended_at", "last_conversation_duration", "not_imported_reason",
 )
+NOT_IMPORTED_COLUMNS = ("row_number", "number", "custom_field", "reason")
+NOT_IMPORTED = "not imported"  # the results CSV's state for a row of the list that was not imported
 
 
 class BadContactCursor(ValueError):
@@ -52,6 +54,22 @@ def campaign_to_dict(session: Session, campaign: Campaign) -> dict[str, Any]:
         "created_at": _iso(campaign.created_at),
         "updated_at": _iso(campaign.updated_at),
         "counts": counts(session, campaign.id),
+        "import": import_summary(session, campaign.id),
+    }
+
+
+def import_summary(session: Session, campaign_id: int) -> dict[str, Any]:
+    """What the list's import did: rows read, imported and not (by reason), and where the rows not imported are."""
+    rows = session.execute(
+        select(ImportReject.reason, func.count()).where(ImportReject.campaign_id == campaign_id)
+        .group_by(ImportReject.reason).order_by(ImportReject.reason)
+    ).all()
+    reasons = {str(reason): int(number) for reason, number in rows}
+    imported = session.scalar(select(func.count()).where(CampaignContact.campaign_id == campaign_id)) or 0
+    not_imported = sum(reasons.values())
+    return {
+        "rows": imported + not_imported, "imported": imported, "not_imported": not_imported,
+        "not_imported_by_reason": reasons, "not_imported_csv": f"/api/campaigns/{campaign_id}/not-imported.csv",
     }
 
 
@@ -140,16 +158,32 @@ def progress(session: Session, campaign: Campaign, now: datetime) -> dict[str, A
 
 
 def results(engine: Engine, campaign_id: int) -> Iterator[tuple[Any, ...]]:
-    """One row per contact for the results CSV: its final state and its last call, in RESULT_COLUMNS' order."""
-    query = (
+    """One row per row of the list for the results CSV, in RESULT_COLUMNS' order: each contact with its final
+    state and last call, and each row not imported with its reason."""
+    contacts = (
         select(
             CampaignContact.row_number, CampaignContact.number, CampaignContact.custom_field, CampaignContact.state,
             CampaignContact.attempts, CampaignContact.last_call_id, Call.status, Call.created_at, Call.answered_at,
-            Call.ended_at, Call.conversation_duration,
+            Call.ended_at, Call.conversation_duration, cast(null(), String).label("not_imported_reason"),
         )
         .outerjoin(Call, Call.id == CampaignContact.last_call_id)
         .where(CampaignContact.campaign_id == campaign_id)
-        .order_by(CampaignContact.row_number)
+    )
+    rejects = select(
+        ImportReject.row_number, ImportReject.number, ImportReject.custom_field, literal(NOT_IMPORTED, String),
+        cast(null(), Integer), cast(null(), String), cast(null(), String), null(), null(), null(),
+        cast(null(), Integer), ImportReject.reason,
+    ).where(ImportReject.campaign_id == campaign_id)
+    query: Any = union_all(contacts, rejects).order_by("row_number")  # the two selects differ in their types
+    with engine.connect() as connection:
+        yield from connection.execution_options(stream_results=True, yield_per=1000).execute(query)
+
+
+def not_imported_rows(engine: Engine, campaign_id: int) -> Iterator[tuple[Any, ...]]:
+    """Every row of the list that was not imported, in NOT_IMPORTED_COLUMNS' order, streamed."""
+    query = (
+        select(ImportReject.row_number, ImportReject.number, ImportReject.custom_field, ImportReject.reason)
+        .where(ImportReject.campaign_id == campaign_id).order_by(ImportReject.row_number)
     )
     with engine.connect() as connection:
         yield from connection.execution_options(stream_results=True, yield_per=1000).execute(query)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,9 +16,11 @@ from ..accounts.audit import Actor
 from ..db import Database
 from ..models import IdempotencyKey
 from .contacts import Contact, NotImported, RawRow, classify
-from .models import FINAL_CONTACT_STATES, IN_FLIGHT, Campaign, CampaignContact, Suppression
+from .models import FINAL_CONTACT_STATES, IN_FLIGHT, Campaign, CampaignContact, ImportReject, Suppression
 from .spec import CampaignInput
 
+# Rows not imported that the import's answer lists; the rest are counted, and all are stored (ImportReject).
+LISTED = 1000
 INSERT_BATCH = 1000
 
 
@@ -33,9 +36,29 @@ class CampaignError(ValueError):
 
 @dataclass
 class Created:
+    """What an import did: every data row is imported or not imported, and counted."""
+
     campaign: Campaign
     imported: int = 0
-    not_imported: list[NotImported] = field(default_factory=list)
+    not_imported: list[NotImported] = field(default_factory=list)  # the first LISTED
+    reasons: Counter[str] = field(default_factory=Counter)  # every row not imported, by reason
+
+    @property
+    def not_imported_total(self) -> int:
+        return sum(self.reasons.values())
+
+    @property
+    def rows(self) -> int:
+        return self.imported + self.not_imported_total
+
+    def refused(self, row: NotImported) -> None:
+        self.reasons[row.reason] += 1
+        if len(self.not_imported) < LISTED:
+            self.not_imported.append(row)
+
+    def summary(self) -> str:
+        reasons = ", ".join(f"{count:,} {reason}" for reason, count in sorted(self.reasons.items()))
+        return f"{self.rows:,} row{'s' if self.rows != 1 else ''} read" + (f": {reasons}" if reasons else "")
 
 
 def _suppressed(session: Session) -> Callable[[list[str]], set[str]]:
@@ -81,59 +104,66 @@ def create_campaign(
             session.add(IdempotencyKey(scope=scope, key=key, request_hash=fingerprint, campaign_id=campaign.id))
             session.flush()
         created = Created(campaign)
-        batch: list[dict[str, object]] = []
         any_indian = False
+        contacts: list[tuple[object, ...]] = []
+        rejects: list[tuple[object, ...]] = []
         for item in classify(rows, _suppressed(session)):
             if isinstance(item, NotImported):
-                created.not_imported.append(item)
-                continue
-            any_indian = any_indian or item.in_india
-            batch.append(_contact_row(campaign.id, item, now))
-            if len(batch) >= INSERT_BATCH:
-                _insert_contacts(session, batch)
-                created.imported += len(batch)
-                batch = []
-        if batch:
-            _insert_contacts(session, batch)
-            created.imported += len(batch)
+                created.refused(item)
+                rejects.append((campaign.id, item.row, item.number, item.custom_field, item.reason))
+            else:
+                any_indian = any_indian or item.in_india
+                contacts.append(_contact_row(campaign.id, item, now))
+                created.imported += 1
+            if len(contacts) + len(rejects) >= INSERT_BATCH:
+                _store_batch(session, contacts, rejects)
+        _store_batch(session, contacts, rejects)
         if created.imported == 0:
-            raise CampaignError("No row of the list can be called: every number is invalid, repeated or suppressed.",
-                                "contacts", "no_valid_contact")
+            raise CampaignError("No row of the list can be called: every number is invalid, repeated or suppressed "
+                                f"({created.summary()}).", "contacts", "no_valid_contact")
         if any_indian and not spec.numbers_in_india_allowed(now.date()):
             raise CampaignError("Calls to Indian numbers must be between 09:00 and 21:00 India time; this window is not.",
                                 "window")
         if actor is not None:  # committed with the campaign, or neither is
             audit.record(session, actor, "campaign.create", f"campaign:{campaign.id}",
-                         {"name": campaign.name, "contacts": created.imported, "not_imported": len(created.not_imported)},
+                         {"name": campaign.name, "contacts": created.imported, "not_imported": created.not_imported_total},
                          at=now)
     return created
 
 
 CONTACT_COLUMNS = ("campaign_id", "row_number", "number", "custom_field", "state", "attempts", "next_attempt_at", "updated_at")
+REJECT_COLUMNS = ("campaign_id", "row_number", "number", "custom_field", "reason")
 
 
-def _insert_contacts(session: Session, rows: list[dict[str, object]]) -> None:
-    """Insert a batch of contacts in the session's transaction: COPY on PostgreSQL, executemany on SQLite.
+def _store_batch(session: Session, contacts: list[tuple[object, ...]], rejects: list[tuple[object, ...]]) -> None:
+    """Write the batch's contacts and rows not imported, then empty the lists: the import holds one batch at a time."""
+    _copy(session, CampaignContact.__table__, CONTACT_COLUMNS, contacts)
+    _copy(session, ImportReject.__table__, REJECT_COLUMNS, rejects)
+    contacts.clear()
+    rejects.clear()
+
+
+def _copy(session: Session, table: Any, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """Insert a batch of rows (tuples in `columns`' order) in the session's transaction: COPY on PostgreSQL.
 
     A list of 100,000 contacts must import in seconds; COPY is several times
     faster than multi-row INSERTs, and both run inside the campaign's transaction.
     """
+    if not rows:
+        return
     connection = session.connection()
     if connection.dialect.name != "postgresql":
-        connection.execute(insert(CampaignContact), rows)
+        connection.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
         return
     driver: Any = connection.connection.driver_connection
-    with driver.cursor() as cursor, cursor.copy(f"COPY campaign_contacts ({', '.join(CONTACT_COLUMNS)}) FROM STDIN") as copy:
+    with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row([row[name] for name in CONTACT_COLUMNS])
+            copy.write_row(row)
 
 
-def _contact_row(campaign_id: int, contact: Contact, now: datetime) -> dict[str, object]:
-    return {
-        "campaign_id": campaign_id, "row_number": contact.row, "number": contact.number,
-        "custom_field": contact.custom_field, "state": "waiting", "attempts": 0, "next_attempt_at": now,
-        "updated_at": now,
-    }
+def _contact_row(campaign_id: int, contact: Contact, now: datetime) -> tuple[object, ...]:
+    """A contact in CONTACT_COLUMNS' order."""
+    return (campaign_id, contact.row, contact.number, contact.custom_field, "waiting", 0, now, now)
 
 
 def _locked(session: Session, campaign_id: int) -> Campaign:

@@ -23,6 +23,7 @@ from ...accounts.audit import OUTCOMES, AuditFilters, actions, iter_entries, lis
 from ...config import get_settings
 from ...db import get_db
 from ...reporting.csv_export import csv_lines, csv_response
+from ..browser.display import viewer_zone
 from ..browser.forms import AddUserForm, ConfirmForm, RoleForm, TokenForm
 from ..browser.login import now
 from ..roles import current_actor, page_rule
@@ -210,4 +211,4 @@ def audit_csv():
         return "\n".join(errors.values()) + "\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
     rows = ([getattr(entry, column) for column in AUDIT_COLUMNS] for entry in iter_entries(get_db(), filters))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return csv_response(f"audit-{stamp}.csv", csv_lines(AUDIT_COLUMNS, rows))
+    return csv_response(f"audit-{stamp}.csv", csv_lines(AUDIT_COLUMNS, rows, viewer_zone()))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -31,7 +30,6 @@ bp = Blueprint("campaigns", __name__)
 
 # A list of 100,000 contacts as CSV is about 3 MB (the API allows the same).
 MAX_UPLOAD = 32 * 1024 * 1024
-PREVIEW_ROWS = 1000  # rows not imported listed on the preview; the rest are counted
 POLL_SECONDS = 3
 
 
@@ -155,11 +153,10 @@ def new_campaign():
         flash("This form was already submitted: here is the campaign it created. No second campaign was made.", "info")
         return redirect(url_for("campaigns.show", campaign_id=once.earlier), 303)
     created = once.created
-    reasons = Counter(row.reason for row in created.not_imported)
     return render_template(
         "campaigns/preview.html", campaign=created.campaign, imported=created.imported,
-        not_imported=created.not_imported[:PREVIEW_ROWS], not_imported_total=len(created.not_imported),
-        reasons=sorted(reasons.items()), control=ControlForm(),
+        not_imported=created.not_imported, not_imported_total=created.not_imported_total,
+        reasons=sorted(created.reasons.items()), control=ControlForm(),
     )
 
 
@@ -269,7 +266,15 @@ def cancel(campaign_id: int):
 
 @bp.get("/campaigns/<int(max=2147483647):campaign_id>/results.csv")
 def results_csv(campaign_id: int):
-    """One row per contact: its final state, attempts, and its last call's status and times."""
+    """One row per row of the list: each contact's final state, attempts and last call; each row not imported, why."""
     _load(get_db().session(), campaign_id)
     rows = queries.results(get_db().engine, campaign_id)
-    return csv_response(f"campaign-{campaign_id}-results.csv", csv_lines(queries.RESULT_COLUMNS, rows))
+    return csv_response(f"campaign-{campaign_id}-results.csv", csv_lines(queries.RESULT_COLUMNS, rows, viewer_zone()))
+
+
+@bp.get("/campaigns/<int(max=2147483647):campaign_id>/not-imported.csv")
+def not_imported_csv(campaign_id: int):
+    """Every row of the list that was not imported, with its reason."""
+    _load(get_db().session(), campaign_id)
+    rows = queries.not_imported_rows(get_db().engine, campaign_id)
+    return csv_response(f"campaign-{campaign_id}-not-imported.csv", csv_lines(queries.NOT_IMPORTED_COLUMNS, rows))

@@ -13,7 +13,7 @@ from ...calls.validation import ValidationError, check_text
 from ...db import get_db
 from ...reporting import DURATION_BUCKETS, MAX_DAYS, RING_BUCKETS, TABLES, Report, ReportFilters, build_report, charts, choices
 from ...reporting.csv_export import csv_lines, csv_response
-from ..browser.display import viewer_zone_name, zone_names
+from ..browser.display import viewer_zone, viewer_zone_name, zone_names
 from ..browser.filters import FIELD_NAMES, list_filters, query_args
 
 bp = Blueprint("reports", __name__)
@@ -203,5 +203,5 @@ def calls_csv():
         ), 400
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     rows = call_rows(get_db().engine, filters, CALL_CSV_COLUMNS)
-    return csv_response(f"calls-{stamp}.csv", csv_lines(CALL_CSV_COLUMNS, rows))
+    return csv_response(f"calls-{stamp}.csv", csv_lines(CALL_CSV_COLUMNS, rows, viewer_zone()))
 

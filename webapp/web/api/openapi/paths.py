@@ -99,9 +99,11 @@ PATHS: dict[str, Any] = {
                 },
             },
             "responses": {
-                "201": answer(ref("Campaign"), "The campaign, with the rows it did not import."),
+                "201": answer(ref("Campaign"), "The campaign, with the first rows it did not import and counts of all."),
                 "200": answer(ref("Campaign"), "A repeated Idempotency-Key: the first campaign."),
                 **ERRORS,
+                "422": error("A field is wrong (`field` names it), no row can be called, or the CSV cannot be read: "
+                             "a quote that does not close on its line is refused, naming the row where it opened."),
                 "413": error("The list is too large."),
                 "415": error("Neither JSON nor multipart."),
             },
@@ -143,6 +145,21 @@ PATHS: dict[str, Any] = {
                 ),
                 "404": error("No such campaign."),
                 **{k: v for k, v in ERRORS.items() if k in ("400", "401")},
+            },
+        }
+    },
+    "/api/campaigns/{campaign_id}/not-imported.csv": {
+        "get": {
+            "operationId": "getCampaignNotImported",
+            "summary": "Every row of the campaign's list that was not imported, with its reason.",
+            "parameters": [{"name": "campaign_id", "in": "path", "required": True, "schema": CAMPAIGN_ID}],
+            "responses": {
+                "200": {
+                    "description": "CSV (UTF-8 with a byte-order mark): row_number, number, custom_field, reason.",
+                    "content": {"text/csv": {"schema": {"type": "string"}}},
+                },
+                "404": error("No such campaign."),
+                "401": ERRORS["401"],
             },
         }
     },

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from ....calls.status import KNOWN
+from ....campaigns.contacts import DUPLICATE, INVALID, SUPPRESSED
 from ....campaigns.models import CAMPAIGN_STATUSES, CONTACT_STATES
 from ....campaigns.retries import BACKOFFS, MAX_RETRIES, RETRYABLE
+from ....campaigns.store import LISTED
 from ....campaigns.window import DAYS
 
 NULLABLE_STRING = {"type": ["string", "null"]}
@@ -152,18 +154,38 @@ SCHEMAS: dict[str, Any] = {
             "created_by": {"type": "string"},
             "created_at": {"type": "string", "format": "date-time"},
             "counts": ref("Counts"),
+            "import": ref("Import"),
             "not_imported": {
+                "description": f"In the answer to its creation only: the first {LISTED:,} rows not imported, in row "
+                               "order; `import` counts them all and links to the whole list as CSV.",
                 "type": "array",
+                "maxItems": LISTED,
                 "items": {
                     "type": "object",
                     "required": ["row", "number", "reason"],
                     "properties": {
                         "row": {"type": "integer"},
                         "number": {"type": "string"},
-                        "reason": {"enum": ["invalid number", "duplicate in the list", "suppressed"]},
+                        "reason": {"enum": [INVALID, DUPLICATE, SUPPRESSED]},
                     },
                 },
             },
+        },
+    },
+    "Import": {
+        "description": "What the import of the contact list did: rows = imported + not_imported.",
+        "type": "object",
+        "required": ["rows", "imported", "not_imported", "not_imported_by_reason", "not_imported_csv"],
+        "properties": {
+            "rows": {"type": "integer", "description": "Data rows read (blank lines are none)."},
+            "imported": {"type": "integer"},
+            "not_imported": {"type": "integer"},
+            "not_imported_by_reason": {
+                "type": "object",
+                "propertyNames": {"enum": [INVALID, DUPLICATE, SUPPRESSED]},
+                "additionalProperties": {"type": "integer"},
+            },
+            "not_imported_csv": {"type": "string", "description": "Path of every row not imported, as CSV."},
         },
     },
     "CampaignRequest": {
