@@ -60,14 +60,14 @@ def test_a_405_names_the_methods_its_route_takes(client, user, auth_headers):
         "/healthz": client.post("/healthz"),
         "/api/calls": client.delete("/api/calls", headers=auth_headers),
         "/api/campaigns/1/pause": client.get("/api/campaigns/1/pause", headers=auth_headers),
-        "/campaigns/1/cancel": client.get("/campaigns/1/cancel"),
+        "/campaigns/1/pause": client.get("/campaigns/1/pause"),
         "/calls/new": client.put("/calls/new"),
     }
     expected = {
         "/healthz": {"GET", "HEAD", "OPTIONS"},
         "/api/calls": {"GET", "HEAD", "OPTIONS", "POST"},
         "/api/campaigns/1/pause": {"OPTIONS", "POST"},
-        "/campaigns/1/cancel": {"OPTIONS", "POST"},
+        "/campaigns/1/pause": {"OPTIONS", "POST"},
         "/calls/new": {"GET", "HEAD", "OPTIONS", "POST"},
     }
     for path, response in answers.items():
