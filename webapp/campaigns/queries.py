@@ -64,8 +64,7 @@ def campaign_names(session: Session, ids: Iterable[int | None]) -> dict[int, str
     wanted = {campaign_id for campaign_id in ids if campaign_id is not None}
     if not wanted:
         return {}
-    rows = session.execute(select(Campaign.id, Campaign.name).where(Campaign.id.in_(wanted)))
-    return {campaign_id: name for campaign_id, name in rows}
+    return dict(session.execute(select(Campaign.id, Campaign.name).where(Campaign.id.in_(wanted))).all())
 
 
 def list_campaigns(session: Session, *, limit: int = 100) -> Sequence[Campaign]:

@@ -99,16 +99,3 @@ def live_context(session: Any, campaign: Campaign) -> dict[str, Any]:
         "control": ControlForm(),
     }
 
-
-def cancel_question(campaign: Campaign, counts: dict[str, int]) -> dict[str, Any]:
-    """What the page asking before a cancel says: what stops, what still runs, and that it is for good."""
-    waiting, in_flight = counts["waiting"], sum(counts[name] for name in IN_FLIGHT)
-    lines = [f"{waiting} contact{'s' if waiting != 1 else ''} still waiting will never be called."]
-    if in_flight:
-        lines.append(f"{in_flight} call{'s' if in_flight != 1 else ''} in progress will run to {'their' if in_flight != 1 else 'its'} end.")
-    lines.append("A canceled campaign cannot be resumed.")
-    return {
-        "question": f"Cancel the campaign “{campaign.name}”?", "consequences": lines,
-        "action": url_for("campaigns.cancel", campaign_id=campaign.id), "verb": "Cancel the campaign",
-        "back": url_for("campaigns.show", campaign_id=campaign.id), "keep": "Keep it",
-    }

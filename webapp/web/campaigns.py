@@ -24,9 +24,8 @@ from ..db import get_db, utcnow
 from ..gateway import account_sid
 from ..reporting.csv_export import csv_lines, csv_response
 from .campaign_forms import CampaignForm, ControlForm
-from .campaign_progress import (
-    CAMPAIGN_LABELS, CAMPAIGN_TONES, STATE_LABELS, STATE_TONES, campaign_status, cancel_question, live_context,
-)
+from .campaign_progress import CAMPAIGN_LABELS, CAMPAIGN_TONES, STATE_LABELS, STATE_TONES, campaign_status, live_context
+from .confirm import cancel_question
 from .display import localtime, viewer_zone, viewer_zone_name, zone_names
 from .roles import current_actor, forbidden, page_rule
 

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request
 
 from ...accounts import authenticate_token
+from ...config import get_settings
 from ...db import get_db
 from ..errors import error_response
 from ..openapi import document
@@ -40,7 +41,7 @@ def token_required(view: Callable[..., Any]) -> Callable[..., Any]:
 @bp.get("/openapi.json")
 def openapi() -> Any:
     """The API described as OpenAPI 3.1 (public: it holds no data)."""
-    return jsonify(document())
+    return jsonify(document(get_settings().exotel_requests_per_minute))
 
 
 # The routes, one module per resource, registered on the blueprint above.

@@ -6,6 +6,7 @@ from typing import Any
 
 from ...calls.status import KNOWN
 from ...campaigns.models import CONTACT_STATES
+from .requests import CALL_BODY_BYTES, CAMPAIGN_BODY_BYTES
 from .schemas import ERRORS, NULLABLE_STRING, answer, error, ref
 
 # Campaign ids are 32-bit integers; a larger one is no campaign (404).
@@ -44,6 +45,7 @@ PATHS: dict[str, Any] = {
                 "201": answer(ref("Call"), "Exotel accepted the call."),
                 "200": answer(ref("Call"), "A repeated Idempotency-Key: the first call."),
                 **ERRORS,
+                "413": error(f"The body is over {CALL_BODY_BYTES // 1024} KiB."),
                 "415": error("The body is not JSON."),
                 "429": error("The deployment's Exotel budget is spent; Retry-After says when to try again."),
                 "502": answer({"type": "object"}, "Exotel refused or failed; the call row keeps the error."),
@@ -98,7 +100,7 @@ PATHS: dict[str, Any] = {
                 "201": answer(ref("Campaign"), "The campaign, with the rows it did not import."),
                 "200": answer(ref("Campaign"), "A repeated Idempotency-Key: the first campaign."),
                 **ERRORS,
-                "413": error("The list is too large."),
+                "413": error(f"The body is over {CAMPAIGN_BODY_BYTES // (1024 * 1024)} MB."),
                 "415": error("Neither JSON nor multipart."),
             },
         },
