@@ -304,3 +304,14 @@ def test_start_is_audited_as_a_start_and_a_finished_campaign_shows_no_pace(app, 
     assert "Resumed" not in finished
     live = signed_in.get(f"{page_path}/live.json").get_json()
     assert live["final"] is True and "Pace now" not in live["html"]
+
+
+def test_the_first_resume_of_a_campaign_created_in_the_browser_is_its_start(app, signed_in, auth_headers):
+    _create(signed_in)
+    campaign_id = _campaign(app).id
+    assert signed_in.post(f"/api/campaigns/{campaign_id}/resume", headers=auth_headers).status_code == 200
+    assert signed_in.post(f"/api/campaigns/{campaign_id}/pause", headers=auth_headers).status_code == 200
+    assert signed_in.post(f"/api/campaigns/{campaign_id}/resume", headers=auth_headers).status_code == 200
+    assert [row.action for row in audit_rows(app) if row.action.startswith("campaign.")] == [
+        "campaign.create", "campaign.start", "campaign.pause", "campaign.resume",
+    ]
