@@ -18,7 +18,7 @@ CSV = "number,custom_field\n+919876500010,order-1\n+919876500021,order-2\n12,bad
 class Page:
     name: str  # its screenshots are <name>-<width>.png
     role: str | None  # who looks at it; None: signed out
-    path: str  # may name {call}, {failed}, {campaign} and {link}, the site's ids
+    path: str  # may name {call}, {failed}, {campaign}, {link}, {user} and {token}, the site's ids
     status: int = 200  # what the page (or the form's answer) is served with
     submit: Callable[..., None] | None = None  # (page, tag): sends a form of the page at `path`
 
@@ -92,11 +92,14 @@ PAGES = [
     Page("new-campaign-refused", "operator", "/campaigns/new", 422, _empty_campaign),
     Page("campaign-preview", "operator", "/campaigns/new", 200, _campaign),
     Page("suppressions", "operator", "/suppressions"),
+    Page("cancel-campaign", "operator", "/campaigns/{campaign}/cancel"),
     # An admin also manages users and tokens and reads the audit log.
     Page("users", "admin", "/admin/users"),
     Page("user-link", "admin", "/admin/users", 201, _add_user),
     Page("tokens", "admin", "/admin/tokens"),
     Page("token-created", "admin", "/admin/tokens", 201, _add_token),
+    Page("revoke-token", "admin", "/admin/tokens/{token}/revoke"),
+    Page("disable-user", "admin", "/admin/users/{user}/disable"),
     Page("audit", "admin", "/admin/audit"),
     Page("audit-filtered", "admin", "/admin/audit?action=sign_in"),
 ]

@@ -17,7 +17,7 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from tests.support.apps import LiveServer, make_app
-from webapp.accounts import create_user
+from webapp.accounts import create_token, create_user
 from webapp.accounts.audit import Actor
 from webapp.accounts.links import issue_link
 from webapp.calls.seeding import seed_many
@@ -25,7 +25,7 @@ from webapp.campaigns import store
 from webapp.campaigns.models import Campaign, CampaignContact
 from webapp.campaigns.spec import parse_campaign
 from webapp.db import get_db, utcnow
-from webapp.models import Call
+from webapp.models import ApiToken, Call
 
 ROLES = ("admin", "operator", "viewer")
 PASSWORD = "correct horse battery"
@@ -51,7 +51,8 @@ class Site:
         with self.app.app_context():
             db = get_db()
             for role in ROLES:
-                create_user(db, email(role), PASSWORD, role=role)
+                self.ids.setdefault("user", str(create_user(db, email(role), PASSWORD, role=role).id))
+            create_token(db, "crm", role="viewer")
             invited = create_user(db, "invited@example.com", None, role="viewer")
             self.ids["link"] = issue_link(db, invited.id, Actor(f"user:{email('admin')}"), action="")
             seed_many([db.engine], calls, days=7, seed=7)
@@ -61,6 +62,7 @@ class Site:
                 self.ids["call"] = call.id
                 self.ids["failed"] = session.scalars(select(Call.id).where(Call.status == "failed").limit(1)).one()
             self.ids["campaign"] = str(self._campaign(db))
+            self.ids["token"] = str(db.session().scalar(select(ApiToken.id).where(ApiToken.name == "crm")))
 
     @staticmethod
     def _campaign(db) -> int:
@@ -105,4 +107,5 @@ def sign_in(page, base_url: str, role: str) -> None:
     page.get_by_label("Email").fill(email(role))
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base_url}/calls")
+    page.wait_for_url(f"{base_url}/")  # signing in lands on Home
+    page.goto(f"{base_url}/calls")

@@ -120,6 +120,11 @@ def test_create_preview_start_and_watch_a_campaign_finish(served, page, tmp_path
     attempt = live.locator("tr", has_text="+919876500021").locator("a.attempt")
     expect(attempt).to_have_text("#1 Busy")
     expect(live).to_have_attribute("data-final", "true")
+    # A finished campaign shows no pace, and what Start said of the running campaign is gone.
+    expect(live.locator("#pace")).to_have_count(0)
+    expect(live.locator("#finish")).to_have_count(0)
+    expect(page.locator(".flash")).to_have_count(0)
+    expect(page.locator("main")).not_to_contain_text("calls are placed at up to")
     # Its counts were redrawn on every poll without a word; the new status was said once.
     assert announcements(page) == ["Campaign status: Completed"]
     assert not in_live_region(page, "#campaign-live")

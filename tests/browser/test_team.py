@@ -32,7 +32,8 @@ def _join(browser, base_url: str, link: str, email: str, password: str):
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base_url}/calls")
+    page.wait_for_url(f"{base_url}/")  # signing in lands on Home
+    page.goto(f"{base_url}/calls")
     return page
 
 

@@ -29,8 +29,8 @@ def test_status_json_answers_401_not_a_redirect(client, user):
 def test_sign_in_and_out(client, user):
     response = sign_in(client)
     assert response.status_code == 302
-    assert response.headers["Location"] == "/calls"
-    page = client.get("/calls").get_data(as_text=True)
+    assert response.headers["Location"] == "/"  # Home, the shift at a glance
+    page = client.get("/").get_data(as_text=True)
     assert EMAIL in page and "Sign out" in page
 
     token = csrf_token(page)
@@ -247,7 +247,7 @@ def test_next_never_leaves_the_site(client, user, target):
     assert response.status_code == 302
     location = response.headers["Location"]
     # A path on this site (percent-escapes stay escaped), else the default page.
-    assert location == "/calls" or (target.startswith("/%") and location == target)
+    assert location == "/" or (target.startswith("/%") and location == target)
 
 
 def test_next_goes_back_to_the_page_asked_for(client, user):
@@ -261,7 +261,7 @@ def test_next_goes_back_to_the_page_asked_for(client, user):
 
 def test_signed_in_visitor_of_login_goes_on(signed_in):
     assert signed_in.get("/login?next=/settings").headers["Location"] == "/settings"
-    assert signed_in.get("/login?next=//evil.example").headers["Location"] == "/calls"
+    assert signed_in.get("/login?next=//evil.example").headers["Location"] == "/"
 
 
 def test_users_sign_in_case_insensitively(app, client):

@@ -138,3 +138,18 @@ def test_a_count_past_the_cap_says_more_than(app, signed_in, monkeypatch):
     for n in range(4):
         add_call(app, created_at=datetime.now(UTC) - timedelta(seconds=n))
     assert 'More than <strong class="num">2</strong> calls' in signed_in.get("/calls").get_data(as_text=True)
+
+
+def test_a_campaign_call_names_its_campaign_by_name(app, signed_in, auth_headers):
+    campaign = signed_in.post("/api/campaigns", headers=auth_headers, json={
+        "name": "Payment reminders", "app_id": "1", "contacts": [{"number": "+919876500001"}]}).get_json()
+    by = f"campaign:{campaign['id']}"
+    call = add_call(app, status="ringing", created_by=by, campaign_id=campaign["id"])
+    said = "Payment reminders (campaign)"
+    page = signed_in.get("/calls").get_data(as_text=True)
+    assert f">{said}</td>" in page and f">Campaign {campaign['id']}<" not in page
+    polled = signed_in.get(f"/calls/status.json?ids={call.id}").get_json()["calls"][call.id]["html"]
+    assert f">{said}</td>" in polled
+    assert f">{said}</a>" in signed_in.get(f"/calls/{call.id}").get_data(as_text=True)
+    filtered = signed_in.get(f"/calls?created_by={by}").get_data(as_text=True)
+    assert f'<option value="{by}" selected>{said}</option>' in filtered

@@ -8,6 +8,7 @@ import re
 from sqlalchemy import func, select
 
 from tests.support.csvfiles import csv_download
+from tests.support.teams import audit_rows
 from webapp.campaigns.dispatch import dispatch, window_of
 from webapp.campaigns.models import Campaign, CampaignContact, Suppression
 from webapp.db import get_db, utcnow
@@ -327,3 +328,35 @@ def test_outcomes_over_time_counts_attempts_per_stretch_by_outcome(app, signed_i
     assert data.counts["busy"] == [1, 0, 0, 0]
     assert data.counts["refused"] == [0, 1, 0, 0]
     assert data.counts["in progress"] == [0, 0, 0, 1]
+
+
+def test_start_is_audited_as_a_start_and_a_finished_campaign_shows_no_pace(app, signed_in):
+    _create(signed_in)
+    campaign_id = _campaign(app).id
+    page_path = f"/campaigns/{campaign_id}"
+    for action in ("start", "start", "pause", "resume"):
+        assert _post(signed_in, f"{page_path}/{action}", page_path).status_code == 303
+    target = f"campaign:{campaign_id}"
+    assert [(row.action, row.target) for row in audit_rows(app) if row.action.startswith("campaign.")] == [
+        ("campaign.create", target), ("campaign.start", target), ("campaign.pause", target), ("campaign.resume", target),
+    ]
+    running = signed_in.get(page_path).get_data(as_text=True)
+    assert "Pace now" in running and 'id="finish"' in running
+    assert _post(signed_in, f"{page_path}/cancel", page_path).status_code == 303
+    finished = signed_in.get(page_path).get_data(as_text=True)
+    assert "Canceled" in finished
+    assert "Pace now" not in finished and 'id="pace"' not in finished and 'id="finish"' not in finished
+    assert "Resumed" not in finished
+    live = signed_in.get(f"{page_path}/live.json").get_json()
+    assert live["final"] is True and "Pace now" not in live["html"]
+
+
+def test_the_first_resume_of_a_campaign_created_in_the_browser_is_its_start(app, signed_in, auth_headers):
+    _create(signed_in)
+    campaign_id = _campaign(app).id
+    assert signed_in.post(f"/api/campaigns/{campaign_id}/resume", headers=auth_headers).status_code == 200
+    assert signed_in.post(f"/api/campaigns/{campaign_id}/pause", headers=auth_headers).status_code == 200
+    assert signed_in.post(f"/api/campaigns/{campaign_id}/resume", headers=auth_headers).status_code == 200
+    assert [row.action for row in audit_rows(app) if row.action.startswith("campaign.")] == [
+        "campaign.create", "campaign.start", "campaign.pause", "campaign.resume",
+    ]

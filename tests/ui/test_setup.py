@@ -37,7 +37,7 @@ def test_first_admin_needs_the_code(app, client):
 def test_first_admin_is_created_and_signed_in(app, client):
     code = app.extensions["setup_code"]
     response = _setup(client, code.lower().replace("-", " "))  # forgiving about case and separators
-    assert response.status_code == 302 and response.headers["Location"] == "/calls"
+    assert response.status_code == 302 and response.headers["Location"] == "/"
     page = client.get("/calls").get_data(as_text=True)
     assert "first@example.com" in page
     with app.app_context():

@@ -54,6 +54,13 @@ def check_text(value: str, field: str | None, *, limit: int = MAX_TEXT, label: s
     return value
 
 
+def integral(value: Any) -> Any:
+    """`value`, an integral float (JSON's 60.0, which JSON Schema counts as an integer) made an int."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def refuse_json_constant(constant: str) -> Any:
     """json.loads' parse_constant: NaN, Infinity and -Infinity are Python's, not JSON's."""
     raise ValueError(f"{constant} is not JSON")

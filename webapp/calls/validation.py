@@ -13,7 +13,17 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 
-from .checks import MAX_TEXT, Faults, ValidationError, check_text, has_lone_surrogate, in_utc, is_clean_text, refuse_json_constant
+from .checks import (
+    MAX_TEXT,
+    Faults,
+    ValidationError,
+    check_text,
+    has_lone_surrogate,
+    in_utc,
+    integral,
+    is_clean_text,
+    refuse_json_constant,
+)
 
 # The building blocks live in .checks; importers know them by this module's name too.
 __all__ = [
@@ -34,8 +44,9 @@ FIELDS = {
     "from", "caller_id", "flow_url", "app_id", "call_type", "time_limit", "time_out",
     "custom_field", "status_callback_events",
 }
-_CALLER_ID = re.compile(r"^\+?\d{6,16}$")
-_APP_ID = re.compile(r"^\d{1,12}$")
+# What an ExoPhone (separators removed) and an app id look like; the OpenAPI document states them too.
+CALLER_ID = re.compile(r"^\+?\d{6,16}$")
+APP_ID = re.compile(r"^\d{1,12}$")
 
 
 def _check_texts(data: Mapping[Any, Any], faults: Faults) -> None:
@@ -108,14 +119,14 @@ def _optional_int(data: Mapping[str, Any], name: str, low: int, high: int) -> in
 
 def _flow_url(data: Mapping[str, Any], account_sid: str) -> str:
     flow_url = _optional_text(data, "flow_url")
-    app_id = data.get("app_id")
+    app_id = integral(data.get("app_id"))
     if isinstance(app_id, int) and not isinstance(app_id, bool):
         app_id = str(app_id)
     app_id = _optional_text({"app_id": app_id}, "app_id")
     if flow_url and app_id:
         raise ValidationError("Give flow_url or app_id, not both.", "flow_url")
     if app_id:
-        if not _APP_ID.match(app_id):
+        if not APP_ID.match(app_id):
             raise ValidationError("app_id is the number of a flow in App Bazaar > My Apps.", "app_id")
         return f"http://my.exotel.com/{account_sid}/exoml/start_voice/{app_id}"
     if not flow_url:
@@ -157,7 +168,7 @@ def _caller_id(data: Mapping[str, Any], default_caller_id: str | None) -> str:
     if not caller_id:
         raise ValidationError("caller_id (your ExoPhone) is required; EXOTEL_CALLER_ID is not set.", "caller_id", "missing_field")
     caller_id = re.sub(r"[\s\-()]", "", caller_id)
-    if not _CALLER_ID.match(caller_id):
+    if not CALLER_ID.match(caller_id):
         raise ValidationError("caller_id must be an ExoPhone number, e.g. 08047112345.", "caller_id")
     return caller_id
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -75,6 +75,14 @@ def import_summary(session: Session, campaign_id: int) -> dict[str, Any]:
 
 def get_campaign(session: Session, campaign_id: int) -> Campaign | None:
     return session.get(Campaign, campaign_id)
+
+
+def campaign_names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
+    """The names of the campaigns `ids` (None and unknown ids left out), in one query."""
+    wanted = {campaign_id for campaign_id in ids if campaign_id is not None}
+    if not wanted:
+        return {}
+    return dict(session.execute(select(Campaign.id, Campaign.name).where(Campaign.id.in_(wanted))).all())
 
 
 def list_campaigns(session: Session, *, limit: int = 100) -> Sequence[Campaign]:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..calls.checks import integral
+
 RETRYABLE = ("busy", "no-answer", "failed")
 MAX_RETRIES = 5
 BACKOFFS = ("linear", "exponential")
@@ -60,13 +62,13 @@ def parse_retries(data: Mapping[str, Any] | None) -> RetryPolicy:
     unknown = set(data) - {"count", "on", "delay_minutes", "backoff"}
     if unknown:
         raise RetryError(f"Unknown retries field {sorted(unknown)[0]!r}.")
-    count = data.get("count", 0)
+    count = integral(data.get("count", 0))
     if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_RETRIES:
         raise RetryError(f"retries.count must be a whole number from 0 to {MAX_RETRIES}.", "retries.count")
     on = data.get("on", list(RETRYABLE))
     if not isinstance(on, list | tuple) or any(not isinstance(item, str) or item not in RETRYABLE for item in on):
         raise RetryError(f"retries.on must be a list of {', '.join(RETRYABLE)}.", "retries.on")
-    delay = data.get("delay_minutes", DEFAULT_DELAY_MINUTES)
+    delay = integral(data.get("delay_minutes", DEFAULT_DELAY_MINUTES))
     if not isinstance(delay, int) or isinstance(delay, bool) or not 1 <= delay <= MAX_DELAY_MINUTES:
         raise RetryError(f"retries.delay_minutes must be a whole number from 1 to {MAX_DELAY_MINUTES}.", "retries.delay_minutes")
     backoff = data.get("backoff", "linear")

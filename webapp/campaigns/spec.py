@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from ..calls.checks import integral
 from ..calls.validation import CallOptions, ValidationError, check_text, validate_call_options
 from .retries import RetryError, RetryPolicy, parse_retries
 from .window import CallingWindow, WindowError, parse_window
@@ -18,6 +19,7 @@ FIELDS = {
 }
 DEFAULT_CALLS_PER_MINUTE = 60
 MAX_NAME = 200
+MAX_IN_FLIGHT = 100_000
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class CampaignInput:
 
 
 def _whole(data: Mapping[str, Any], name: str, low: int, high: int, default: int | None) -> int | None:
-    value = data.get(name)
+    value = integral(data.get(name))
     if value is None or value == "":
         return default
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
@@ -120,7 +122,7 @@ def parse_campaign(data: Any, *, account_sid: str, default_caller_id: str | None
         name=name.strip(),
         options=options,
         calls_per_minute=calls_per_minute,
-        max_in_flight=_whole(data, "max_in_flight", 1, 100_000, None),
+        max_in_flight=_whole(data, "max_in_flight", 1, MAX_IN_FLIGHT, None),
         window=window,
         retries=retries,
         start_at=start_at,

@@ -23,6 +23,8 @@ from .spec import CampaignInput
 LISTED = 1000
 INSERT_BATCH = 1000
 
+NOT_STARTED = "not started"  # the pause reason of a campaign created in the browser, until its Start
+
 
 class CampaignError(ValueError):
     """A campaign that cannot be created or changed as asked; `field` names the part at fault."""
@@ -85,7 +87,7 @@ def create_campaign(
         if start:
             status, reason = ("scheduled", None) if spec.start_at and spec.start_at > now else ("running", None)
         else:
-            status, reason = "paused", "not started"
+            status, reason = "paused", NOT_STARTED
         campaign = Campaign(
             name=spec.name, status=status, status_reason=reason, flow_url=options.flow_url, caller_id=options.caller_id,
             call_type=options.call_type, time_limit=options.time_limit, time_out=options.time_out,
@@ -186,17 +188,32 @@ def pause(
     return campaign
 
 
+def start(db: Database, campaign_id: int, *, now: datetime, actor: Actor | None = None) -> Campaign:
+    """Place the first attempts of a campaign created not started; one started already is left as it is."""
+    with db.transaction() as session:
+        campaign = _locked(session, campaign_id)
+        if campaign.status == "paused" and campaign.status_reason == NOT_STARTED:
+            _go(campaign, now)
+            _audit(session, actor, "campaign.start", campaign, now)
+    return campaign
+
+
 def resume(db: Database, campaign_id: int, *, now: datetime, actor: Actor | None = None) -> Campaign:
-    """Place attempts again (or for the first time, for a campaign created not started)."""
+    """Place attempts again (or for the first time, for a campaign created not started: then it is a start)."""
     with db.transaction() as session:
         campaign = _locked(session, campaign_id)
         if campaign.status in ("completed", "canceled"):
             raise CampaignError(f"The campaign is {campaign.status}; it cannot be resumed.", None, "conflict")
         if campaign.status == "paused":
-            campaign.status = "scheduled" if campaign.start_at and campaign.start_at > now else "running"
-            campaign.status_reason, campaign.updated_at = None, now
-            _audit(session, actor, "campaign.resume", campaign, now)
+            action = "campaign.start" if campaign.status_reason == NOT_STARTED else "campaign.resume"
+            _go(campaign, now)
+            _audit(session, actor, action, campaign, now)
     return campaign
+
+
+def _go(campaign: Campaign, now: datetime) -> None:
+    campaign.status = "scheduled" if campaign.start_at and campaign.start_at > now else "running"
+    campaign.status_reason, campaign.updated_at = None, now
 
 
 def cancel(db: Database, campaign_id: int, *, now: datetime, actor: Actor | None = None) -> Campaign:

@@ -34,7 +34,11 @@
       window.ExoChartHints();
       // Counts and pace change on most polls and are not read out; a new status is, once.
       var after = shown();
-      if (after && (!before || before.status !== after.status)) window.ExoAnnounce("Campaign status: " + after.label);
+      if (after && (!before || before.status !== after.status)) {
+        window.ExoAnnounce("Campaign status: " + after.label);
+        // What the last press said ("Started: calls are placed ...") told of the status before this one.
+        document.querySelectorAll(".flashes").forEach(function (box) { box.remove(); });
+      }
     }
     root.dataset.final = data.final ? "true" : "false";
     return !data.final;

@@ -56,7 +56,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(exc.code or 500, code, exc.description or exc.name)
+        # werkzeug's own headers of the error: a 405's Allow (the methods the route takes), a 401's WWW-Authenticate.
+        own = {name: value for name, value in exc.get_headers() if name.lower() != "content-type"}
+        return error_response(exc.code or 500, code, exc.description or exc.name, headers=own or None)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

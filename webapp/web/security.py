@@ -95,8 +95,9 @@ def set_security_headers(response: Response) -> Response:
         headers.add("Content-Security-Policy", content_security_policy(current_app))
     if request.is_secure and "strict-transport-security" not in present:
         headers.add("Strict-Transport-Security", "max-age=31536000")
-    if response.mimetype == "text/html" and "cache-control" not in present:
-        # Pages show customer data: never kept by shared caches or replayed from disk.
+    if "cache-control" not in present and request.endpoint != "static":
+        # Every answer but the static assets (pages, JSON, CSV, errors, 304s) may carry customer data
+        # or numbers that change by the second: kept by no cache, shared or private, nor replayed from disk.
         headers["Cache-Control"] = "no-store"
     return response
 

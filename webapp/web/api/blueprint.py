@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from ...accounts import authenticate_token
 from ...accounts.unknown_tokens import UnknownTokens, record_unknown_tokens
+from ...config import get_settings
 from ...db import get_db
 from ..browser.login import now
 from ..errors import error_response
@@ -51,5 +52,5 @@ def _audit_unknown_tokens(*, refused: bool) -> None:
 @bp.get("/openapi.json")
 def openapi() -> Any:
     """The API described as OpenAPI 3.1 (public: it holds no data)."""
-    return jsonify(document())
+    return jsonify(document(get_settings().exotel_requests_per_minute))
 

@@ -98,3 +98,4 @@ def live_context(session: Any, campaign: Campaign) -> dict[str, Any]:
         "final": campaign.status in ("completed", "canceled") and in_flight == 0,
         "control": ControlForm(),
     }
+

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -92,12 +94,16 @@ def shorttime(value: datetime | None, fmt: str = "%d %b %H:%M:%S", *, now: datet
     return local.strftime(fmt)
 
 
-def placed_by(created_by: str | None) -> str:
-    """Who placed a call, in words: the user's email, the API token's name, the campaign."""
+def placed_by(created_by: str | None, campaign_names: Mapping[int, str] | None = None) -> str:
+    """Who placed a call, in words: the user's email, the API token's name, the campaign's name (from
+    `campaign_names`, by id; its number only when it is not there, e.g. deleted since)."""
     kind, _, name = (created_by or "").partition(":")
     if not name:
         return created_by or ""
-    return {"user": name, "token": f"API token {name}", "campaign": f"Campaign {name}"}.get(kind, created_by or "")
+    if kind == "campaign":
+        known = (campaign_names or {}).get(int(name)) if name.isdigit() else None
+        return f"{known} (campaign)" if known else f"Campaign {name}"
+    return {"user": name, "token": f"API token {name}"}.get(kind, created_by or "")
 
 
 def flow_name(flow_url: str | None) -> str:
@@ -197,7 +203,8 @@ def init_display(app: Flask) -> None:
     app.add_template_filter(flow_name, "flow_name")
     app.add_template_global(is_final, "is_final")
     app.add_template_global(viewer_zone_name, "viewer_zone_name")
-    app.jinja_env.globals.update(EVENT_LABELS=EVENT_LABELS, FINAL_STATUSES=sorted(FINAL), zone_countries=zone_countries)
+    # Pages naming the campaigns their calls came from pass their names; others show campaigns by number.
+    app.jinja_env.globals.update(campaign_names=MappingProxyType({}), EVENT_LABELS=EVENT_LABELS, FINAL_STATUSES=sorted(FINAL), zone_countries=zone_countries)
 
     @app.context_processor
     def simulator_flag():

@@ -14,6 +14,7 @@ from ...accounts import (
     create_token,
     create_user,
     disable_user,
+    get_user,
     issue_link,
     list_tokens,
     list_users,
@@ -23,6 +24,7 @@ from ...accounts.audit import OUTCOMES, AuditFilters, actions, iter_entries, lis
 from ...config import get_settings
 from ...db import get_db
 from ...reporting.csv_export import csv_lines, csv_response
+from ..browser.confirm import disable_question, revoke_question
 from ..browser.display import viewer_zone
 from ..browser.forms import AddUserForm, ConfirmForm, RoleForm, TokenForm
 from ..browser.login import now
@@ -93,9 +95,14 @@ def set_role(user_id: int):
     return refused or redirect(url_for("admin.users"), 303)
 
 
-@bp.post("/users/<int:user_id>/disable")
+@bp.route("/users/<int:user_id>/disable", methods=["GET", "POST"])
 def disable(user_id: int):
-    """Disable a user: their sessions and the tokens they made stop now (never the last admin)."""
+    """Disable a user: their sessions and the tokens they made stop now (never the last admin). GET asks first."""
+    if request.method == "GET":
+        user = get_user(get_db(), user_id)
+        if user is None or user.disabled_at is not None:
+            return redirect(url_for("admin.users"), 303)
+        return render_template("confirm.html", **disable_question(user))
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for("admin.users"), 303)
     refused = _user_action(lambda: disable_user(get_db(), user_id, current_actor(), now=now(), acting_user_id=current_user.id))
@@ -149,9 +156,14 @@ def add_token():
     return _tokens_page(TokenForm(formdata=None), 201, created=token)
 
 
-@bp.post("/tokens/<int:token_id>/revoke")
+@bp.route("/tokens/<int:token_id>/revoke", methods=["GET", "POST"])
 def revoke(token_id: int):
-    """Revoke a token: its next request is refused."""
+    """Revoke a token: its next request is refused. GET asks first."""
+    if request.method == "GET":
+        token = next((row for row in list_tokens(get_db()) if row.id == token_id and row.revoked_at is None), None)
+        if token is None:
+            return redirect(url_for("admin.tokens"), 303)
+        return render_template("confirm.html", **revoke_question(token))
     if ConfirmForm().validate_on_submit():
         try:
             row = revoke_token(get_db(), token_id, current_actor(), now=now())

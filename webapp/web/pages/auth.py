@@ -31,7 +31,8 @@ bp = Blueprint("auth", __name__)
 
 
 def _home() -> str:
-    return url_for("ui.calls")
+    """Where signing in lands without a `next`: Home, the shift at a glance."""
+    return url_for("home.index")
 
 
 def _too_many(template: str, form, wait: float, message: str = "Too many failed attempts."):

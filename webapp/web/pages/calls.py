@@ -15,6 +15,7 @@ from ...calls.placing import CallKeyConflict, Placement, again_request
 from ...calls.queries import COUNT_CAP, BadCallCursor, call_events, get_call, get_calls, list_calls, page_total
 from ...calls.status import KNOWN, is_final
 from ...calls.validation import CallInput, ValidationError, is_clean_text, validate_call
+from ...campaigns.queries import campaign_names
 from ...campaigns.suppressions import Suppressed, may_override
 from ...config import get_settings
 from ...db import get_db
@@ -161,6 +162,7 @@ def _call_context(call: Call) -> dict[str, Any]:
         "payloads": {event.id: pretty_payload(event.payload) for event in events},
         "version": _version(call, len(events)),
         "again_nonce": _nonce(),
+        "campaign_names": campaign_names(get_db().session(), [call.campaign_id]),
     }
 
 
@@ -209,8 +211,12 @@ def calls():
     first_url = url_for("ui.calls", **args) if cursor else None
     caller_ids, flows = choices(get_db().engine)
     placers = placer_choices(session)
-    if args.get("created_by") and args["created_by"] not in {value for value, _label in placers}:
-        placers.append((args["created_by"], placed_by(args["created_by"])))  # a campaign's, or someone gone since
+    names = campaign_names(session, [call.campaign_id for call in page.calls])
+    by = args.get("created_by")
+    if by and by not in {value for value, _label in placers}:  # a campaign's, or someone gone since
+        kind, _, ident = by.partition(":")
+        ids = [int(ident)] if kind == "campaign" and ident.isdigit() and len(ident) <= 9 else []
+        placers.append((by, placed_by(by, campaign_names(session, ids))))
     return render_template(
         "calls/index.html",
         calls=page.calls,
@@ -222,6 +228,7 @@ def calls():
         caller_ids=caller_ids,
         flows=flows,
         placers=placers,
+        campaign_names=names,
         next_url=next_url,
         first_url=first_url,
     )
@@ -232,11 +239,12 @@ def calls_status():
     """What the calls list polls: the current rows of the calls it shows in flight, in one query; 304 if none changed."""
     ids = [value for value in (request.args.get("ids") or "").split(",") if value and len(value) <= 64][:MAX_POLLED]
     found = get_calls(get_db().session(), ids)
+    names = campaign_names(get_db().session(), [call.campaign_id for call in found])
     state = sorted((call.id, call.status, call.updated_at.isoformat() if call.updated_at else "") for call in found)
     version = hashlib.sha256(repr(state).encode()).hexdigest()[:20]
     return poll_response(version, lambda: {"calls": {
         call.id: {"status": call.status, "label": call_label(call), "final": is_final(call.status),
-                  "html": render_template("calls/_row.html", call=call)}
+                  "html": render_template("calls/_row.html", call=call, campaign_names=names)}
         for call in found
     }})
 

@@ -23,6 +23,7 @@ from ...exotel_access import account_sid
 from ...reporting.csv_export import csv_lines, csv_response
 from ..browser.campaign_forms import CampaignForm, ControlForm
 from ..browser.campaign_progress import CAMPAIGN_LABELS, CAMPAIGN_TONES, STATE_LABELS, STATE_TONES, campaign_status, live_context
+from ..browser.confirm import cancel_question
 from ..browser.display import localtime, viewer_zone, viewer_zone_name, zone_names
 from ..roles import current_actor, forbidden, page_rule
 
@@ -39,7 +40,7 @@ def may_control() -> bool:
     return bool(current_user.is_authenticated and current_user.can("place"))
 
 
-CONTROL_READS = {"campaigns.new_campaign"}  # pages that only a controller needs
+CONTROL_READS = {"campaigns.new_campaign", "campaigns.cancel"}  # pages that only a controller needs
 
 
 def _control_endpoints() -> dict[str, str]:
@@ -230,7 +231,7 @@ def start(campaign_id: int):
     """Start a campaign created not started; pressing it twice starts it once."""
     def act(campaign: Campaign) -> str:
         was = campaign_status(campaign)
-        after = store.resume(get_db(), campaign_id, now=utcnow(), actor=current_actor())
+        after = store.start(get_db(), campaign_id, now=utcnow(), actor=current_actor())
         if was != "not started":
             return "This campaign was already started; nothing changed."
         return _going(after, "Started")
@@ -254,8 +255,15 @@ def pause(campaign_id: int):
     return _control(campaign_id, act)
 
 
-@bp.post("/campaigns/<int(max=2147483647):campaign_id>/cancel")
+@bp.route("/campaigns/<int(max=2147483647):campaign_id>/cancel", methods=["GET", "POST"])
 def cancel(campaign_id: int):
+    """GET asks first (a page, so it works without script); POST cancels."""
+    if request.method == "GET":
+        campaign = _load(get_db().session(), campaign_id)
+        if campaign.status in ("completed", "canceled"):
+            return redirect(url_for("campaigns.show", campaign_id=campaign_id), 303)
+        return render_template("confirm.html", **cancel_question(campaign, _counts(campaign_id)))
+
     def act(campaign: Campaign) -> str:
         store.cancel(get_db(), campaign_id, now=utcnow(), actor=current_actor())
         counts = _counts(campaign_id)

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from ....config import Settings
 from .paths import PATHS
+from .requests import call_request, campaign_request
 from .schemas import SCHEMAS
 
 
-def document() -> dict[str, Any]:
-    """The whole OpenAPI document."""
+def document(budget: int = Settings.exotel_requests_per_minute) -> dict[str, Any]:
+    """The whole OpenAPI document; `budget` is the deployment's EXOTEL_REQUESTS_PER_MINUTE (a campaign's top pace)."""
+    schemas = {**SCHEMAS, "CallRequest": call_request(), "CampaignRequest": campaign_request(max(budget, 1))}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Exotel calls", "version": "1", "description": "Place calls and run campaigns through Exotel."},
         "servers": [{"url": "/"}],
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}],

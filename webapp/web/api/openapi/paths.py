@@ -6,6 +6,7 @@ from typing import Any
 
 from ....calls.status import KNOWN
 from ....campaigns.models import CONTACT_STATES
+from .requests import CALL_BODY_BYTES, CAMPAIGN_BODY_BYTES
 from .schemas import ERRORS, NULLABLE_STRING, answer, error, ref
 
 # Campaign ids are 32-bit integers; a larger one is no campaign (404).
@@ -48,6 +49,7 @@ PATHS: dict[str, Any] = {
                              "set override_suppression."),
                 "422": error("A field is wrong (`field` names it), or `suppressed`: the number is on the suppression "
                              "list; the message gives the reason and the date. Nothing was sent."),
+                "413": error(f"The body is over {CALL_BODY_BYTES // 1024} KiB."),
                 "415": error("The body is not JSON."),
                 "429": error("The deployment's Exotel budget is spent; Retry-After says when to try again."),
                 "502": answer({"type": "object"}, "Exotel refused or failed; the call row keeps the error."),
@@ -104,7 +106,7 @@ PATHS: dict[str, Any] = {
                 **ERRORS,
                 "422": error("A field is wrong (`field` names it), no row can be called, or the CSV cannot be read: "
                              "a quote that does not close on its line is refused, naming the row where it opened."),
-                "413": error("The list is too large."),
+                "413": error(f"The body is over {CAMPAIGN_BODY_BYTES // (1024 * 1024)} MB."),
                 "415": error("Neither JSON nor multipart."),
             },
         },

@@ -91,27 +91,6 @@ SCHEMAS: dict[str, Any] = {
             "events": {"type": "array", "items": ref("Event")},
         },
     },
-    "CallRequest": {
-        "type": "object",
-        "required": ["from"],
-        "additionalProperties": False,
-        "properties": {
-            "from": {"type": "string", "description": "The customer's number; national numbers are read as Indian."},
-            "caller_id": {"type": "string", "description": "Your ExoPhone; required unless EXOTEL_CALLER_ID is set."},
-            "flow_url": {"type": "string"},
-            "app_id": {"type": ["string", "integer"]},
-            "call_type": {"enum": ["trans", "promo"]},
-            "time_limit": {"type": "integer", "minimum": 1, "maximum": 14400},
-            "time_out": {"type": "integer", "minimum": 1, "maximum": 60},
-            "custom_field": {"type": "string", "maxLength": 128},
-            "status_callback_events": {"type": "array", "items": {"enum": ["answered", "terminal"]}},
-            "override_suppression": {
-                "type": "boolean", "default": False,
-                "description": "Call the number even though it is on the suppression list. Admin tokens only "
-                               "(another role's true is refused with 403 `forbidden`); recorded in the audit log.",
-            },
-        },
-    },
     "Window": {
         "type": "object",
         "properties": {
@@ -186,34 +165,6 @@ SCHEMAS: dict[str, Any] = {
                 "additionalProperties": {"type": "integer"},
             },
             "not_imported_csv": {"type": "string", "description": "Path of every row not imported, as CSV."},
-        },
-    },
-    "CampaignRequest": {
-        "type": "object",
-        "required": ["name", "contacts"],
-        "properties": {
-            "name": {"type": "string", "maxLength": 200},
-            "flow_url": {"type": "string"},
-            "app_id": {"type": ["string", "integer"]},
-            "caller_id": {"type": "string"},
-            "contacts": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["number"],
-                    "properties": {"number": {"type": "string"}, "custom_field": {"type": "string"}},
-                },
-            },
-            "calls_per_minute": {"type": "integer", "minimum": 1},
-            "max_in_flight": {"type": "integer", "minimum": 1},
-            "window": ref("Window"),
-            "retries": ref("Retries"),
-            "start_at": {"type": "string", "format": "date-time"},
-            "end_at": {"type": "string", "format": "date-time"},
-            "call_type": {"enum": ["trans", "promo"]},
-            "time_limit": {"type": "integer", "minimum": 1, "maximum": 14400},
-            "time_out": {"type": "integer", "minimum": 1, "maximum": 60},
-            "status_callback_events": {"type": "array", "items": {"enum": ["answered", "terminal"]}},
         },
     },
     "Contact": {
