@@ -37,6 +37,7 @@ class SimCall:
     ended_at: datetime | None = None
     conversation: int = 0
     recording_url: str | None = None
+    to_number: str | None = None  # "connect two numbers": the second number, instead of a flow
 
     @property
     def finished(self) -> bool:
@@ -51,16 +52,17 @@ class SimCall:
             "DateCreated": format_ts(self.created),
             "DateUpdated": format_ts(self.updated or self.created),
             "AccountSid": self.account_sid,
-            "To": None,  # flow calls have no To number
+            "To": self.to_number,  # None for a flow call: it has no To number
             "From": self.from_number,
             "PhoneNumberSid": self.caller_id,
             "Status": self.status,
             "StartTime": format_ts(self.created),
             "EndTime": format_ts(self.ended_at),
-            "Duration": int((self.ended_at - self.created).total_seconds()) if self.ended_at else None,
+            # Exotel writes durations as strings of digits, empty until the call has ended.
+            "Duration": str(int((self.ended_at - self.created).total_seconds())) if self.ended_at else "",
             "Price": None,
             "Direction": "outbound-api",
-            "AnsweredBy": None,
+            "AnsweredBy": callbacks.HUMAN if self.answered_at is not None and self.finished else None,
             "Uri": f"/v1/Accounts/{self.account_sid}/Calls.json/{self.sid}",
             "RecordingUrl": self.recording_url,
         }
@@ -68,8 +70,8 @@ class SimCall:
             on_call = self.conversation if self.finished else 0
             leg_status = self.status if self.finished else IN_PROGRESS
             body["Details"] = {
-                "ConversationDuration": on_call,
+                "ConversationDuration": str(on_call),
                 "Leg1Status": leg_status,
-                "Legs": [{"Leg": {"Id": 1, "OnCallDuration": on_call, "Status": leg_status}}],
+                "Legs": [{"Leg": {"Id": 1, "OnCallDuration": str(on_call), "Status": leg_status}}],
             }
         return body

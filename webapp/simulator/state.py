@@ -161,7 +161,8 @@ class SimulatorState:
     def place_call(self, *, from_number: str, caller_id: str, flow_url: str, call_type: str | None = None,
                    time_limit: int | None = None, timeout: int | None = None,
                    custom_field: str | None = None, status_callback: str | None = None,
-                   events: tuple[str, ...] = (), content_type: str = callbacks.MULTIPART) -> SimCall:
+                   events: tuple[str, ...] = (), content_type: str = callbacks.MULTIPART,
+                   to_number: str | None = None) -> SimCall:
         """Create a call and schedule its timeline; ``from_number`` as Exotel shows it."""
         outcome = outcome_for_number(from_number)
         talk = conversation_seconds(from_number)
@@ -173,7 +174,7 @@ class SimulatorState:
             caller_id=caller_id, flow_url=flow_url, outcome=outcome, created=created,
             call_type=call_type, time_limit=time_limit, timeout=timeout, custom_field=custom_field,
             status_callback=status_callback, events=events, content_type=content_type,
-            talk_seconds=talk if outcome == COMPLETED else 0, updated=created,
+            talk_seconds=talk if outcome == COMPLETED else 0, updated=created, to_number=to_number,
         )
         with self._lock:
             self._calls[call.sid] = call

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
@@ -19,12 +18,12 @@ from ..config import get_settings
 from ..exotel import ExotelError, ExotelRateLimited
 from ..exotel.body import storable_text
 from ..exotel.callbacks import fields_from_form, parse_callback
+from ..exotel.flows import app_id_of
 from .status_words import call_label, call_shown, call_tone, status_label, status_tone
 
 log = logging.getLogger(__name__)
 
 TZ_COOKIE = "tz"
-_APP_FLOW = re.compile(r"/exoml/start_voice/([0-9]+)$")
 
 EVENT_LABELS = {"answered": "Answered", "terminal": "Ended", "status": "Status update", "reconcile": "Checked with Exotel"}
 
@@ -102,8 +101,8 @@ def placed_by(created_by: str | None) -> str:
 
 def flow_name(flow_url: str | None) -> str:
     """A flow, briefly: "App 4242" for a flow of App Bazaar, else its URL."""
-    match = _APP_FLOW.search(flow_url or "")
-    return f"App {match.group(1)}" if match else (flow_url or "")
+    app_id = app_id_of(flow_url)
+    return f"App {app_id}" if app_id else (flow_url or "")
 
 
 def isotime(value: datetime | None) -> str:
