@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 import requests
@@ -18,10 +18,10 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NameResolutio
 from urllib3.util.retry import Retry
 
 from .errors import ExotelError, ExotelRateLimited, ExotelRejected, ExotelTimeout, ExotelUncertain, ExotelUnreachable
+from .recordings import RecordingFetcher
 from .resources import BULK_LIMIT, CallFilter, CallInfo, _text
 
 log = logging.getLogger(__name__)
-
 Priority = Literal["interactive", "bulk"]
 INTERACTIVE: Priority = "interactive"  # a person or an API client waits for the answer
 BULK: Priority = "bulk"  # reconciliation, campaigns: never the budget's last share
@@ -171,6 +171,10 @@ class ExotelClient:
         other = copy.copy(self)
         other._permit = permit
         return other
+
+    def recordings(self, **limits: Any) -> RecordingFetcher:
+        """This account's recordings, fetched with its credentials (its RecordingUrls need them) on a Session of their own."""
+        return RecordingFetcher(*cast(tuple[str, str], self._session.auth), self.base_url, **limits)  # set in __init__
 
     def flow_url(self, app_id: str) -> str:
         """The Url parameter for one of this account's call flows (App Bazaar apps)."""

@@ -19,6 +19,7 @@ from ..exotel import ExotelError, ExotelRateLimited
 from ..exotel.body import storable_text
 from ..exotel.callbacks import fields_from_form, parse_callback
 from ..exotel.flows import app_id_of
+from ..exotel.recordings import without_secrets
 from .status_words import call_label, call_shown, call_tone, status_label, status_tone
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,8 @@ def pretty_payload(text: str) -> str:
     before payloads were made strict becomes U+FFFD, as UTF-8 cannot carry it.
     """
     payload = parse_payload(text)
+    if isinstance(payload, dict):
+        payload = without_secrets(payload)  # never a pre-signed recording link or a URL's password in a page
     if not isinstance(payload, str):
         try:
             text = json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True)
