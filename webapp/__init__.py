@@ -103,6 +103,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(import_module(".web.recordings", __name__).bp)
+    app.register_blueprint(import_module(".web.exotel_account", __name__).bp)
     # CSRF on every form; exempt exactly the machine endpoints (bearer token, per-call secret).
     init_security(app, exempt_blueprints=(api.bp, webhooks.bp))
 

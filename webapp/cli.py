@@ -154,6 +154,9 @@ def worker(
 
 
 def register(app: Flask) -> None:
+    from .exotel_check import exotel_cli
+
     app.cli.add_command(worker)
+    app.cli.add_command(exotel_cli)
     for group in (db_cli, users_cli, tokens_cli, calls_cli):
         app.cli.add_command(group)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,6 +11,7 @@ from . import callbacks
 from .formats import format_ts
 
 IN_PROGRESS = "in-progress"
+PRICE_PER_MINUTE = 0.6  # rupees per started minute of an answered call
 
 
 @dataclass
@@ -44,6 +46,13 @@ class SimCall:
         """True once the call has reached its final status."""
         return self.ended_at is not None
 
+    def price(self) -> str | None:
+        """What Exotel charges once the call has ended, as it writes it: a string of rupees."""
+        if not self.finished:
+            return None
+        minutes = math.ceil(self.conversation / 60) if self.answered_at is not None else 0
+        return f"{PRICE_PER_MINUTE * minutes:.2f}"
+
     def resource(self, details: bool = False) -> dict[str, Any]:
         """Return the ``Call`` object of Exotel's call details API."""
         body: dict[str, Any] = {
@@ -60,7 +69,7 @@ class SimCall:
             "EndTime": format_ts(self.ended_at),
             # Exotel writes durations as strings of digits, empty until the call has ended.
             "Duration": str(int((self.ended_at - self.created).total_seconds())) if self.ended_at else "",
-            "Price": None,
+            "Price": self.price(),
             "Direction": "outbound-api",
             "AnsweredBy": callbacks.HUMAN if self.answered_at is not None and self.finished else None,
             "Uri": f"/v1/Accounts/{self.account_sid}/Calls.json/{self.sid}",

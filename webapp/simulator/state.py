@@ -9,7 +9,7 @@ import threading
 import uuid
 from typing import Any
 
-from . import callbacks, listing, timeline
+from . import callbacks, defaults, listing, timeline
 from .call import IN_PROGRESS, SimCall
 from .connects import ConnectLog
 from .delivery import Callback, Delivery
@@ -53,6 +53,7 @@ class SimulatorState:
         self.connect_requests = 0
         self.origin: str | None = None  # where the server listens (set by SimulatorServer): recordings are served there
         self.connects = ConnectLog()  # what reached connect, and when
+        self.exophones, self.balance = defaults.EXOPHONES, defaults.BALANCE  # the account (None: Balance not served)
         self.configure(**options)
 
     def __repr__(self) -> str:
@@ -267,6 +268,7 @@ class SimulatorState:
             self._rate.clear()
             self.connect_requests = 0
             self.connects.clear()
+            self.exophones, self.balance = defaults.EXOPHONES, defaults.BALANCE
 
     def stop(self) -> None:
         """Cancel everything pending and close the session, without waiting on callbacks in flight."""
