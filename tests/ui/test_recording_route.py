@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -96,9 +97,28 @@ def listener() -> Iterator[Listener]:
     found.socket.close()
 
 
+def slow_audio(release: threading.Event, pause: float) -> Callable[[Request], Response]:
+    """A long recording in 64 KiB pieces: the first at once, the rest once `release` is set (or `pause` went by)."""
+    def route(_request: Request) -> Response:
+        def body() -> Iterator[bytes]:
+            yield b"\0" * 65536
+            for _ in range(15):
+                release.wait(pause)
+                yield b"\1" * 65536
+        return Response(body(), mimetype="audio/mpeg")
+    return route
+
+
 @pytest.fixture
-def stand_in(listener) -> Iterator[StandIn]:
+def release() -> threading.Event:
+    return threading.Event()
+
+
+@pytest.fixture
+def stand_in(listener, release) -> Iterator[StandIn]:
     server = StandIn({
+        "/slow.mp3": slow_audio(release, 5.0),
+        "/dripping.mp3": slow_audio(threading.Event(), 0.3),
         "/rec.mp3": basic_audio,
         "/moved": lambda _r: Response(status=302, headers={"Location": "/rec.mp3"}),
         "/away": lambda _r: Response(status=302, headers={"Location": f"{listener.url}/rec.mp3"}),
@@ -222,5 +242,31 @@ def test_size_is_capped(database_url, stand_in):
         call = add_call(app, recording_url=f"{stand_in.url}/rec.mp3")
         response = signed_in_client(app).get(f"/calls/{call.id}/recording")
         assert response.status_code == 502 and AUDIO[:1000] not in response.data
+    finally:
+        app.extensions["database"].engine.dispose()
+
+
+def test_the_recording_is_streamed_not_held(stand_in_app, stand_in, release):
+    """The first piece reaches the browser while Exotel still holds back the rest."""
+    client = signed_in_client(stand_in_app)
+    call = add_call(stand_in_app, recording_url=f"{stand_in.url}/slow.mp3")
+    started = time.monotonic()
+    response = client.get(f"/calls/{call.id}/recording", buffered=False)
+    pieces = iter(response.response)
+    first = next(pieces)
+    assert time.monotonic() - started < 3 and first.startswith(b"\0")  # before Exotel sent the rest
+    release.set()
+    assert len(first + b"".join(pieces)) == 16 * 65536
+    response.close()
+
+
+def test_time_is_capped(database_url, stand_in):
+    app = make_app(database_url, stand_in.url, RECORDING_MAX_SECONDS=0.5)
+    try:
+        call = add_call(app, recording_url=f"{stand_in.url}/dripping.mp3")
+        started = time.monotonic()
+        response = signed_in_client(app).get(f"/calls/{call.id}/recording")
+        assert response.status_code == 200 and len(response.data) < 16 * 65536  # cut short at the limit
+        assert time.monotonic() - started < 3
     finally:
         app.extensions["database"].engine.dispose()
