@@ -25,7 +25,7 @@ from webapp.db import get_db
 from webapp.models import CallEvent
 
 SID = "0" * 32
-AUDIO = bytes(range(256)) * 40  # 10 KiB that no slice can be mistaken for another
+AUDIO = bytes(range(255)) * 600  # 150 KiB (several pieces) that no slice can be mistaken for another
 
 
 def sim_recording(sim) -> str:
@@ -270,3 +270,18 @@ def test_time_is_capped(database_url, stand_in):
         assert time.monotonic() - started < 3
     finally:
         app.extensions["database"].engine.dispose()
+
+
+def test_a_range_exotel_ignores_is_cut_here(stand_in_app, stand_in):
+    """An origin that answers a Range with the whole file (200): the player still gets its 206 slice."""
+    client = signed_in_client(stand_in_app)
+    call = add_call(stand_in_app, recording_url=f"{stand_in.url}/rec.mp3")
+    size = len(AUDIO)
+    for asked, start, end in (("bytes=100-199", 100, 199), ("bytes=70000-", 70000, size - 1), ("bytes=65000-140000", 65000, 140000),
+                              ("bytes=-50", size - 50, size - 1), ("bytes=0-9999999", 0, size - 1)):
+        part = client.get(f"/calls/{call.id}/recording", headers={"Range": asked})
+        assert part.status_code == 206 and part.data == AUDIO[start:end + 1], asked
+        assert part.headers["Content-Range"] == f"bytes {start}-{end}/{size}"
+        assert part.headers["Content-Length"] == str(end - start + 1)
+    beyond = client.get(f"/calls/{call.id}/recording", headers={"Range": f"bytes={size}-"})
+    assert beyond.status_code == 416 and beyond.data == b"" and beyond.headers["Content-Range"] == f"bytes */{size}"

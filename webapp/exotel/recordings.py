@@ -137,19 +137,30 @@ class RecordingStream:
     _response: requests.Response = field(repr=False)
     _max_bytes: int = 0
     _deadline: float = 0.0
+    _skip: int = 0  # a range served here: bytes of Exotel's whole answer to pass over, then at most _limit
+    _limit: int | None = None
 
     def chunks(self) -> Iterator[bytes]:
         """The body, piece by piece; stops at the size cap or the time limit (the answer is then cut short)."""
-        sent = 0
+        read = sent = 0
         try:
             for chunk in self._response.iter_content(CHUNK):
-                sent += len(chunk)
-                if sent > self._max_bytes or time.monotonic() > self._deadline:
-                    log.warning("recording cut short after %d bytes (size or time limit)", sent)
+                read += len(chunk)
+                if read > self._max_bytes or time.monotonic() > self._deadline:
+                    log.warning("recording cut short after %d bytes (size or time limit)", read)
                     return
-                yield chunk
+                if self._skip:
+                    dropped = min(self._skip, len(chunk))
+                    chunk, self._skip = chunk[dropped:], self._skip - dropped
+                if self._limit is not None:
+                    chunk = chunk[: self._limit - sent]
+                if chunk:
+                    sent += len(chunk)
+                    yield chunk
+                if self._limit is not None and sent >= self._limit:
+                    return
         except requests.RequestException as exc:
-            log.warning("recording stream broke after %d bytes: %s", sent, type(exc).__name__)
+            log.warning("recording stream broke after %d bytes: %s", read, type(exc).__name__)
         finally:
             self.close()
 
@@ -218,7 +229,23 @@ class RecordingFetcher:
         for name in ("Content-Length", "Content-Range", "Last-Modified", "ETag"):
             if response.headers.get(name):
                 headers[name] = response.headers[name]
-        return RecordingStream(status, headers, response, self.max_bytes, time.monotonic() + self.max_seconds)
+        stream = RecordingStream(status, headers, response, self.max_bytes, time.monotonic() + self.max_seconds)
+        if byte_range and status == 200 and length.isdigit():
+            _serve_range(stream, byte_range, int(length))  # Exotel ignored the Range: the slice is cut here
+        return stream
+
+
+def _serve_range(stream: RecordingStream, byte_range: str, total: int) -> None:
+    """Make a whole answer of `total` bytes into the 206 (or 416) that `byte_range` asks for."""
+    first, last = byte_range.removeprefix("bytes=").split("-")
+    start = max(0, total - int(last)) if not first else int(first)
+    end = min(total - 1, int(last) if first and last else total - 1)
+    if start > end:
+        stream.status, stream._limit = 416, 0
+        stream.headers.update({"Content-Range": f"bytes */{total}", "Content-Length": "0"})
+        return
+    stream.status, stream._skip, stream._limit = 206, start, end - start + 1
+    stream.headers.update({"Content-Range": f"bytes {start}-{end}/{total}", "Content-Length": str(end - start + 1)})
 
 
 def _failure(status: int) -> RecordingError:
