@@ -149,3 +149,16 @@ def test_without_credentials_it_checks_the_embedded_simulator(tmp_path, monkeypa
         if "simulator" in app.extensions:
             app.extensions["simulator"].stop()
         app.extensions["database"].engine.dispose()
+
+
+def test_a_spent_budget_sends_nothing_more_and_fails_nothing(apps, sim):
+    app = apps(sim.base_url, EXOTEL_REQUESTS_PER_MINUTE=1, EXOTEL_BUDGET_WAIT=0.0)
+    sim.state.reset()
+    sim.state.configure(rate_limit_per_minute=1000)
+    code, lines, output = check(app)  # the one request of the minute proves the credentials; the rest waits
+    assert code == 0, output
+    assert lines["credentials"][0] == "ok" and lines["exophone"][0] == "warn" and lines["balance"][0] == "warn"
+    code, lines, output = check(app)
+    assert code == 0 and lines["credentials"][0] == "warn" and "not sent" in lines["credentials"][1], output
+    _allowed, headers = sim.state.check_rate_limit()
+    assert 1000 - int(headers["X-RateLimit-Remaining"]) - 1 == 1  # Exotel saw one request in all

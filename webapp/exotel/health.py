@@ -147,7 +147,8 @@ def check_credentials(probe: Probe, account: Account) -> tuple[Check, Answer]:
     if answer.status == 200:
         return Check("credentials", "ok", f"Exotel accepts the API key and token of account {account.sid} at {where}"), answer
     if answer.status not in (401, 403):
-        verdict: Verdict = "warn" if answer.status == 429 else "fail"
+        # Exotel's rate limit, or this deployment's spent budget, says nothing about the credentials.
+        verdict: Verdict = "warn" if answer.status == 429 or answer.why.startswith("not sent") else "fail"
         return Check("credentials", verdict, f"{where} did not say whether it accepts them ({answer.why})"), answer
     message = f"{where} refuses the API key and token of account {account.sid} ({answer.why})"
     if account.other_region is not None:
