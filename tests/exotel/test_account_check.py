@@ -151,8 +151,9 @@ def test_without_credentials_it_checks_the_embedded_simulator(tmp_path, monkeypa
         app.extensions["database"].engine.dispose()
 
 
-def test_a_spent_budget_sends_nothing_more_and_fails_nothing(apps, sim):
-    app = apps(sim.base_url, EXOTEL_REQUESTS_PER_MINUTE=1, EXOTEL_BUDGET_WAIT=0.0)
+def test_a_spent_budget_sends_nothing_more_and_fails_nothing(apps, sim, tmp_path):
+    # A queue of its own: the budget lives there, and no other test's requests may have spent it.
+    app = apps(sim.base_url, EXOTEL_REQUESTS_PER_MINUTE=1, EXOTEL_BUDGET_WAIT=0.0, QUEUE_URL=f"sqlite:///{tmp_path / 'queue.db'}")
     sim.state.reset()
     sim.state.configure(rate_limit_per_minute=1000)
     code, lines, output = check(app)  # the one request of the minute proves the credentials; the rest waits
