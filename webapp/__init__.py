@@ -97,7 +97,9 @@ def register_blueprints(app: Flask) -> None:
         admin,
         auth,
         calls,
+        exotel_account,
         home,
+        recordings,
         reports,
         suppressions,  # noqa: F401 - its routes join the campaigns blueprint
     )
@@ -117,6 +119,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(campaign_pages.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(home.bp)
+    app.register_blueprint(recordings.bp)
+    app.register_blueprint(exotel_account.bp)
     # CSRF on every form; exempt exactly the machine endpoints (bearer token, per-call secret).
     init_security(app, exempt_blueprints=(api.bp, webhooks.bp))
 

@@ -18,6 +18,7 @@ db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 users_cli = AppGroup("users", help="UI users.")
 tokens_cli = AppGroup("tokens", help="API tokens.")
 calls_cli = AppGroup("calls", help="Calls.")
+exotel_cli = AppGroup("exotel", help="The Exotel account.")
 
 
 def migrations_dir() -> Path:
@@ -117,6 +118,18 @@ def calls_reconcile(older_than: float):
         raise click.ClickException(report.error)
 
 
+@exotel_cli.command("check")
+def exotel_check() -> None:
+    """Check the configured Exotel account: credentials, ExoPhone, balance, PUBLIC_BASE_URL. Exit 1 if any fails."""
+    from .exotel_access.check import run_checks
+
+    checks = run_checks(current_app._get_current_object())  # type: ignore[attr-defined]  # the app itself
+    for check in checks:
+        click.echo(check.line())
+    if any(check.verdict == "fail" for check in checks):
+        raise SystemExit(1)
+
+
 @calls_cli.command("seed")
 @click.argument("count", type=click.IntRange(min=1))
 @click.option("--days", type=click.IntRange(min=1), default=90, show_default=True, help="Spread the calls over this many days up to now.")
@@ -156,5 +169,5 @@ def worker(
 
 def register(app: Flask) -> None:
     app.cli.add_command(worker)
-    for group in (db_cli, users_cli, tokens_cli, calls_cli):
+    for group in (db_cli, users_cli, tokens_cli, calls_cli, exotel_cli):
         app.cli.add_command(group)

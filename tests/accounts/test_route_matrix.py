@@ -30,6 +30,8 @@ POLICY = {
     "admin.disable": "session:admin", "admin.reset": "session:admin", "admin.tokens": "session:admin",
     "admin.add_token": "session:admin", "admin.revoke": "session:admin", "admin.audit": "session:admin",
     "admin.audit_csv": "session:admin",
+    "recordings.call_recording": "session:read",
+    "exotel_account.page": "session:admin", "exotel_account.run": "session:admin",
     "api.index_calls": "token:read", "api.show_call": "token:read", "api.create_call": "token:place",
     "webhooks.status_callback": "callback",
     "api.openapi": "public",

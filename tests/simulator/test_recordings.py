@@ -1,4 +1,5 @@
-"""An answered simulated call has a recording: a short, real WAV file served without credentials, as Exotel's are."""
+"""An answered simulated call has a recording: a short, real WAV file that opens only with the account's
+Basic auth, as Exotel's have since its update of 8 October 2024."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import wave
 import requests
 
 from tests.support.credentials import SECRET_KEY
-from tests.support.simulator import ACCOUNT, connect, wait_finished
+from tests.support.simulator import ACCOUNT, AUTH, KEY, TOKEN, connect, wait_finished
 from webapp import create_app
 from webapp.exotel_access import exotel_client
 from webapp.simulator import SimulatorServer
@@ -19,7 +20,7 @@ def test_a_completed_call_links_a_playable_wav(sim: SimulatorServer) -> None:
     url = wait_finished(sim, sid)["recording_url"]
     assert url == f"{sim.base_url}/recordings/{ACCOUNT}/{sid}.wav"
 
-    response = requests.get(url, timeout=5)  # no Basic auth: recordings are fetched as plain links
+    response = requests.get(url, auth=AUTH, timeout=5)
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "audio/wav"
     body = response.content
@@ -29,15 +30,25 @@ def test_a_completed_call_links_a_playable_wav(sim: SimulatorServer) -> None:
         assert 1.0 <= recording.getnframes() / recording.getframerate() <= 2.0
         assert max(recording.readframes(recording.getnframes())) > 0  # a tone, not silence
 
-    part = requests.get(url, headers={"Range": "bytes=0-99"}, timeout=5)  # players seek with ranges
+    part = requests.get(url, headers={"Range": "bytes=0-99"}, auth=AUTH, timeout=5)  # players seek with ranges
     assert part.status_code == 206 and part.content == body[:100]
+
+
+def test_a_recording_needs_the_accounts_basic_auth(sim: SimulatorServer) -> None:
+    """NOTES, Recordings: a RecordingUrl opens only with HTTP Basic auth (the API key and token)."""
+    url = f"{sim.base_url}/recordings/{ACCOUNT}/{'0' * 32}.wav"
+    for auth in (None, (KEY, "wrong-token"), ("other-key", TOKEN)):
+        refused = requests.get(url, auth=auth, timeout=5)
+        assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith("Basic")
+        assert b"RIFF" not in refused.content
+    assert requests.get(url, auth=AUTH, timeout=5).status_code == 200
 
 
 def test_only_this_accounts_recordings_are_served(sim: SimulatorServer) -> None:
     sid = "0" * 32
-    assert requests.get(f"{sim.base_url}/recordings/{ACCOUNT}/{sid}.wav", timeout=5).status_code == 200
-    assert requests.get(f"{sim.base_url}/recordings/other/{sid}.wav", timeout=5).status_code == 404
-    assert requests.get(f"{sim.base_url}/recordings/{ACCOUNT}/not-a-sid.wav", timeout=5).status_code == 404
+    assert requests.get(f"{sim.base_url}/recordings/{ACCOUNT}/{sid}.wav", auth=AUTH, timeout=5).status_code == 200
+    assert requests.get(f"{sim.base_url}/recordings/other/{sid}.wav", auth=AUTH, timeout=5).status_code == 404
+    assert requests.get(f"{sim.base_url}/recordings/{ACCOUNT}/not-a-sid.wav", auth=AUTH, timeout=5).status_code == 404
 
 
 def test_a_call_nobody_answered_has_no_recording(sim: SimulatorServer) -> None:

@@ -65,7 +65,7 @@ def test_completed_call_posts_answered_then_terminal_as_multipart(sim: Simulator
     assert receiver.requests[0]["args"] == {"token": "s3cret"}
     assert answered["EventType"] == "answered" and answered["Status"] == "in-progress"
     assert answered["CallSid"] == call["Sid"] and answered["From"] == "09876543250"
-    assert answered["Legs[0][Status]"] == "in-progress" and answered["Legs[0][AnsweredBy]"] == "human"
+    assert answered["Legs[0][Status]"] == "in-progress" and answered["Legs[0][AnsweredBy]"] == "Human"
     assert answered["Legs[0][OnCallDuration]"] == "0"
     assert "CustomField" not in answered and "Legs" not in answered
     assert parse_ts(answered["DateUpdated"]) - parse_ts(answered["DateCreated"]) == timedelta(seconds=2)
@@ -74,7 +74,7 @@ def test_completed_call_posts_answered_then_terminal_as_multipart(sim: Simulator
     assert terminal["CustomField"] == "order-77"
     # second-to-last digit 5: 3 + 5 % 6 = 8 s of conversation
     assert terminal["ConversationDuration"] == "8" and terminal["Legs[0][OnCallDuration]"] == "8"
-    assert terminal["Legs[0][Status]"] == "completed" and terminal["Legs[0][AnsweredBy]"] == "human"
+    assert terminal["Legs[0][Status]"] == "completed" and terminal["Legs[0][AnsweredBy]"] == "Human"
     assert terminal["RecordingUrl"] == f"{sim.base_url}/recordings/{ACCOUNT}/{call['Sid']}.wav"
     assert parse_ts(terminal["EndTime"]) - parse_ts(terminal["StartTime"]) == timedelta(seconds=10)
     assert sim.state.wait_idle(5)  # the log is written once the receiver has answered
@@ -88,9 +88,11 @@ def test_json_callbacks_when_asked(sim: SimulatorServer, receiver: Receiver) -> 
     wait_for(lambda: len(receiver.requests) >= 2)
     assert all(r["content_type"] == "application/json" for r in receiver.requests)
     answered, terminal = receiver.payloads()
-    assert answered["Legs"] == [{"Status": "in-progress", "OnCallDuration": 0, "AnsweredBy": "human"}]
-    assert terminal["ConversationDuration"] == 8
-    assert terminal["Legs"] == [{"Status": "completed", "OnCallDuration": 8, "AnsweredBy": "human"}]
+    # Exotel writes durations as strings of digits, in JSON too, and AnsweredBy as "Human".
+    assert answered["Legs"] == [{"Status": "in-progress", "OnCallDuration": "0", "AnsweredBy": "Human"}]
+    assert answered["RecordingUrl"] == ""
+    assert terminal["ConversationDuration"] == "8"
+    assert terminal["Legs"] == [{"Status": "completed", "OnCallDuration": "8", "AnsweredBy": "Human"}]
 
 
 @pytest.mark.parametrize("events", [
@@ -132,7 +134,7 @@ def test_unanswered_outcomes(sim: SimulatorServer, receiver: Receiver, number: s
     (terminal,) = receiver.payloads()  # never answered: no answered event
     assert terminal["EventType"] == "terminal" and terminal["Status"] == status
     assert terminal["ConversationDuration"] == "0" and terminal["RecordingUrl"] == ""
-    assert terminal["Legs[0][Status]"] == status and terminal["Legs[0][AnsweredBy]"] == ""
+    assert terminal["Legs[0][Status]"] == status and terminal["Legs[0][AnsweredBy]"] == "NA"
     assert sim.state.calls[sid]["status"] == status
     assert get(sim, f"/Calls/{sid}.json").json()["Call"]["Status"] == status
 
@@ -142,8 +144,8 @@ def test_no_answer_rings_for_capped_timeout(sim: SimulatorServer) -> None:
     default = connect(sim, From="+919876543222").json()["Call"]["Sid"]
     assert wait_finished(sim, short)["end_time"] is not None
     call = get(sim, f"/Calls/{wait_finished(sim, default)['sid']}.json").json()["Call"]
-    assert call["Duration"] == 6  # 30 s default ring capped at 6 s
-    assert get(sim, f"/Calls/{short}.json").json()["Call"]["Duration"] == 3
+    assert call["Duration"] == "6"  # 30 s default ring capped at 6 s
+    assert get(sim, f"/Calls/{short}.json").json()["Call"]["Duration"] == "3"
 
 
 def test_time_limit_caps_the_conversation(sim: SimulatorServer) -> None:
@@ -327,10 +329,10 @@ def test_single_call_details(sim: SimulatorServer) -> None:
     assert early["Details"]["Legs"][0]["Leg"]["Status"] == "in-progress"
     wait_finished(sim, sid)
     call = get(sim, f"/Calls/{sid}.json", details="true").json()["Call"]
-    assert call["Status"] == "completed" and call["Duration"] == 10
+    assert call["Status"] == "completed" and call["Duration"] == "10"
     assert call["DateUpdated"] == call["EndTime"] and call["RecordingUrl"] == f"{sim.base_url}/recordings/{ACCOUNT}/{sid}.wav"
-    assert call["Details"]["ConversationDuration"] == 8
-    assert call["Details"]["Legs"] == [{"Leg": {"Id": 1, "OnCallDuration": 8, "Status": "completed"}}]
+    assert call["Details"]["ConversationDuration"] == "8"
+    assert call["Details"]["Legs"] == [{"Leg": {"Id": 1, "OnCallDuration": "8", "Status": "completed"}}]
     assert "Details" not in get(sim, f"/Calls/{sid}.json").json()["Call"]
 
     missing = get(sim, "/Calls/0123456789abcdef0123456789abcdef.json")

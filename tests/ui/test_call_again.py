@@ -87,7 +87,7 @@ def test_a_call_whose_outcome_is_unknown_is_not_placed_again(app, signed_in, sim
     assert call_count(app) == 1 and sim.state.connect_requests == 0
 
 
-def test_the_recording_plays_in_the_page_from_its_origin(app, signed_in, sim):
+def test_the_recording_plays_in_the_page_through_the_app(app, signed_in, sim):
     url = f"{sim.base_url}/recordings/testaccount/{'a' * 32}.wav"
     with app.app_context(), get_db().transaction() as session:
         session.add(Call(id="done-1", sid="a" * 32, from_number="+919876543210", caller_id="08047112345",
@@ -95,7 +95,10 @@ def test_the_recording_plays_in_the_page_from_its_origin(app, signed_in, sim):
                          flow_url="http://my.exotel.com/testaccount/exoml/start_voice/1"))
     response = signed_in.get("/calls/done-1")
     page = response.get_data(as_text=True)
-    assert f'<audio controls preload="metadata" src="{url}"' in page and f'<a href="{url}" download' in page
-    # The page's policy lets the player load from the configured Exotel origin (here the simulator's).
+    # Exotel's RecordingUrl wants the account's credentials: the player and the link go through the app.
+    route = "/calls/done-1/recording"
+    assert f'<audio controls preload="metadata" src="{route}"' in page and f'<a href="{route}" download' in page
+    assert url not in page
+    # The page's policy still lets media load from the configured Exotel origin (here the simulator's).
     assert f"media-src 'self' https: {sim.base_url}" in response.headers["Content-Security-Policy"]
     assert 'data-copy="+919876543210"' in page and f'data-copy="{"a" * 32}"' in page

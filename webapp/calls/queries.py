@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, Select, and_, desc, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
+from ..exotel.flows import APP_ID_PREFIXES
 from ..models import Call, CallEvent
 from .number_search import ends_with, like_literal
 from .status import KNOWN, is_final
@@ -99,7 +100,8 @@ def filtered(filters: CallFilters) -> Select[Call]:
     if filters.flow_url:
         query = query.where(Call.flow_url == filters.flow_url)
     if filters.app_id:
-        query = query.where(Call.flow_url.like(f"%/start\\_voice/{like_literal(filters.app_id)}", escape="\\"))
+        app_id = like_literal(filters.app_id)  # either form of flow URL: .../start_voice/<id> or .../exoml/start/<id>
+        query = query.where(or_(*(Call.flow_url.like(f"%{like_literal(prefix)}{app_id}", escape="\\") for prefix in APP_ID_PREFIXES)))
     if filters.created_by:
         query = query.where(Call.created_by == filters.created_by)
     if filters.since:

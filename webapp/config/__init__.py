@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,6 +77,11 @@ class Settings:
     health_min_free_bytes: int | None = None  # /readyz's disk threshold, over the probe's own default
     setup_code_path: str | None = None  # where the first-run setup code is written, over instance/
     home_poll_seconds: int = 5  # how often the home page asks for its live part
+    recording_max_bytes: int = 200 * 1024 * 1024  # a recording relayed from Exotel is cut off past this size
+    recording_max_seconds: float = 600.0  # ... or after streaming this long
+    recording_read_timeout: float = 20.0  # ... or when Exotel sends nothing for this long
+    # Exotel's regional API origins over config.REGIONS (tests point them at simulators).
+    region_origins: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     # The app's one clock (UTC datetimes); None is the real one. A test sets it (CLOCK in the config,
     # or with_clock()); the Exotel budget then counts on it too instead of its storage's clock.
     clock: Callable[[], datetime] | None = field(default=None, repr=False, compare=False)

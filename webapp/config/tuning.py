@@ -29,12 +29,15 @@ TUNING: dict[str, tuple[str, float]] = {
     "SIMULATOR_SPEED": ("simulator_speed", 0.0001),
     "HEALTH_MIN_FREE_BYTES": ("health_min_free_bytes", 0.0),
     "HOME_POLL_SECONDS": ("home_poll_seconds", 1.0),
+    "RECORDING_MAX_BYTES": ("recording_max_bytes", 1.0),
+    "RECORDING_MAX_SECONDS": ("recording_max_seconds", 0.01),
+    "RECORDING_READ_TIMEOUT": ("recording_read_timeout", 0.01),
 }
-WHOLE = ("health_min_free_bytes", "home_poll_seconds")  # counted in whole units
+WHOLE = ("health_min_free_bytes", "home_poll_seconds", "recording_max_bytes")  # counted in whole units
 
 
 def tune(settings: Settings, options: Mapping[str, Any]) -> Settings:
-    """`settings` with the TUNING keys, CLOCK and SETUP_CODE_PATH of `options` (the app's config) applied."""
+    """`settings` with the TUNING keys, CLOCK, EXOTEL_REGION_ORIGINS and SETUP_CODE_PATH of `options` (the app's config) applied."""
     changes: dict[str, Any] = {}
     for name, (attribute, low) in TUNING.items():
         if options.get(name) is None:
@@ -48,6 +51,11 @@ def tune(settings: Settings, options: Mapping[str, Any]) -> Settings:
         if not callable(clock):
             raise ConfigError("CLOCK", "must be a function returning the time (a UTC datetime)")
         changes["clock"] = clock
+    origins = options.get("EXOTEL_REGION_ORIGINS")
+    if origins is not None:
+        if not isinstance(origins, Mapping) or not all(isinstance(v, str) for v in origins.values()):
+            raise ConfigError("EXOTEL_REGION_ORIGINS", "must map a region's name to its API origin")
+        changes["region_origins"] = dict(origins)
     if options.get("SETUP_CODE_PATH"):
         changes["setup_code_path"] = str(options["SETUP_CODE_PATH"])
     return replace(settings, **changes)

@@ -6,9 +6,8 @@ import copy
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 import requests
@@ -17,60 +16,18 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NameResolutionError, NewConnectionError
 from urllib3.util.retry import Retry
 
+from .connect import ConnectRequest, encode_status_callback_events
 from .errors import ExotelError, ExotelRateLimited, ExotelRejected, ExotelTimeout, ExotelUncertain, ExotelUnreachable
+from .flows import FLOW_URL
+from .recordings import RecordingFetcher
 from .resources import BULK_LIMIT, CallFilter, CallInfo, _text
 
 log = logging.getLogger(__name__)
-
 Priority = Literal["interactive", "bulk"]
 INTERACTIVE: Priority = "interactive"  # a person or an API client waits for the answer
 BULK: Priority = "bulk"  # reconciliation, campaigns: never the budget's last share
 #: Called before every request leaves; raises BudgetSpent when the budget allows none.
 Permit = Callable[[Priority], None]
-
-FLOW_URL = "http://my.exotel.com/{account_sid}/exoml/start_voice/{app_id}"
-
-
-def encode_status_callback_events(events: Sequence[str]) -> list[tuple[str, str]]:
-    """The wire form of StatusCallbackEvents; the docs disagree, so it lives only here.
-
-    Exotel's own examples use the indexed form (StatusCallbackEvents[0]=terminal);
-    a newer page shows StatusCallbackEvents[]=terminal.
-    """
-    return [(f"StatusCallbackEvents[{index}]", event) for index, event in enumerate(events)]
-
-
-@dataclass(frozen=True)
-class ConnectRequest:
-    """The parameters of one "connect number to call flow" request."""
-
-    from_number: str
-    caller_id: str
-    flow_url: str
-    call_type: str | None = None
-    time_limit: int | None = None
-    time_out: int | None = None
-    custom_field: str | None = None
-    status_callback: str | None = field(default=None, repr=False)  # carries a per-call secret
-    status_callback_events: tuple[str, ...] = ()
-    status_callback_content_type: str | None = None
-
-    def form(self) -> list[tuple[str, str]]:
-        """The url-encoded body, in Exotel's parameter names."""
-        pairs = [("From", self.from_number), ("CallerId", self.caller_id), ("Url", self.flow_url)]
-        optional = {
-            "CallType": self.call_type,
-            "TimeLimit": self.time_limit,
-            "TimeOut": self.time_out,
-            "CustomField": self.custom_field,
-            "StatusCallback": self.status_callback,
-            "StatusCallbackContentType": self.status_callback_content_type,
-        }
-        pairs += [(name, str(value)) for name, value in optional.items() if value not in (None, "")]
-        if self.status_callback:
-            pairs += encode_status_callback_events(self.status_callback_events)
-        return pairs
-
 
 def _xml_to_dict(element: Any) -> Any:
     children = list(element)
@@ -171,6 +128,15 @@ class ExotelClient:
         other = copy.copy(self)
         other.permit = permit
         return other
+
+    @property
+    def credentials(self) -> tuple[str, str]:
+        """The API key and token, for requests beside the voice API (recordings, the account's health)."""
+        return cast(tuple[str, str], self._session.auth)  # set in __init__
+
+    def recordings(self, **limits: Any) -> RecordingFetcher:
+        """This account's recordings, fetched with its credentials (its RecordingUrls need them) on a Session of their own."""
+        return RecordingFetcher(*self.credentials, self.base_url, **limits)
 
     def flow_url(self, app_id: str) -> str:
         """The Url parameter for one of this account's call flows (App Bazaar apps)."""

@@ -38,7 +38,7 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> R
 @api.before_app_request
 def authenticate() -> Response | None:
     """Check Basic auth, account sid and rate limit on every ``/v1`` request."""
-    if not request.path.startswith("/v1/"):
+    if not request.path.startswith(("/v1/", "/v2_beta/")):
         return None
     sim = state()
     if request.endpoint == "exotel_api.connect":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from .account import account
 from .api import api, error
 from .controls import controls
 from .listing import DEFAULT_PAGE_SIZE, MAX_SIDS
@@ -18,7 +19,7 @@ __all__ = ["DEFAULT_PAGE_SIZE", "MAX_SIDS", "create_simulator_app"]
 def http_error(exc: HTTPException) -> Response | tuple[Response, int]:
     """Answer routing and parsing errors as RestException (API) or JSON (controls)."""
     code = exc.code or 500
-    if request.path.startswith("/v1/"):
+    if request.path.startswith(("/v1/", "/v2_beta/")):
         return error(code, exc.name)
     return jsonify(error=exc.name), code
 
@@ -33,4 +34,5 @@ def create_simulator_app(state: SimulatorState) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(controls)
     app.register_blueprint(recordings)
+    app.register_blueprint(account)
     return app

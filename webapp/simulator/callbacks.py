@@ -11,6 +11,9 @@ if TYPE_CHECKING:
     from .call import SimCall
 
 ANSWERED = "answered"
+#: AnsweredBy as Exotel writes it (its documented words: Human, Machine, NotSure, NA).
+HUMAN = "Human"
+NOT_APPLICABLE = "NA"
 TERMINAL = "terminal"
 EVENTS = (ANSWERED, TERMINAL)
 
@@ -32,7 +35,8 @@ def answered_payload(call: SimCall) -> dict[str, Any]:
         "PhoneNumberSid": call.caller_id,
         "StartTime": format_ts(call.created),
         "Direction": "outbound-api",
-        "Legs": [{"Status": "in-progress", "OnCallDuration": 0, "AnsweredBy": "human"}],
+        "RecordingUrl": "",  # every callback carries it; empty until there is a recording
+        "Legs": [{"Status": "in-progress", "OnCallDuration": "0", "AnsweredBy": HUMAN}],
     }
 
 
@@ -46,7 +50,7 @@ def terminal_payload(call: SimCall) -> dict[str, Any]:
         "DateUpdated": format_ts(call.ended_at),
         "StartTime": format_ts(call.created),
         "EndTime": format_ts(call.ended_at),
-        "ConversationDuration": call.conversation,
+        "ConversationDuration": str(call.conversation),  # Exotel writes durations as strings of digits
         "RecordingUrl": call.recording_url or "",
     }
     if call.custom_field is not None:
@@ -58,8 +62,8 @@ def terminal_payload(call: SimCall) -> dict[str, Any]:
         "Direction": "outbound-api",
         "Legs": [{
             "Status": call.status,
-            "OnCallDuration": call.conversation,
-            "AnsweredBy": "human" if call.answered_at is not None else "",
+            "OnCallDuration": str(call.conversation),
+            "AnsweredBy": HUMAN if call.answered_at is not None else NOT_APPLICABLE,
         }],
     })
     return payload
@@ -71,7 +75,7 @@ def classic_payload(call: SimCall) -> dict[str, Any]:
         "CallSid": call.sid,
         "Status": call.status,
         "DateUpdated": format_ts(call.ended_at),
-        "RecordingUrl": call.recording_url if call.status == COMPLETED else "",
+        "RecordingUrl": (call.recording_url or "") if call.status == COMPLETED else "",
     }
 
 

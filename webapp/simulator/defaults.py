@@ -18,6 +18,10 @@ ACCOUNT_SID = "simulator"
 API_KEY = "simulator"
 API_TOKEN = "simulator"
 
+#: The simulated account's ExoPhones (its IncomingPhoneNumbers), and its balance in rupees.
+EXOPHONES = ("08047112345", "08033445566")
+BALANCE = "5000.00"
+
 #: Exotel's documented voice API limit, which the embedded and standalone simulators enforce by default.
 REQUESTS_PER_MINUTE = 200
 

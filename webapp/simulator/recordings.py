@@ -1,8 +1,9 @@
 """The recordings of answered simulated calls: each a real, short WAV file (a tone), so a player can play it.
 
-Exotel's RecordingUrl points at its https storage and is fetched without the
-account's credentials; the simulator's points at its own origin and, the same,
-asks for none. The sound is made once, with the `wave` module, on first use.
+Since Exotel's update of 8 October 2024 a RecordingUrl opens only with the
+account's API key and token as HTTP Basic auth; the simulator's recordings,
+served from its own origin, ask for them the same way (401 otherwise). The
+sound is made once, with the `wave` module, on first use.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import struct
 import wave
 from functools import lru_cache
 
-from flask import Blueprint, Response, abort, current_app, send_file
+from flask import Blueprint, Response, abort, current_app, request, send_file
 
 SAMPLE_RATE = 8000  # telephone quality, as call recordings are
 SECONDS = 1.5
@@ -53,7 +54,12 @@ def tone_wav() -> bytes:
 @recordings.get("/recordings/<account_sid>/<sid>.wav")
 def recording(account_sid: str, sid: str) -> Response:
     """The recording of call `sid` of this account (every simulated recording sounds the same)."""
-    account = current_app.extensions["exotel_simulator"].account_sid  # (not api.state: the timeline imports this module)
+    simulator = current_app.extensions["exotel_simulator"]  # (not api.state: the timeline imports this module)
+    auth = request.authorization
+    if auth is None or auth.type != "basic" or not simulator.check_credentials(auth.username, auth.password):
+        return Response("Authentication required", status=401, mimetype="text/plain",
+                        headers={"WWW-Authenticate": 'Basic realm="Exotel"'})
+    account = simulator.account_sid
     if not hmac.compare_digest(account_sid.encode(), account.encode()) or not _SID.fullmatch(sid):
         abort(404)
     # Ranges are answered too: players ask for parts of a file to seek.

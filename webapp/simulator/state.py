@@ -9,7 +9,7 @@ import threading
 import uuid
 from typing import Any
 
-from . import callbacks, listing, timeline
+from . import callbacks, defaults, listing, timeline
 from .call import IN_PROGRESS, SimCall
 from .connects import ConnectLog
 from .delivery import Callback, Delivery
@@ -53,6 +53,7 @@ class SimulatorState:
         self.connect_requests = 0
         self.origin: str | None = None  # where the server listens (set by SimulatorServer): recordings are served there
         self.connects = ConnectLog()  # what reached connect, and when
+        self.exophones, self.balance = defaults.EXOPHONES, defaults.BALANCE  # the account (None: Balance not served)
         self.configure(**options)
 
     def __repr__(self) -> str:
@@ -161,7 +162,8 @@ class SimulatorState:
     def place_call(self, *, from_number: str, caller_id: str, flow_url: str, call_type: str | None = None,
                    time_limit: int | None = None, timeout: int | None = None,
                    custom_field: str | None = None, status_callback: str | None = None,
-                   events: tuple[str, ...] = (), content_type: str = callbacks.MULTIPART) -> SimCall:
+                   events: tuple[str, ...] = (), content_type: str = callbacks.MULTIPART,
+                   to_number: str | None = None) -> SimCall:
         """Create a call and schedule its timeline; ``from_number`` as Exotel shows it."""
         outcome = outcome_for_number(from_number)
         talk = conversation_seconds(from_number)
@@ -173,7 +175,7 @@ class SimulatorState:
             caller_id=caller_id, flow_url=flow_url, outcome=outcome, created=created,
             call_type=call_type, time_limit=time_limit, timeout=timeout, custom_field=custom_field,
             status_callback=status_callback, events=events, content_type=content_type,
-            talk_seconds=talk if outcome == COMPLETED else 0, updated=created,
+            talk_seconds=talk if outcome == COMPLETED else 0, updated=created, to_number=to_number,
         )
         with self._lock:
             self._calls[call.sid] = call
@@ -266,6 +268,7 @@ class SimulatorState:
             self._rate.clear()
             self.connect_requests = 0
             self.connects.clear()
+            self.exophones, self.balance = defaults.EXOPHONES, defaults.BALANCE
 
     def stop(self) -> None:
         """Cancel everything pending and close the session, without waiting on callbacks in flight."""

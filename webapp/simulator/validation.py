@@ -14,6 +14,8 @@ from . import callbacks
 _PHONE = re.compile(r"^\+?\d{8,15}$")
 _CALLER_ID = re.compile(r"^\+?\d{6,15}$")
 _FLOW_URL = re.compile(r"^https?://my\.exotel\.com/(?P<sid>[^/?#]+)/exoml/start_voice/(?P<app>\d+)$")
+# Exotel's older samples (and many integrations) name a flow without the account: both reach it.
+_OLD_FLOW_URL = re.compile(r"^https?://my\.exotel\.(?:in|com)/exoml/start/(?P<app>\d+)$")
 _EVENTS_KEY = re.compile(r"^StatusCallbackEvents(?:\[(?P<index>\d*)\])?$")
 CALL_TYPES = ("trans", "promo")
 
@@ -36,6 +38,7 @@ class ConnectParams:
     status_callback: str | None
     events: tuple[str, ...]
     content_type: str
+    to_number: str | None = None  # "connect two numbers": From is rung, then To; no flow
 
     def as_kwargs(self) -> dict[str, Any]:
         """Return the parameters as keyword arguments for ``place_call``."""
@@ -98,14 +101,11 @@ def parse_connect(form: MultiDict[str, str], account_sid: str) -> ConnectParams:
         raise ParameterError("CallerId is not a valid ExoPhone number")
 
     flow_url = form.get("Url", "").strip()
-    if not flow_url:
-        raise ParameterError("Missing parameter: Url is required")
-    match = _FLOW_URL.match(flow_url)
-    if match is None:
-        raise ParameterError(
-            "Url must be a flow URL like http://my.exotel.com/<your_sid>/exoml/start_voice/<app_id>")
-    if match.group("sid") != account_sid:
-        raise ParameterError("Url must point to a flow of this account")
+    to_number = _to_number(form) if not flow_url else None
+    if not flow_url and to_number is None:
+        raise ParameterError("Missing parameter: Url (a call flow) or To (a number to connect) is required")
+    if flow_url:
+        _check_flow_url(flow_url, account_sid)
 
     call_type = form.get("CallType", "").strip() or None
     if call_type is not None and call_type not in CALL_TYPES:
@@ -134,4 +134,27 @@ def parse_connect(form: MultiDict[str, str], account_sid: str) -> ConnectParams:
         from_number=exotel_number(from_number), caller_id=caller_id, flow_url=flow_url,
         call_type=call_type, time_limit=time_limit, timeout=timeout, custom_field=custom_field,
         status_callback=status_callback, events=events, content_type=content_type,
+        to_number=exotel_number(to_number) if to_number else None,
     )
+
+
+def _to_number(form: MultiDict[str, str]) -> str | None:
+    """The second number of Exotel's "connect two numbers" (the same endpoint, with To instead of Url)."""
+    to_number = _clean_number(form.get("To", ""))
+    if not to_number:
+        return None
+    if not _PHONE.match(to_number):
+        raise ParameterError("To is not a valid phone number (8 to 15 digits, optional leading +)")
+    return to_number
+
+
+def _check_flow_url(flow_url: str, account_sid: str) -> None:
+    """A flow of this account, in the documented form or Exotel's older one (which names no account)."""
+    if _OLD_FLOW_URL.match(flow_url):
+        return
+    match = _FLOW_URL.match(flow_url)
+    if match is None:
+        raise ParameterError(
+            "Url must be a flow URL like http://my.exotel.com/<your_sid>/exoml/start_voice/<app_id>")
+    if match.group("sid") != account_sid:
+        raise ParameterError("Url must point to a flow of this account")

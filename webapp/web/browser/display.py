@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -21,12 +20,13 @@ from ...config import get_settings
 from ...exotel import ExotelError, ExotelRateLimited
 from ...exotel.body import storable_text
 from ...exotel.callbacks import fields_from_form, parse_callback
+from ...exotel.flows import app_id_of
+from ...exotel.recordings import without_secrets
 from .status_words import call_label, call_shown, call_tone, status_label, status_tone
 
 log = logging.getLogger(__name__)
 
 TZ_COOKIE = "tz"
-_APP_FLOW = re.compile(r"/exoml/start_voice/([0-9]+)$")
 
 EVENT_LABELS = {"answered": "Answered", "terminal": "Ended", "status": "Status update", "reconcile": "Checked with Exotel"}
 
@@ -108,8 +108,8 @@ def placed_by(created_by: str | None, campaign_names: Mapping[int, str] | None =
 
 def flow_name(flow_url: str | None) -> str:
     """A flow, briefly: "App 4242" for a flow of App Bazaar, else its URL."""
-    match = _APP_FLOW.search(flow_url or "")
-    return f"App {match.group(1)}" if match else (flow_url or "")
+    app_id = app_id_of(flow_url)
+    return f"App {app_id}" if app_id else (flow_url or "")
 
 
 def isotime(value: datetime | None) -> str:
@@ -140,6 +140,8 @@ def pretty_payload(text: str) -> str:
     before payloads were made strict becomes U+FFFD, as UTF-8 cannot carry it.
     """
     payload = parse_payload(text)
+    if isinstance(payload, dict):
+        payload = without_secrets(payload)  # never a pre-signed recording link or a URL's password in a page
     if not isinstance(payload, str):
         try:
             text = json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True)

@@ -158,7 +158,7 @@ def _call_context(call: Call) -> dict[str, Any]:
         "call": call,
         "timeline": call_timeline(call, events),
         "legs": legs_of(by_occurrence(events)),
-        "recording_url": safe_recording_url(call.recording_url),
+        "recording_url": url_for("recordings.call_recording", call_id=call.id) if safe_recording_url(call.recording_url) else None,
         "payloads": {event.id: pretty_payload(event.payload) for event in events},
         "version": _version(call, len(events)),
         "again_nonce": _nonce(),
