@@ -15,6 +15,8 @@ from tests.support.databases import migrate, postgres_error, scratch_postgres
 from webapp.accounts import create_token, create_user
 from webapp.db import get_db
 
+pytest_plugins = ("tests.support.fixtures",)
+
 TABLES = (
     "audit_log", "call_events", "idempotency_keys", "calls", "password_links", "user_sessions", "api_tokens", "users",
     "campaign_contacts", "campaigns", "suppressions",

@@ -9,7 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.hardening.support import callback_path, new_call
+from tests.hardening.support import new_call
+from tests.support.calls import callback_path
 from tests.support.credentials import SECRET_KEY
 from webapp.accounts import create_token
 from webapp.calls.signing import callback_token
@@ -91,7 +92,8 @@ from pathlib import Path
 
 from tests.support.credentials import SECRET_KEY
 from webapp import create_app
-from tests.hardening.support import callback_path, new_call
+from tests.hardening.support import new_call
+from tests.support.calls import callback_path
 app = create_app({"TESTING": True, "DATABASE_URL": sys.argv[1], "SECRET_KEY": SECRET_KEY})
 call = new_call(app)
 fields = {"CallSid": call.sid, "Status": "busy", "DateUpdated": "2026-11-27 14:00:20"}

@@ -12,7 +12,8 @@ import requests
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from tests.hardening.support import callback_path, new_call
+from tests.hardening.support import new_call
+from tests.support.calls import callback_path
 from webapp.calls.status import FINAL
 from webapp.db import get_db
 from webapp.models import Call, CallEvent

@@ -8,6 +8,7 @@ import re
 
 from sqlalchemy import func, select
 
+from tests.support.signin import csrf_token
 from webapp.campaigns.dispatch import dispatch, window_of
 from webapp.campaigns.models import Campaign, CampaignContact, Suppression
 from webapp.db import get_db, utcnow
@@ -15,13 +16,6 @@ from webapp.models import Call
 
 CSV = (b"number,custom_field\r\n+919876500001,inv-1\r\n12,bad\r\n09876500002,inv-2\r\n"
        b"+919876500001,again\r\n+919876500003,inv-3\r\n")
-
-
-def csrf_token(page: str) -> str:
-    """The CSRF token of the first form in a page."""
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"', page)
-    assert match, "no csrf_token in the page"
-    return match.group(1) or match.group(2)
 
 
 def _nonce(page: str) -> str:
