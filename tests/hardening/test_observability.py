@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.hardening.support import new_call
 from tests.support.calls import callback_path
 from tests.support.credentials import SECRET_KEY
@@ -103,6 +105,7 @@ if sys.argv[2] == "scrape":
 """
 
 
+@pytest.mark.processes
 def test_metrics_add_up_across_worker_processes(sqlite_template, tmp_path):
     """PROMETHEUS_MULTIPROC_DIR set, as under gunicorn: any worker's /metrics shows every worker's counts."""
     shutil.copy(sqlite_template, tmp_path / "calls.db")

@@ -19,6 +19,8 @@ from tests.support.credentials import SECRET_KEY
 from tests.support.processes import gunicorn, nginx, nginx_binary, stop
 from webapp.calls.signing import callback_token
 
+pytestmark = pytest.mark.processes
+
 SLOW_CLIENTS = 16
 TERMINAL = {"EventType": "terminal", "Status": "completed", "DateUpdated": "2026-11-27 14:01:30"}
 

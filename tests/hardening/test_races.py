@@ -105,6 +105,7 @@ while time.monotonic() < deadline:
 """
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PostgreSQL's row locks are raced above
 def test_sqlite_concurrent_writers_never_answer_locked(request, database_url):
     """Callbacks from 16 threads while another process keeps taking the write lock: all 2xx, none locked."""

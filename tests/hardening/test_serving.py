@@ -8,6 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 import requests
 from sqlalchemy import create_engine, text
 
@@ -18,6 +19,7 @@ from tests.support.processes import gunicorn, stop
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.processes
 def test_the_readme_gunicorn_command_records_each_callback_once(app, database_url, tmp_path):
     (tmp_path / "metrics").mkdir()
     calls = [new_call(app) for _ in range(4)]
@@ -90,6 +92,7 @@ def _control(path: Path) -> dict:
         return client.send_command("show workers")
 
 
+@pytest.mark.processes
 def test_each_gunicorn_instance_keeps_its_own_control_socket(sqlite_template, tmp_path):
     """Two instances on one host: stopping one leaves the other its control socket."""
     import shutil

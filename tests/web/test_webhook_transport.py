@@ -131,6 +131,7 @@ def gunicorn_url(database_url, app, tmp_path):
         stop(process, timeout=10)
 
 
+@pytest.mark.processes
 def test_gunicorn_records_chunked_callbacks_and_refuses_malformed_framing_with_a_400(app, gunicorn_url):
     url, log = gunicorn_url
     for encoding in ("form", "json", "multipart"):
