@@ -6,6 +6,7 @@ import csv
 import io
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.support.signin import csrf_token
@@ -57,6 +58,7 @@ def _post(client, path: str, page_path: str):
     return client.post(path, data={"csrf_token": token})
 
 
+@pytest.mark.sqlite_only
 def test_the_form_defaults_to_the_configured_exophone_and_the_default_window(signed_in):
     page = signed_in.get("/campaigns/new").get_data(as_text=True)
     assert 'value="08047112345"' in page
@@ -94,6 +96,7 @@ def test_a_resubmitted_form_creates_one_campaign(app, signed_in):
         assert get_db().session().scalar(select(func.count()).select_from(Campaign)) == 1
 
 
+@pytest.mark.sqlite_only
 def test_a_bad_form_shows_every_error_at_once_and_creates_nothing(app, signed_in):
     response = _create(
         signed_in, body=b"phone\r\n123\r\n", name="", flow="not a flow", caller_id="abc", calls_per_minute="900",
@@ -246,6 +249,7 @@ def test_suppressions_added_by_paste_and_csv_then_removed(app, signed_in):
         assert get_db().session().scalar(select(func.count()).select_from(Suppression)) == 2
 
 
+@pytest.mark.sqlite_only
 def test_pages_need_a_signed_in_user(client):
     for path in ("/campaigns", "/campaigns/new", "/suppressions", "/campaigns/1"):
         response = client.get(path)
