@@ -38,8 +38,10 @@ browser:
 proxy:
 	@scripts/ensure-nginx
 
+# The suite in TEST_WORKERS processes (README, "Running the tests"); loadgroup keeps an xdist_group on one.
+TEST_WORKERS ?= 3
 test: $(VENV)/.installed-test browser proxy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # Style and types: ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade) and mypy.
 lint: $(VENV)/.installed-lint

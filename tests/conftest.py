@@ -1,4 +1,8 @@
-"""Fixtures: both databases, the app, its test client and CLI runner, the simulator, a live server."""
+"""Fixtures: both databases, the app, its test client and CLI runner, the simulator, a live server.
+
+Under pytest-xdist each worker is a test session of its own, with its own scratch PostgreSQL database
+(`postgres_database`) and its own Redis db (tests.support.workers.REDIS_URL); they share nothing else.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +19,40 @@ from tests.support.databases import migrate, postgres_error, scratch_postgres
 from webapp.accounts import create_token, create_user
 from webapp.db import get_db
 
+pytest_plugins = ("tests.support.fixtures",)
+
 TABLES = (
     "audit_log", "call_events", "idempotency_keys", "calls", "password_links", "user_sessions", "api_tokens", "users",
     "campaign_contacts", "campaigns", "suppressions",
     "report_quarters", "report_quarter_totals", "report_refresh",  # the report cache: a test reading /reports must not leave it to the next
 )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc):
+    """`sqlite_only` tests get `database_url` on SQLite alone (the fixture's own params are then not applied)."""
+    if "database_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker("sqlite_only"):
+        metafunc.definition.add_marker(pytest.mark.parametrize("database_url", ["sqlite"], indirect=True))
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the groups
+def pytest_collection_modifyitems(items):
+    """Mark each test that needs the PostgreSQL server (or Redis) `postgresql`, so `-m postgresql` runs them alone.
+
+    Under xdist (`make test`), the `processes` tests form one group and the `browser` tests another: each group
+    runs on one worker, one test at a time. Several workers' worth of real processes at once would starve the
+    timing the worker tests assert on two cores, and one worker's Chromium serves all the browser tests.
+    """
+    for item in items:
+        if "workers" in item.fixturenames and not item.get_closest_marker("processes"):
+            item.add_marker(pytest.mark.processes)  # real worker processes, whether or not the module says so
+        for group in ("processes", "browser"):
+            if item.get_closest_marker(group):
+                item.add_marker(pytest.mark.xdist_group(group))
+        params = item.callspec.params if hasattr(item, "callspec") else {}
+        if (params.get("database_url") == "postgresql" or params.get("queue") in ("postgresql", "redis")
+                or {"postgres_database", "postgres_server_url"} & set(item.fixturenames)):
+            item.add_marker(pytest.mark.postgresql)
 
 
 @pytest.fixture(scope="session")

@@ -6,15 +6,6 @@ EMAIL = "browser@example.com"
 PASSWORD = "correct horse battery"
 
 
-def sign_in(page, base_url: str) -> None:
-    page.goto(f"{base_url}/login")
-    page.get_by_label("Email").fill(EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base_url}/")  # signing in lands on Home
-    page.goto(f"{base_url}/calls")
-
-
 # WCAG 2.1 A and AA, plus axe's best practices; these impacts fail a test.
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 BLOCKING = ("serious", "critical")

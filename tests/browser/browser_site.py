@@ -99,13 +99,3 @@ def served_site(template: Path, directory: Path, simulator_url: str) -> Iterator
     finally:
         live.stop()
         app.extensions["database"].engine.dispose()
-
-
-def sign_in(page, base_url: str, role: str) -> None:
-    """Sign `page`'s browser in as the user of `role`, through the form."""
-    page.goto(f"{base_url}/login")
-    page.get_by_label("Email").fill(email(role))
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base_url}/")  # signing in lands on Home
-    page.goto(f"{base_url}/calls")

@@ -17,8 +17,10 @@ from pathlib import Path
 import pytest
 from browser_helpers import axe_violations
 from browser_pages import FIRST_RUN, PAGES
-from browser_site import ROLES, served_site, sign_in
+from browser_site import ROLES, email, served_site
 from werkzeug.exceptions import NotFound
+
+from tests.support.signin import sign_in_page
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR") or ROOT / "test-artifacts" / "screenshots")
@@ -77,7 +79,7 @@ def test_every_page_passes_axe_at_both_widths_and_is_photographed(browser, site,
             found[spec.name] = _check(anonymous, site.url, spec, site.ids)
         site.populate()
         for role in ROLES:
-            sign_in(contexts[role].pages[0], site.url, role)
+            sign_in_page(contexts[role].pages[0], site.url, email(role))
         for spec in PAGES:
             found[spec.name] = _check(contexts[spec.role].pages[0], site.url, spec, site.ids)
     finally:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-from browser_helpers import PASSWORD, sign_in
+from browser_helpers import EMAIL, PASSWORD
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
+from tests.support.signin import sign_in_page
 from webapp.db import get_db
 from webapp.models import Call
 
@@ -33,7 +34,7 @@ def _count(app) -> int:
 
 def test_place_a_call_and_watch_it_complete(served, page, tmp_path):
     app, base_url = served
-    sign_in(page, base_url)
+    sign_in_page(page, base_url, EMAIL)
     _shot(page, tmp_path, "calls-empty")
     _place(page, base_url, "+91 98765 43210", custom='<b>order</b> "42"')
     _shot(page, tmp_path, "place-call")
@@ -68,7 +69,7 @@ def test_place_a_call_and_watch_it_complete(served, page, tmp_path):
 
 def test_a_refused_call_shows_its_reason(served, page, tmp_path):
     app, base_url = served
-    sign_in(page, base_url)
+    sign_in_page(page, base_url, EMAIL)
     _place(page, base_url, "+91 98765 43219")  # the simulator refuses numbers ending in 9 (403)
     page.get_by_role("button", name="Place call").click()
     alert = page.locator("#refusal")
@@ -85,7 +86,7 @@ def test_a_refused_call_shows_its_reason(served, page, tmp_path):
 
 def test_a_double_submit_places_one_call(served, page, tmp_path):
     app, base_url = served
-    sign_in(page, base_url)
+    sign_in_page(page, base_url, EMAIL)
     _place(page, base_url, "+91 98765 43214")
     page.get_by_role("button", name="Place call").dblclick()
     page.wait_for_url(re.compile(r".*/calls/[0-9a-f-]{36}$"))
@@ -127,7 +128,7 @@ def test_phone_layout(served, browser, tmp_path):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
     try:
-        sign_in(page, base_url)
+        sign_in_page(page, base_url, EMAIL)
         page.goto(f"{base_url}/calls/new")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, "the form must not scroll sideways on a phone"

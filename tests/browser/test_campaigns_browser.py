@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 import time
 
-from browser_helpers import RECORD_ANNOUNCEMENTS, announcements, in_live_region, sign_in
+from browser_helpers import EMAIL, RECORD_ANNOUNCEMENTS, announcements, in_live_region
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from tests.support.signin import sign_in_page
 from webapp.calls.placing import callback_url
 from webapp.calls.updates import advance_call
 from webapp.campaigns.dispatch import dispatch, send_attempt, settle, window_of
@@ -78,7 +79,7 @@ def _run_until_done(app, base_url: str, campaign_id: int, deadline: float) -> st
 def test_create_preview_start_and_watch_a_campaign_finish(served, page, tmp_path):
     app, base_url = served
     page.context.add_init_script(RECORD_ANNOUNCEMENTS)
-    sign_in(page, base_url)
+    sign_in_page(page, base_url, EMAIL)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Campaigns").click()
     page.get_by_role("link", name="New campaign").click()
     expect(page.get_by_label("ExoPhone (CallerId)")).to_have_value("08047112345")

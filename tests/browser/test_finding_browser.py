@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import requests
-from browser_helpers import sign_in
+from browser_helpers import EMAIL
 from playwright.sync_api import expect
 
 from tests.support.calls import add_call, callback_path
+from tests.support.signin import sign_in_page
 
 
 def _ids(page) -> list[str]:
@@ -20,7 +21,7 @@ def _ids(page) -> list[str]:
 def test_a_ringing_call_says_calling_then_in_progress_then_completed(served, sim, page):
     app, base_url = served
     sim.state.configure(speed=1.0)  # real time: 2 s of ringing, 3 s of talk for a number ending in 00
-    sign_in(page, base_url)
+    sign_in_page(page, base_url, EMAIL)
     page.goto(f"{base_url}/calls/new")
     page.get_by_label("Customer number (From)").fill("+91 98765 43200")
     page.get_by_label("Flow: app id or flow URL").fill("123456")
@@ -44,7 +45,7 @@ def test_the_list_row_of_a_ringing_call_turns_from_calling_to_in_progress(served
     sid = "f00dfeed" * 4
     now = datetime.now(UTC)
     call = add_call(app, sid=sid, status="in-progress", created_at=now, placed_at=now)
-    sign_in(page, base_url)
+    sign_in_page(page, base_url, EMAIL)
     badge = page.locator(f"#call-{call.id} .badge")
     expect(badge).to_have_text("Calling")
 
@@ -66,7 +67,7 @@ def test_finding_a_call_by_its_last_digits_sid_exophone_and_flow(served, page):
     wanted = add_call(app, from_number="+919876543212", sid="SIDWANTED01", caller_id="02248906789",
                       flow_url="http://my.exotel.com/testaccount/exoml/start_voice/77", created_at=now)
     other = add_call(app, from_number="+919876543210", sid="SIDOTHER002", status="busy", created_at=now - timedelta(minutes=1))
-    sign_in(page, base_url)
+    sign_in_page(page, base_url, EMAIL)
     expect(page.locator("#calls-total")).to_contain_text("2 calls")
 
     number = page.get_by_label("Number")

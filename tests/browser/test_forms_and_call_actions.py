@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-from browser_helpers import EMAIL, axe_violations, sign_in
+from browser_helpers import EMAIL, axe_violations
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from tests.support.signin import sign_in_page
 from webapp.db import get_db
 from webapp.models import Call
 
@@ -31,7 +32,7 @@ def test_the_place_call_form_shows_five_faults_at_once(served, browser, axe_sour
     page = context.new_page()
     page.set_default_timeout(10_000)
     try:
-        sign_in(page, base_url)
+        sign_in_page(page, base_url, EMAIL)
         page.goto(f"{base_url}/calls/new")
         counter = page.locator("#custom_field-counter")
         expect(counter).to_have_text("0 / 128")
@@ -98,7 +99,7 @@ def test_call_again_copy_the_sid_and_play_the_recording(served, browser):
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
-        sign_in(page, base_url)
+        sign_in_page(page, base_url, EMAIL)
         page.goto(f"{base_url}/calls/new")
         page.get_by_label("Customer number (From)").fill("+91 98765 43210")
         page.get_by_label("Flow: app id or flow URL").fill("123456")

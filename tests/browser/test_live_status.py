@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 from browser_helpers import RECORD_ANNOUNCEMENTS, announcements, in_live_region
-from browser_site import sign_in
+from browser_site import email
 from playwright.sync_api import expect
 from sqlalchemy import insert
 
+from tests.support.signin import sign_in_page
 from webapp.calls.updates import advance_call
 from webapp.db import get_db
 from webapp.models import Call
@@ -30,7 +31,7 @@ def listening(browser, site):
         context.add_init_script(RECORD_ANNOUNCEMENTS)
         page = context.new_page()
         page.set_default_timeout(15_000)
-        sign_in(page, site.url, role)
+        sign_in_page(page, site.url, email(role))
         return page
 
     yield open_page

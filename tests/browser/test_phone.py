@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_site import sign_in
+from browser_site import email
 from playwright.sync_api import expect
+
+from tests.support.signin import sign_in_page
 
 PHONE = {"width": 375, "height": 667}  # the smallest phone in common use
 TABLET = {"width": 1024, "height": 800}
@@ -37,7 +39,7 @@ def open_as(browser, site):
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(10_000)
-        sign_in(page, site.url, role)
+        sign_in_page(page, site.url, email(role))
         return page
 
     yield open_page

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from browser_helpers import sign_in
+from browser_helpers import EMAIL
 from playwright.sync_api import expect
 from sqlalchemy import insert
 
+from tests.support.signin import sign_in_page
 from webapp.config.tuning import with_settings
 from webapp.db import get_db
 from webapp.models import Call
@@ -28,7 +29,7 @@ def _add_call(app, key: int, status: str = "failed") -> str:
 
 def test_zone_picker_searches_and_reports_follow_the_zone(served, page):
     _app, base_url = served
-    sign_in(page, base_url)
+    sign_in_page(page, base_url, EMAIL)
     page.get_by_role("link", name="Time zone: Asia/Kolkata (change)").click()
     page.wait_for_url(f"{base_url}/settings")
     search = page.get_by_label("Find a zone")
@@ -54,7 +55,7 @@ def test_zone_picker_searches_and_reports_follow_the_zone(served, page):
 def test_home_page_updates_itself_and_asks_with_its_etag(served, page):
     app, base_url = served
     with_settings(app, home_poll_seconds=1)
-    sign_in(page, base_url)
+    sign_in_page(page, base_url, EMAIL)
     answers: list[int] = []
     page.on("response", lambda response: answers.append(response.status) if "/home.json" in response.url else None)
     page.goto(f"{base_url}/")
@@ -75,7 +76,7 @@ def test_home_page_updates_itself_and_asks_with_its_etag(served, page):
 def test_a_hidden_tab_polls_less_often(served, page):
     app, base_url = served
     with_settings(app, home_poll_seconds=1)
-    sign_in(page, base_url)
+    sign_in_page(page, base_url, EMAIL)
     asked: list[str] = []
     page.on("request", lambda request: asked.append(request.url) if "/home.json" in request.url else None)
     page.goto(f"{base_url}/")

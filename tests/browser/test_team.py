@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 
-from browser_helpers import EMAIL, sign_in
+from browser_helpers import EMAIL
 from playwright.sync_api import expect
 
+from tests.support.signin import sign_in_page
 from webapp.db import get_db
 
 
@@ -39,7 +40,7 @@ def _join(browser, base_url: str, link: str, email: str, password: str):
 
 def test_an_admin_adds_an_operator_who_places_a_call_that_a_viewer_only_sees(served, page, browser, tmp_path):
     app, base_url = served
-    sign_in(page, base_url)
+    sign_in_page(page, base_url, EMAIL)
     operator_link = _add_user(page, base_url, "agent@example.com", "operator")
     viewer_link = _add_user(page, base_url, "reader@example.com", "viewer")
     assert operator_link.startswith(f"{base_url}/set-password/")

@@ -11,8 +11,6 @@ from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.support.credentials import SECRET_KEY
-from webapp.calls.signing import callback_token
 from webapp.db import get_db, utcnow
 from webapp.models import Call
 
@@ -164,10 +162,6 @@ def new_call(app, *, sid: str | None = "auto", status: str = "in-progress") -> C
             )
             session.add(call)
     return call
-
-
-def callback_path(call_id: str) -> str:
-    return f"/webhooks/exotel/{call_id}/{callback_token(SECRET_KEY, call_id)}"
 
 
 def dump_tables(database_url: str) -> str:

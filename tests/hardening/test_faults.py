@@ -9,7 +9,8 @@ import time
 import requests
 from sqlalchemy import create_engine, func, select, text
 
-from tests.hardening.support import callback_path, new_call
+from tests.hardening.support import new_call
+from tests.support.calls import callback_path
 from webapp.accounts import create_token
 from webapp.db import get_db
 from webapp.models import Call, CallEvent

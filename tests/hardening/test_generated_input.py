@@ -16,7 +16,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from tests.hardening.support import GENERATED, callback_path, new_call
+from tests.hardening.support import GENERATED, new_call
+from tests.support.calls import callback_path
 from tests.support.strict_json import assert_payloads_are_strict_json
 from webapp.calls.status import KNOWN, next_status
 from webapp.db import get_db

@@ -10,8 +10,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.hardening.stalling import StallingProxy
-from tests.hardening.support import callback_path, new_call
+from tests.hardening.support import new_call
 from tests.support.apps import make_app
+from tests.support.calls import callback_path
 
 BOUND = 5.0  # the contract: /healthz and a callback answer within 5 s, either way
 TERMINAL = {"EventType": "terminal", "Status": "completed", "DateUpdated": "2026-11-27 14:01:30"}

@@ -9,7 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.hardening.support import callback_path, new_call
+import pytest
+
+from tests.hardening.support import new_call
+from tests.support.calls import callback_path
 from tests.support.credentials import SECRET_KEY
 from webapp.accounts import create_token
 from webapp.calls.signing import callback_token
@@ -92,7 +95,8 @@ from pathlib import Path
 
 from tests.support.credentials import SECRET_KEY
 from webapp import create_app
-from tests.hardening.support import callback_path, new_call
+from tests.hardening.support import new_call
+from tests.support.calls import callback_path
 app = create_app({"TESTING": True, "DATABASE_URL": sys.argv[1], "SECRET_KEY": SECRET_KEY})
 call = new_call(app)
 fields = {"CallSid": call.sid, "Status": "busy", "DateUpdated": "2026-11-27 14:00:20"}
@@ -102,6 +106,7 @@ if sys.argv[2] == "scrape":
 """
 
 
+@pytest.mark.processes
 def test_metrics_add_up_across_worker_processes(sqlite_template, tmp_path):
     """PROMETHEUS_MULTIPROC_DIR set, as under gunicorn: any worker's /metrics shows every worker's counts."""
     shutil.copy(sqlite_template, tmp_path / "calls.db")

@@ -12,11 +12,14 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.hardening.processes import gunicorn, nginx, nginx_binary, stop
-from tests.hardening.support import callback_path, new_call
+from tests.hardening.support import new_call
 from tests.support.apps import make_app
+from tests.support.calls import callback_path
 from tests.support.credentials import SECRET_KEY
+from tests.support.processes import gunicorn, nginx, nginx_binary, stop
 from webapp.calls.signing import callback_token
+
+pytestmark = pytest.mark.processes
 
 SLOW_CLIENTS = 16
 TERMINAL = {"EventType": "terminal", "Status": "completed", "DateUpdated": "2026-11-27 14:01:30"}

@@ -12,7 +12,8 @@ import requests
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from tests.hardening.support import callback_path, new_call
+from tests.hardening.support import new_call
+from tests.support.calls import callback_path
 from webapp.calls.status import FINAL
 from webapp.db import get_db
 from webapp.models import Call, CallEvent
@@ -104,6 +105,7 @@ while time.monotonic() < deadline:
 """
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PostgreSQL's row locks are raced above
 def test_sqlite_concurrent_writers_never_answer_locked(request, database_url):
     """Callbacks from 16 threads while another process keeps taking the write lock: all 2xx, none locked."""

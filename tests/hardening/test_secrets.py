@@ -11,7 +11,8 @@ import logging
 
 import requests
 
-from tests.hardening.support import callback_path, new_call
+from tests.hardening.support import new_call
+from tests.support.calls import callback_path
 from tests.support.credentials import API_TOKEN, SECRET_KEY
 from webapp.accounts import create_token
 from webapp.db import get_db

@@ -4,54 +4,28 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.hardening.support import callback_path, new_call
-from tests.support.credentials import SECRET_KEY
+from tests.hardening.support import new_call
+from tests.support.calls import callback_path
+from tests.support.processes import gunicorn, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# As README.md, "Running in production", gives it (two workers suffice here).
-GUNICORN = ["-c", str(ROOT / "gunicorn.conf.py"), "--workers", "2"]
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _serve(database_url: str, metrics_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("EXOTEL_")}
-    env.update(DATABASE_URL=database_url, SECRET_KEY=SECRET_KEY, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", *GUNICORN, "webapp:create_app()"]
-    with log.open("wb") as output:  # the child keeps its own copy of the descriptor
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if requests.get(url + "/healthz", timeout=2).status_code == 200:
-                return process, url
-        except requests.RequestException:
-            time.sleep(0.2)
-    process.kill()
-    raise AssertionError(f"gunicorn did not serve: {log.read_text()[-2000:]}")
-
-
+@pytest.mark.processes
 def test_the_readme_gunicorn_command_records_each_callback_once(app, database_url, tmp_path):
     (tmp_path / "metrics").mkdir()
     calls = [new_call(app) for _ in range(4)]
-    process, url = _serve(database_url, tmp_path / "metrics", tmp_path / "gunicorn.log")
+    # As README.md, "Running in production", gives it (two workers suffice here).
+    process, url = gunicorn(database_url, tmp_path / "gunicorn.log", workers=2,
+                            extra_env={"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")})
     try:
         def deliver(call) -> list[int]:
             # Each call's terminal callback five times on one kept-alive connection, as a retrying sender would.
@@ -118,11 +92,10 @@ def _control(path: Path) -> dict:
         return client.send_command("show workers")
 
 
+@pytest.mark.processes
 def test_each_gunicorn_instance_keeps_its_own_control_socket(sqlite_template, tmp_path):
     """Two instances on one host: stopping one leaves the other its control socket."""
     import shutil
-
-    from tests.hardening.processes import gunicorn, stop
 
     shutil.copy(sqlite_template, tmp_path / "calls.db")
     home = tmp_path / "home"

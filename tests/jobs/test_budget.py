@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.support.apps import make_app
-from tests.support.workers import number
+from tests.support.workers import REDIS_URL, number, redis_or_fail
 from webapp.db import get_db
 from webapp.exotel import BULK, INTERACTIVE, BudgetSpent
 from webapp.exotel_access.budget import Budget
@@ -65,6 +65,7 @@ def test_bulk_work_never_takes_the_last_tenth(queue):
         budget.close()
 
 
+@pytest.mark.postgresql  # Redis's budget: with the services, not the fast group
 def test_a_spent_budget_waits_a_little_then_says_when():
     clock = Clock()
     slept = []
@@ -73,7 +74,8 @@ def test_a_spent_budget_waits_a_little_then_says_when():
         slept.append(seconds)
         clock.now += seconds
 
-    budget = Budget("redis://127.0.0.1:6379/7", 2, clock=clock, sleep=sleep, monotonic=clock)
+    redis_or_fail(REDIS_URL).close()
+    budget = Budget(REDIS_URL, 2, clock=clock, sleep=sleep, monotonic=clock)
     try:
         budget._log._redis.flushdb()
         budget.take(INTERACTIVE, wait=3)
@@ -104,6 +106,7 @@ def _place_many(database_url: str, queue_url: str | None, sim_url: str, token: s
     return answers
 
 
+@pytest.mark.processes
 def test_300_placements_from_4_processes_send_at_most_30_a_minute(queue, sim):
     kind, database_url, queue_url = queue
     app = make_app(database_url, sim.base_url, **({"QUEUE_URL": queue_url} if queue_url else {}))

@@ -17,7 +17,7 @@ from tests.support.campaigns import DND, OUT_OF_BALANCE, connects_after, us_numb
 from tests.support.waiting import wait_for
 from tests.support.workers import worker_env
 
-pytestmark = pytest.mark.parametrize("queue", ["sqlite", "postgresql"], indirect=True)
+pytestmark = [pytest.mark.processes, pytest.mark.parametrize("queue", ["sqlite", "postgresql"], indirect=True)]
 
 
 def _env(queue, sim, site):

@@ -17,6 +17,8 @@ from webapp.campaigns.models import Campaign, CampaignContact
 from webapp.db import get_db
 from webapp.models import CallEvent
 
+pytestmark = pytest.mark.processes
+
 CONTACTS = 300
 # A killed worker's reconciliation lock lives 5 s, not 5 minutes.
 LOCK = ("--lock-seconds", "5")

@@ -10,9 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from webapp.jobs.supervisor import _free_port
+
+pytestmark = pytest.mark.processes
 
 
 def _children(pid: int) -> set[int]:

@@ -13,7 +13,7 @@ from tests.support.campaigns import DND, us_number
 from tests.support.waiting import wait_for
 from tests.support.workers import worker_env
 
-pytestmark = pytest.mark.parametrize("queue", ["sqlite", "postgresql"], indirect=True)
+pytestmark = [pytest.mark.processes, pytest.mark.parametrize("queue", ["sqlite", "postgresql"], indirect=True)]
 
 # Ends in 2: the simulator rings it for 6 s (the ring timeout at most), then it ends no-answer.
 RINGS_UNANSWERED = "+14155550012"

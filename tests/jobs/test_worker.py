@@ -8,6 +8,7 @@ import signal
 import time
 from datetime import datetime
 
+import pytest
 import requests
 from sqlalchemy import func, select
 
@@ -16,6 +17,8 @@ from tests.support.workers import number, open_calls_in_simulator, worker_env
 from webapp.calls.status import FINAL
 from webapp.db import get_db
 from webapp.models import Call, CallEvent
+
+pytestmark = pytest.mark.processes
 
 
 def _wait(predicate, timeout: float) -> bool:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
-from tests.hardening.support import callback_path, new_call
+from tests.hardening.support import new_call
+from tests.support.calls import callback_path
 from webapp.reporting.report import ReportFilters, build_report
 
 # Exotel's plain StatusCallback (the call asked for no status_callback_events): no EventType,

@@ -9,16 +9,15 @@ from known_data import CALLS, F2, A, call_id
 from sqlalchemy import text
 
 from tests.support.csvfiles import csv_lines
-from tests.support.signin import sign_in
 from webapp.reporting import ReportFilters, build_report
 
 RANGE = {"start": "2024-05-01", "end": "2024-05-05"}
 
 
 @pytest.fixture
-def signed_in(client, user, known):
-    assert sign_in(client).status_code == 302
-    return client
+def signed_in(signed_in, known):
+    """The signed-in client (tests/support/fixtures.py), over the known calls."""
+    return signed_in
 
 
 def _csv(response) -> list[list[str]]:

@@ -9,7 +9,6 @@ import pytest
 from known_data import CALLS, at, call_id
 from sqlalchemy import insert, text
 
-from tests.support.signin import sign_in
 from webapp.models import Call
 from webapp.reporting import Counts, ReportFilters, build_report
 from webapp.reporting.sql import PLACED
@@ -146,9 +145,9 @@ def test_every_listed_zone_is_a_whole_number_of_quarter_hours_from_utc():
 
 
 @pytest.fixture
-def signed_in(client, user, known):
-    assert sign_in(client).status_code == 302
-    return client
+def signed_in(signed_in, known):
+    """The signed-in client (tests/support/fixtures.py), over the known calls."""
+    return signed_in
 
 
 def test_report_page_is_in_the_viewers_zone_with_utc_one_link_away(signed_in):

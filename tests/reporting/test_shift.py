@@ -9,7 +9,6 @@ import pytest
 from known_data import CALLS, at, call_id, load_known_data
 from sqlalchemy import insert
 
-from tests.support.signin import sign_in
 from webapp.db import get_db
 from webapp.models import Call
 from webapp.reporting.shift import WorkerState, shift_summary
@@ -55,12 +54,12 @@ def test_version_changes_with_what_the_page_shows(known):
 
 
 @pytest.fixture
-def signed_in(app, client, user):
-    """A signed-in client over the known calls; no app context stays open across its requests."""
+def signed_in(app, signed_in):
+    """The signed-in client (tests/support/fixtures.py) over the known calls; no app context stays open
+    across its requests."""
     with app.app_context():
         load_known_data(get_db())
-    assert sign_in(client).status_code == 302
-    return client
+    return signed_in
 
 
 def _add_failure(app, key: int) -> str:

@@ -20,6 +20,8 @@ import requests
 
 from tests.support.waiting import wait_for
 
+pytestmark = pytest.mark.processes
+
 ROOT = Path(__file__).resolve().parents[2]
 AUTH = ("simulator", "simulator")
 FLOW = "http://my.exotel.com/simulator/exoml/start_voice/1"

@@ -1,4 +1,5 @@
-"""Signing a Flask test client in through the real form (CSRF included), for any UI test.
+"""Signing in through the real form: a Flask test client (CSRF included) for any UI test, a browser page for
+the browser tests, and the `signed_in` client fixture (tests/support/fixtures.py).
 
 Imported as `from tests.support.signin import sign_in`.
 """
@@ -36,3 +37,14 @@ def sign_in(client, email: str = EMAIL, password: str = PASSWORD, next: str | No
     if next is not None:
         data["next"] = next
     return client.post("/login", data=data, environ_base=environ or {})
+
+
+def sign_in_page(page, base_url: str, email: str, password: str = PASSWORD) -> None:
+    """Sign a Playwright `page` in through the form at `base_url`; returns once it landed on Home and then
+    opened the calls list, where most browser tests start."""
+    page.goto(f"{base_url}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base_url}/")  # signing in lands on Home
+    page.goto(f"{base_url}/calls")

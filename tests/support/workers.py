@@ -10,6 +10,7 @@ import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -17,7 +18,17 @@ from tests.support.credentials import ACCOUNT_SID, API_KEY, API_TOKEN, SECRET_KE
 from webapp.db import utcnow
 from webapp.models import Call
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/6")
+
+def worker_redis_url(base: str, worker: str | None) -> str:
+    """`base` with its db number moved on by the xdist worker's index (gw0: base, gw1: base + 1, ...), so
+    workers flushing their db never empty another's; within Redis's 16 dbs."""
+    index = int(worker.removeprefix("gw")) if worker and worker.startswith("gw") else 0
+    parts = urlsplit(base)
+    db = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(db + index) % 16}"))
+
+
+REDIS_URL = worker_redis_url(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/6"), os.environ.get("PYTEST_XDIST_WORKER"))
 CALLER_ID = "08047112345"
 QUEUE_TABLES = ("huey_kv", "huey_schedule", "huey_task", "huey_counter", "exotel_budget", "worker_heartbeats")
 

@@ -1,18 +1,8 @@
-"""UI fixtures: a client signed in as the `user` fixture's admin."""
+"""UI fixtures: more apps on the test's database. (`signed_in` comes from tests/support/fixtures.py.)"""
 
 from __future__ import annotations
 
 import pytest
-
-from tests.support.signin import sign_in
-
-
-@pytest.fixture
-def signed_in(client, user):
-    """The test client, signed in."""
-    response = sign_in(client)
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
 
 
 @pytest.fixture

@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.support.csvfiles import csv_download
+from tests.support.signin import csrf_token
 from tests.support.teams import audit_rows
 from webapp.campaigns.dispatch import dispatch, window_of
 from webapp.campaigns.models import Campaign, CampaignContact, Suppression
@@ -16,13 +18,6 @@ from webapp.models import Call
 
 CSV = (b"number,custom_field\r\n+919876500001,inv-1\r\n12,bad\r\n09876500002,inv-2\r\n"
        b"+919876500001,again\r\n+919876500003,inv-3\r\n")
-
-
-def csrf_token(page: str) -> str:
-    """The CSRF token of the first form in a page."""
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"', page)
-    assert match, "no csrf_token in the page"
-    return match.group(1) or match.group(2)
 
 
 def _nonce(page: str) -> str:
@@ -64,6 +59,7 @@ def _post(client, path: str, page_path: str):
     return client.post(path, data={"csrf_token": token})
 
 
+@pytest.mark.sqlite_only
 def test_the_form_defaults_to_the_configured_exophone_and_the_default_window(signed_in):
     page = signed_in.get("/campaigns/new").get_data(as_text=True)
     assert 'value="08047112345"' in page
@@ -121,6 +117,7 @@ def test_a_resubmitted_form_creates_one_campaign(app, signed_in):
         assert get_db().session().scalar(select(func.count()).select_from(Campaign)) == 1
 
 
+@pytest.mark.sqlite_only
 def test_a_bad_form_shows_every_error_at_once_and_creates_nothing(app, signed_in):
     response = _create(
         signed_in, body=b"phone\r\n123\r\n", name="", flow="not a flow", caller_id="abc", calls_per_minute="900",
@@ -298,6 +295,7 @@ def test_suppressions_added_by_paste_and_csv_then_removed(app, signed_in):
         assert get_db().session().scalar(select(func.count()).select_from(Suppression)) == 2
 
 
+@pytest.mark.sqlite_only
 def test_pages_need_a_signed_in_user(client):
     for path in ("/campaigns", "/campaigns/new", "/suppressions", "/campaigns/1"):
         response = client.get(path)

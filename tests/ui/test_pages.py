@@ -8,24 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.support.calls import add_call
 from tests.support.signin import page_token
 from webapp.db import get_db
 from webapp.models import Call, CallEvent
 
 T0 = datetime(2024, 5, 10, 6, 0, tzinfo=UTC)  # 11:30 in Asia/Kolkata
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-
-
-def add_call(app, **values) -> Call:
-    values.setdefault("from_number", "+919876543210")
-    values.setdefault("caller_id", "08047112345")
-    values.setdefault("flow_url", "http://my.exotel.com/testaccount/exoml/start_voice/1")
-    values.setdefault("status", "completed")
-    values.setdefault("created_at", T0)
-    with app.app_context(), get_db().transaction() as session:
-        call = Call(**values)
-        session.add(call)
-    return call
 
 
 def add_event(app, call: Call, payload, **values) -> None:
@@ -49,7 +38,7 @@ def test_list_is_newest_first(app, signed_in):
 
 
 def test_list_filters(app, signed_in):
-    busy = add_call(app, status="busy", from_number="+919876543211", custom_field="Order-42 reminder")
+    busy = add_call(app, created_at=T0, status="busy", from_number="+919876543211", custom_field="Order-42 reminder")
     done = add_call(app, status="completed", from_number="+919876543210", custom_field="renewal 100%",
                     created_at=T0 + timedelta(days=2))
     get = lambda query: rows(signed_in.get("/calls?" + query).get_data(as_text=True))  # noqa: E731
@@ -95,7 +84,7 @@ def test_pagination(app, signed_in):
 
 
 def test_what_people_and_exotel_wrote_is_escaped(app, signed_in):
-    call = add_call(app, custom_field=XSS, sid="sid-1", error_message=XSS, status="rejected")
+    call = add_call(app, created_at=T0, custom_field=XSS, sid="sid-1", error_message=XSS, status="rejected")
     add_event(app, call, {"CallSid": "sid-1", "Status": "completed", "CustomField": XSS, "Legs": [{"Status": XSS}]})
     for path in ("/calls", f"/calls/{call.id}", f"/calls/{call.id}/status.json"):
         body = signed_in.get(path).get_data(as_text=True)
@@ -118,7 +107,7 @@ def test_what_people_and_exotel_wrote_is_escaped(app, signed_in):
     ],
 )
 def test_recording_link_only_for_http_urls(app, signed_in, url, linked):
-    call = add_call(app, recording_url=url)
+    call = add_call(app, created_at=T0, recording_url=url)
     page = signed_in.get(f"/calls/{call.id}").get_data(as_text=True)
     assert ("Listen</a>" in page) is linked
     if not linked:
@@ -126,7 +115,7 @@ def test_recording_link_only_for_http_urls(app, signed_in, url, linked):
 
 
 def test_call_page_shows_timeline_legs_and_times_in_the_viewers_zone(app, signed_in):
-    call = add_call(app, sid="sid-2", status="completed", conversation_duration=42,
+    call = add_call(app, created_at=T0, sid="sid-2", status="completed", conversation_duration=42,
                     placed_at=T0, answered_at=T0 + timedelta(seconds=5))
     add_event(app, call, {"CallSid": "sid-2", "EventType": "answered", "Status": "in-progress"},
               event_type="answered", status="in-progress", occurred_at=T0 + timedelta(seconds=5))
@@ -145,7 +134,7 @@ def test_call_page_shows_timeline_legs_and_times_in_the_viewers_zone(app, signed
 
 
 def test_status_json_sends_the_fragment_only_when_something_changed(app, signed_in):
-    call = add_call(app, status="in-progress")
+    call = add_call(app, created_at=T0, status="in-progress")
     first = signed_in.get(f"/calls/{call.id}/status.json").json
     assert first["status"] == "in-progress" and first["final"] is False and "Updating live" in first["html"]
     same = signed_in.get(f"/calls/{call.id}/status.json?version={first['version']}").json
@@ -158,8 +147,8 @@ def test_status_json_sends_the_fragment_only_when_something_changed(app, signed_
 
 
 def test_list_status_json_returns_rows(app, signed_in):
-    live = add_call(app, status="ringing")
-    done = add_call(app, status="busy")
+    live = add_call(app, created_at=T0, status="ringing")
+    done = add_call(app, created_at=T0, status="busy")
     data = signed_in.get(f"/calls/status.json?ids={live.id},{done.id},missing").json["calls"]
     assert set(data) == {live.id, done.id}
     assert data[live.id]["final"] is False and data[done.id]["final"] is True
@@ -182,7 +171,7 @@ def test_settings_store_the_time_zone_in_a_cookie(signed_in):
 
 
 def test_security_headers_and_no_inline_script(client, signed_in, app):
-    call = add_call(app)
+    call = add_call(app, created_at=T0)
     for path in ("/login", "/calls", "/calls/new", f"/calls/{call.id}", "/settings"):
         response = signed_in.get(path)
         csp = response.headers["Content-Security-Policy"]
@@ -243,7 +232,7 @@ def field_error(page: str, field: str) -> str:
 )
 def test_dates_at_the_ends_of_the_calendar_are_explained(app, signed_in, zone, query, field):
     """A day whose start, in the viewer's zone, lies outside years 1-9999 in UTC: the error beside the field."""
-    call = add_call(app)
+    call = add_call(app, created_at=T0)
     if zone:
         signed_in.set_cookie("tz", zone)
     response = signed_in.get(f"/calls?{query}")
@@ -256,7 +245,7 @@ def test_dates_at_the_ends_of_the_calendar_are_explained(app, signed_in, zone, q
 
 
 def test_the_ends_of_the_calendar_that_fit_still_filter(app, signed_in):
-    call = add_call(app)
+    call = add_call(app, created_at=T0)
     signed_in.set_cookie("tz", "UTC")
     assert rows(signed_in.get("/calls?since=0001-01-01&until=9999-12-30").get_data(as_text=True)) == [call.id]
     export = signed_in.get("/calls.csv?since=0001-01-01&until=9999-12-30")
@@ -269,7 +258,7 @@ def test_the_ends_of_the_calendar_that_fit_still_filter(app, signed_in):
 )
 def test_nul_and_overlong_filters_are_explained(app, signed_in, query, field):
     """NUL, which PostgreSQL cannot compare, or a search longer than any custom field: explained beside the field, on both databases."""
-    call = add_call(app, custom_field="order-42")
+    call = add_call(app, created_at=T0, custom_field="order-42")
     response = signed_in.get(f"/calls?{query}")
     assert response.status_code == 200
     assert field_error(response.get_data(as_text=True), field)
@@ -284,7 +273,7 @@ def test_ids_no_call_can_have_are_404(signed_in, path):
 
 
 def test_list_status_json_ignores_ids_no_call_can_have(app, signed_in):
-    live = add_call(app, status="ringing")
+    live = add_call(app, created_at=T0, status="ringing")
     response = signed_in.get(f"/calls/status.json?ids=%00,abc%00,{live.id}")
     assert response.status_code == 200 and set(response.json["calls"]) == {live.id}
 
@@ -301,7 +290,7 @@ def test_list_status_json_ignores_ids_no_call_can_have(app, signed_in):
     ],
 )
 def test_tampered_cursors_show_the_newest_page(app, signed_in, cursor):
-    call = add_call(app)
+    call = add_call(app, created_at=T0)
     response = signed_in.get(f"/calls?cursor={cursor}")
     assert response.status_code == 200
     page = response.get_data(as_text=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.support.signin import csrf_token
@@ -38,6 +39,7 @@ def _count(app) -> int:
         return get_db().session().scalar(select(func.count()).select_from(Call))
 
 
+@pytest.mark.sqlite_only
 def test_form_defaults_to_the_configured_exophone(signed_in):
     page, _ = _form(signed_in)
     assert 'value="08047112345"' in page
@@ -68,6 +70,7 @@ def test_flow_url_is_accepted_too(app, signed_in, sim):
         assert get_db().session().scalar(select(Call.flow_url)) == url
 
 
+@pytest.mark.sqlite_only
 def test_errors_are_shown_next_to_their_fields(app, signed_in):
     cases = {
         "from_number": ("12", "Customer number is not a valid phone number"),
@@ -87,6 +90,7 @@ def test_errors_are_shown_next_to_their_fields(app, signed_in):
     assert _count(app) == 0
 
 
+@pytest.mark.sqlite_only
 def test_a_missing_flow_is_reported_on_the_flow_field(signed_in):
     _, hidden = _form(signed_in)
     page = signed_in.post("/calls/new", data={**hidden, **_fields(flow="")}).get_data(as_text=True)
@@ -141,6 +145,7 @@ def test_forms_of_different_users_do_not_collide(app, client, signed_in, sim):
     assert _count(app) == 2
 
 
+@pytest.mark.sqlite_only
 def test_placing_without_csrf_token_is_refused(app, signed_in, sim):
     _, hidden = _form(signed_in)
     response = signed_in.post("/calls/new", data={"nonce": hidden["nonce"], **_fields()})

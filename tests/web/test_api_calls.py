@@ -106,6 +106,7 @@ def test_json_callbacks_are_recorded_too(live_app, auth_headers, sim, db):
     assert first["status"] == "completed"
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     "body, status, field",
     [
@@ -136,12 +137,14 @@ def test_bad_input_is_refused_and_nothing_is_sent(client, auth_headers, sim, db,
     assert count_calls(db) == 0
 
 
+@pytest.mark.sqlite_only
 def test_malformed_json_and_wrong_content_type(client, auth_headers, sim):
     assert client.post("/api/calls", data="{nope", headers={**auth_headers, "Content-Type": "application/json"}).status_code == 400
     assert client.post("/api/calls", data="from=1", headers={**auth_headers, "Content-Type": "application/x-www-form-urlencoded"}).status_code == 415
     assert sim.state.connect_requests == 0
 
 
+@pytest.mark.sqlite_only
 def test_caller_id_is_required_without_a_default(database_url, sim, tmp_path):
     from tests.support.apps import make_app
     from webapp.accounts import create_token
@@ -347,6 +350,7 @@ def b64(raw: bytes | str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     "limit",
     ["%C2%B2", "%E2%91%A0", "%D9%A3", "%EF%BC%95", "9" * 5000, "1e2", "-1", "+5", "5.0", "0x10", "201", "%00", "5%00", " 5"],
@@ -413,6 +417,7 @@ def test_tampered_cursors_are_refused(client, auth_headers, cursor):
     assert error["code"] == "invalid_cursor"
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("body", ["[" * 100_000, '{"a":' * 100_000, "[" * 100_000 + "]" * 100_000])
 def test_json_nested_too_deep_is_a_400(client, auth_headers, sim, db, body):
     """Python's parser gives up on 100,000 levels with RecursionError: that is the sender's fault, a 400."""
@@ -423,6 +428,7 @@ def test_json_nested_too_deep_is_a_400(client, auth_headers, sim, db, body):
     assert count_calls(db) == 0
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_non_json_numbers_in_the_body_are_a_400(client, auth_headers, sim, db, constant):
     body = '{"from": "+919876543210", "app_id": "4242", "time_limit": ' + constant + "}"

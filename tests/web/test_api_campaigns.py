@@ -59,6 +59,7 @@ def test_create_from_an_excel_csv(client, auth_headers):
     ({"name": ""}, "name"),
     ({"end_at": "2020-01-01T00:00:00+05:30", "start_at": "2020-01-02T00:00:00+05:30"}, "end_at"),
 ])
+@pytest.mark.sqlite_only
 def test_bad_campaigns_are_refused_whole(client, auth_headers, fields, field):
     response = create(client, auth_headers, **fields)
     assert response.status_code == 422

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import jsonschema
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
@@ -13,6 +14,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 from webapp.web.api.openapi import document
 
 
+@pytest.mark.sqlite_only
 def test_every_api_route_is_documented(app):
     paths = document()["paths"]
     for rule in app.url_map.iter_rules():
@@ -24,6 +26,7 @@ def test_every_api_route_is_documented(app):
             assert method.lower() in paths[path], f"{method} {path}"
 
 
+@pytest.mark.sqlite_only
 def test_served_and_valid(client):
     from jsonschema.validators import Draft202012Validator
 

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import event, insert, update
 
-from tests.support.signin import sign_in
 from webapp.db import get_db
 from webapp.models import Call
 
@@ -31,12 +30,6 @@ def live_calls(app):
 def _set_status(app, call_id: str, status: str) -> None:
     with app.app_context(), get_db().transaction() as session:
         session.execute(update(Call).where(Call.id == call_id).values(status=status, updated_at=datetime.now(UTC)))
-
-
-@pytest.fixture
-def signed_in(client, user):
-    assert sign_in(client).status_code == 302
-    return client
 
 
 def _calls_queries(app, action) -> int:

@@ -5,24 +5,20 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 import requests
 
-from tests.hardening.support import callback_path, new_call
+from tests.hardening.support import new_call
+from tests.support.calls import callback_path
 from tests.support.credentials import SECRET_KEY
+from tests.support.processes import gunicorn, stop
 from tests.support.strict_json import assert_payloads_are_strict_json, strict_loads
 from webapp.calls.signing import callback_token
 from webapp.db import get_db
 from webapp.models import Call, CallEvent
 
-ROOT = Path(__file__).resolve().parents[2]
 FIELDS = {"EventType": "terminal", "Status": "completed", "DateUpdated": "2026-11-27 14:01:30",
           "ConversationDuration": "84", "Legs[0][AnsweredBy]": "HUMAN"}
 
@@ -124,40 +120,18 @@ def test_the_development_servers_request_log_names_no_token(live_app, caplog):
 # -- gunicorn, the production server: its own chunked reader, its own errors -----------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def gunicorn_url(database_url, app, tmp_path):
     """The app under gunicorn (one worker), on `database_url`; its output in tmp_path/gunicorn.log."""
-    port = _free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("EXOTEL_")}
-    env.update(DATABASE_URL=database_url, SECRET_KEY=SECRET_KEY)
     log = tmp_path / "gunicorn.log"
-    command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "--workers", "1",
-               "--bind", f"127.0.0.1:{port}", "webapp:create_app()"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    process, url = gunicorn(database_url, log, workers=1, ready=(200, 503))
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(url + "/healthz", timeout=2).status_code in (200, 503):
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError(f"gunicorn did not serve: {log.read_text()[-2000:]}")
         yield url, log
     finally:
-        process.terminate()
-        process.wait(10)
+        stop(process, timeout=10)
 
 
+@pytest.mark.processes
 def test_gunicorn_records_chunked_callbacks_and_refuses_malformed_framing_with_a_400(app, gunicorn_url):
     url, log = gunicorn_url
     for encoding in ("form", "json", "multipart"):

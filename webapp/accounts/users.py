@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 
+from flask import current_app, has_app_context
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -25,8 +27,24 @@ from .sessions import SESSION_LIFETIME, end_session, end_user_sessions, open_ses
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
-# Compared against when the email is unknown, so a miss costs as much as a wrong password.
-_DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
+# scrypt makes each hash cost real CPU time on purpose. An app built with TESTING (a create_app argument
+# only, never read from the environment) hashes with one PBKDF2 round: its passwords are the tests' own.
+_TESTING_METHOD = "pbkdf2:sha256:1"
+
+
+def _method() -> str:
+    return _TESTING_METHOD if has_app_context() and current_app.testing else "scrypt"
+
+
+def _hash_password(password: str) -> str:
+    return generate_password_hash(password, method=_method())
+
+
+@cache
+def _dummy_hash(method: str) -> str:
+    # Compared against when the email is unknown, so a miss costs as much as a wrong password;
+    # made on first use, so importing the app costs no hash.
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
 
 
 class AccountError(ValueError):
@@ -70,7 +88,7 @@ def create_user(
     """
     email = normalize_email(email)
     # Without a password: the hash of a random one nobody ever saw.
-    password_hash = generate_password_hash(check_password(password) if password is not None else secrets.token_urlsafe(32))
+    password_hash = _hash_password(check_password(password) if password is not None else secrets.token_urlsafe(32))
     try:
         with db.transaction() as session:
             if role is None:
@@ -112,7 +130,7 @@ def check_sign_in(db: Database, email: str, password: str) -> tuple[User | None,
         normalized = None
     user = find_user(db, normalized) if normalized else None
     if user is None:
-        check_password_hash(_DUMMY_HASH, password or "")
+        check_password_hash(_dummy_hash(_method()), password or "")
         return None, False
     return user, check_password_hash(user.password_hash, password or "")
 
@@ -252,7 +270,7 @@ def disable_user(
 
 def set_password(session: Session, user: User, password: str, actor: Actor, *, now: datetime, via: str) -> None:
     """In `session`'s transaction: the new password, every old session ended, one audit row."""
-    user.password_hash = generate_password_hash(check_password(password))
+    user.password_hash = _hash_password(check_password(password))
     end_user_sessions(session, user.id, now=now)
     audit.record(session, actor, "user.password", audit.user_actor(user.email), {"via": via}, at=now)
 

@@ -1,4 +1,4 @@
-"""Real serving processes for tests: gunicorn as the README runs it, nginx from deploy/nginx.conf."""
+"""Real serving processes for tests: a free port, gunicorn as the README runs it, nginx from deploy/nginx.conf."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
+    """A loopback port nothing listens on now (the kernel's pick; released for the caller to bind)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -36,11 +37,13 @@ def stop(process: subprocess.Popen, timeout: float = 30) -> None:
             process.wait(5)
 
 
-def wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+def wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float = 30,
+                 ready: tuple[int, ...] = (200,)) -> None:
+    """Poll `url`/healthz until it answers one of `ready`; stop the process and fail with its log if it never does."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
         try:
-            if requests.get(url + "/healthz", timeout=2).status_code == 200:
+            if requests.get(url + "/healthz", timeout=2).status_code in ready:
                 return
         except requests.RequestException:
             pass
@@ -50,8 +53,10 @@ def wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float 
 
 
 def gunicorn(database_url: str, log: Path, *, app: str = "webapp:create_app()", workers: int = 2,
-             extra_env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
-    """`gunicorn -c gunicorn.conf.py APP` on a free loopback port, in simulator mode; (process, url) once healthy."""
+             extra_env: dict[str, str] | None = None, args: tuple[str, ...] = (),
+             ready: tuple[int, ...] = (200,)) -> tuple[subprocess.Popen, str]:
+    """`gunicorn -c gunicorn.conf.py APP` on a free loopback port, in simulator mode; (process, url) once
+    /healthz answers one of `ready`."""
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith(("EXOTEL_", "PROMETHEUS_"))}
     env.update(DATABASE_URL=database_url, SECRET_KEY=SECRET_KEY, **(extra_env or {}))
@@ -60,7 +65,7 @@ def gunicorn(database_url: str, log: Path, *, app: str = "webapp:create_app()", 
     with log.open("ab") as output:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    wait_healthy(url, process, log)
+    wait_healthy(url, process, log, ready=ready)
     return process, url
 
 
