@@ -102,4 +102,5 @@ PAGES = [
     Page("disable-user", "admin", "/admin/users/{user}/disable"),
     Page("audit", "admin", "/admin/audit"),
     Page("audit-filtered", "admin", "/admin/audit?action=sign_in"),
+    Page("exotel-check", "admin", "/admin/exotel"),
 ]

@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR") or ROOT / "test-artifacts" / "screenshots")
 WIDTHS = (1280, 375)
 # GET routes that answer no page: machines read them.
-NOT_PAGES = {"health.healthz": "JSON for load balancers", "metrics.metrics": "Prometheus text", "static": "files"}
+NOT_PAGES = {"health.healthz": "JSON for load balancers", "metrics.metrics": "Prometheus text", "static": "files",
+             "recordings.call_recording": "audio"}
 SAMPLE_IDS = {"call": "00000000-0000-4000-8000-000000000000", "failed": "00000000-0000-4000-8000-000000000000",
               "campaign": "1", "link": "a-link", "user": "1", "token": "1"}
 

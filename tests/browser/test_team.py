@@ -78,13 +78,16 @@ def test_an_admin_adds_an_operator_who_places_a_call_that_a_viewer_only_sees(ser
         rows = get_db().session().execute(text("SELECT actor, action, target FROM audit_log ORDER BY at, id")).all()
     story = [(actor, action) for actor, action, _ in rows]
     admin = f"user:{EMAIL}"
-    assert story[-8:] == [
+    # Each page refused to a role is audited too: the operator's /admin/users, the viewer's /calls/new.
+    assert story[-10:] == [
         (admin, "sign_in"),
         (admin, "user.create"),
         (admin, "user.create"),
         ("user:agent@example.com", "user.password"),
         ("user:agent@example.com", "sign_in"),
         ("user:agent@example.com", "call.place"),
+        ("user:agent@example.com", "access.refused"),
         ("user:reader@example.com", "user.password"),
         ("user:reader@example.com", "sign_in"),
+        ("user:reader@example.com", "access.refused"),
     ]

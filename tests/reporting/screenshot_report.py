@@ -28,7 +28,7 @@ def main(chromium: str, base_url: str, email: str, password: str, path: str, png
         page.get_by_label("Email").fill(email)
         page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{base_url}/calls")
+        page.wait_for_url(f"{base_url}/")  # signing in lands on Home
         page.goto(f"{base_url}{path}")
         page.get_by_role("heading", name="Reports").wait_for()
         boxes = {chart: page.locator(f"#{chart}").bounding_box() for chart in CHARTS}
