@@ -1,51 +1,14 @@
-"""Worker fixtures: a queue of each kind (SQLite file, the PostgreSQL database, Redis), real worker processes."""
+"""Worker fixtures: real worker processes (the `queue` of each kind is in tests/support/fixtures.py)."""
 
 from __future__ import annotations
 
-import shutil
 import signal
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from tests.support.apps import make_app
 from tests.support.campaigns import CampaignSite
-from tests.support.workers import QUEUE_TABLES, REDIS_URL, Worker, redis_or_fail
-
-
-@pytest.fixture(params=["sqlite", "postgresql", "redis"])
-def queue(request, tmp_path):
-    """(kind, database_url, queue_url or None): an empty queue of each kind beside a migrated database."""
-    kind = request.param
-    if kind == "sqlite":
-        path = tmp_path / "calls.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        yield kind, f"sqlite:///{path}", None  # the default: queue.db beside calls.db
-        return
-    database_url = request.getfixturevalue("postgres_database")
-
-    def empty() -> None:
-        engine = create_engine(database_url)
-        with engine.begin() as connection:
-            # Campaigns too: a campaign left running would be dialled by the next test's workers.
-            connection.execute(text(f"TRUNCATE call_events, idempotency_keys, calls, api_tokens, {', '.join(QUEUE_TABLES)}, "
-                                    "campaign_contacts, campaigns, suppressions, audit_log RESTART IDENTITY CASCADE"))
-        engine.dispose()
-
-    empty()
-    try:
-        if kind == "postgresql":
-            yield kind, database_url, None  # the default: the PostgreSQL database itself
-            return
-        client = redis_or_fail(REDIS_URL)
-        client.flushdb()
-        try:
-            yield kind, database_url, REDIS_URL
-        finally:
-            client.flushdb()
-            client.close()
-    finally:
-        empty()  # killed workers leave heartbeats; later tests of this database expect none
+from tests.support.workers import Worker
 
 
 @pytest.fixture
