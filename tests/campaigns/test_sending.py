@@ -3,28 +3,13 @@ waits (for a budget slot, or after Exotel's 429) sends nothing once the wait is 
 
 from __future__ import annotations
 
-import threading
-
-import pytest
-
-from tests.support.apps import make_app
 from tests.support.campaigns import all_day_window, us_number
+from tests.support.sending import hold_the_budget, send_in_thread
 from tests.support.waiting import wait_for
 from webapp.campaigns import dispatch, store
 from webapp.campaigns.spec import parse_campaign
 from webapp.db import get_db, utcnow
-from webapp.jobs import dispatching
 from webapp.models import Call
-
-
-@pytest.fixture
-def worker_app(database_url, sim):
-    """The app as the worker runs it: callbacks to PUBLIC_BASE_URL (nobody listens: none are sent)."""
-    sim.state.configure(drop_callbacks=1.0)
-    app = make_app(database_url, sim.base_url, PUBLIC_BASE_URL="http://127.0.0.1:9")
-    yield app
-    app.extensions["jobs"].close()
-    app.extensions["database"].engine.dispose()
 
 
 def _claim(app) -> tuple[int, dispatch.Claimed]:
@@ -36,20 +21,6 @@ def _claim(app) -> tuple[int, dispatch.Claimed]:
     return campaign.campaign.id, claimed
 
 
-def _send_in_thread(app, claimed) -> tuple[threading.Thread, list[str]]:
-    """send_attempt as the worker's task runs it, in a thread; its outcome lands in the list."""
-    outcome: list[str] = []
-
-    def run() -> None:
-        with app.app_context():
-            outcome.append(dispatch.send_attempt(
-                get_db(), claimed, lambda call_id: dispatching.send_claimed_attempt(app, call_id), utcnow()))
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
-
-
 def _not_sent(app, claimed) -> bool:
     with app.app_context(), get_db().transaction(write=False) as session:
         call = session.get(Call, claimed.call_id)
@@ -59,7 +30,7 @@ def _not_sent(app, claimed) -> bool:
 def test_paused_during_exotels_429_the_attempt_is_not_sent_again(worker_app, sim):
     campaign_id, claimed = _claim(worker_app)
     sim.state.add_fault("ratelimit", retry_after=1)  # the client waits 1 s, then would ask again
-    thread, outcome = _send_in_thread(worker_app, claimed)
+    thread, outcome = send_in_thread(worker_app, claimed)
     wait_for(lambda: sim.state.connects.entries(), what="the first connect")
     with worker_app.app_context():
         store.pause(get_db(), campaign_id, now=utcnow())
@@ -71,21 +42,8 @@ def test_paused_during_exotels_429_the_attempt_is_not_sent_again(worker_app, sim
 
 def test_paused_while_waiting_for_a_budget_slot_the_attempt_is_not_sent(worker_app, sim, monkeypatch):
     campaign_id, claimed = _claim(worker_app)
-    waiting, go = threading.Event(), threading.Event()
-    real_permit = dispatching.budget_permit
-
-    def slow_budget(app):
-        permit = real_permit(app)
-
-        def wait_then_take(priority):
-            waiting.set()  # the budget is spent: this send waits for a slot to free
-            go.wait(10)
-            permit(priority)
-
-        return wait_then_take
-
-    monkeypatch.setattr(dispatching, "budget_permit", slow_budget)
-    thread, outcome = _send_in_thread(worker_app, claimed)
+    waiting, go = hold_the_budget(monkeypatch)  # the budget is spent: a send waits for a slot to free
+    thread, outcome = send_in_thread(worker_app, claimed)
     assert waiting.wait(10)
     with worker_app.app_context():
         store.cancel(get_db(), campaign_id, now=utcnow())

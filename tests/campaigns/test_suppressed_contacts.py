@@ -4,14 +4,13 @@ Retry-After), or in flight. Both databases; a controlled clock; the real simulat
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from tests.support.apps import make_app
 from tests.support.campaigns import all_day_window, us_number
+from tests.support.sending import hold_the_budget, send_in_thread
 from tests.support.waiting import wait_for
 from webapp.campaigns import store, suppressions
 from webapp.campaigns.dispatch import NOT_SENT, Claimed, dispatch, send_attempt, settle
@@ -20,7 +19,6 @@ from webapp.campaigns.models import Campaign, CampaignContact, Suppression
 from webapp.campaigns.spec import parse_campaign
 from webapp.db import get_db, utcnow
 from webapp.exotel import ExotelRejected, NotSent
-from webapp.jobs import dispatching
 from webapp.models import Call
 
 T0 = datetime(2026, 12, 1, 4, 30, tzinfo=UTC)  # a Tuesday, 10:00 in India
@@ -147,16 +145,6 @@ def test_waiting_contacts_of_every_campaign_are_suppressed_at_the_answer(db):
 # Claimed and not sent yet: the send waits (a budget slot, Exotel's Retry-After) when the suppression commits.
 
 
-@pytest.fixture
-def worker_app(database_url, sim):
-    """The app as the worker runs it: callbacks to PUBLIC_BASE_URL (nobody listens: none are sent)."""
-    sim.state.configure(drop_callbacks=1.0)
-    app = make_app(database_url, sim.base_url, PUBLIC_BASE_URL="http://127.0.0.1:9")
-    yield app
-    app.extensions["jobs"].close()
-    app.extensions["database"].engine.dispose()
-
-
 def _claim(app) -> Claimed:
     with app.app_context():
         spec = parse_campaign({"name": "One", "app_id": "1", "window": all_day_window(), "retries": RETRIES},
@@ -164,19 +152,6 @@ def _claim(app) -> Claimed:
         store.create_campaign(get_db(), spec, [(1, us_number(1), None)], created_by="user:a@b.c", now=utcnow())
         (claimed,) = dispatch(get_db(), utcnow())
     return claimed
-
-
-def _send_in_thread(app, claimed) -> tuple[threading.Thread, list[str]]:
-    outcome: list[str] = []
-
-    def run() -> None:
-        with app.app_context():
-            outcome.append(send_attempt(get_db(), claimed, lambda call_id: dispatching.send_claimed_attempt(app, call_id),
-                                        utcnow()))
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
 
 
 def _refused_and_suppressed(app, claimed) -> bool:
@@ -189,21 +164,8 @@ def _refused_and_suppressed(app, claimed) -> bool:
 
 def test_suppressed_while_its_send_waits_for_a_budget_slot_the_attempt_is_never_sent(worker_app, sim, monkeypatch):
     claimed = _claim(worker_app)
-    waiting, go = threading.Event(), threading.Event()
-    real_permit = dispatching.budget_permit
-
-    def slow_budget(app):
-        permit = real_permit(app)
-
-        def wait_then_take(priority):
-            waiting.set()  # the budget is spent: this send waits for a slot to free
-            go.wait(10)
-            permit(priority)
-
-        return wait_then_take
-
-    monkeypatch.setattr(dispatching, "budget_permit", slow_budget)
-    thread, outcome = _send_in_thread(worker_app, claimed)
+    waiting, go = hold_the_budget(monkeypatch)  # the budget is spent: a send waits for a slot to free
+    thread, outcome = send_in_thread(worker_app, claimed)
     assert waiting.wait(10)
     with worker_app.app_context():
         _suppress(get_db(), us_number(1), now=utcnow())
@@ -217,7 +179,7 @@ def test_suppressed_while_its_send_waits_for_a_budget_slot_the_attempt_is_never_
 def test_suppressed_during_exotels_retry_after_the_attempt_is_not_sent_again(worker_app, sim):
     claimed = _claim(worker_app)
     sim.state.add_fault("ratelimit", retry_after=1)  # the client waits 1 s, then would ask again
-    thread, outcome = _send_in_thread(worker_app, claimed)
+    thread, outcome = send_in_thread(worker_app, claimed)
     wait_for(lambda: sim.state.connects.entries(), what="the first connect")
     with worker_app.app_context():
         _suppress(get_db(), us_number(1), now=utcnow())

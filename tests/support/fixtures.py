@@ -8,6 +8,7 @@ import shutil
 import pytest
 from sqlalchemy import create_engine, text
 
+from .apps import make_app
 from .signin import sign_in
 from .workers import QUEUE_TABLES, REDIS_URL, redis_or_fail
 
@@ -53,3 +54,13 @@ def queue(request, tmp_path):
             client.close()
     finally:
         empty()  # killed workers leave heartbeats; later tests of this database expect none
+
+
+@pytest.fixture
+def worker_app(database_url, sim):
+    """The app as the worker runs it: callbacks to PUBLIC_BASE_URL (nobody listens: none are sent)."""
+    sim.state.configure(drop_callbacks=1.0)
+    app = make_app(database_url, sim.base_url, PUBLIC_BASE_URL="http://127.0.0.1:9")
+    yield app
+    app.extensions["jobs"].close()
+    app.extensions["database"].engine.dispose()
