@@ -76,3 +76,32 @@ def test_call_again_to_a_number_suppressed_since_is_refused(app, signed_in, sim)
     text = signed_in.get(call_page).get_data(as_text=True)
     assert "is on the suppression list" in text and day in text
     assert len(sim.state.connects.entries()) == 1 and call_count(app) == 1
+
+    # The admin's explicit override places it, and is audited.
+    form = re.search(r'<form method="post" action="[^"]*/again".*?</form>', text, re.S).group(0)
+    assert OVERRIDE in form
+    nonce = re.search(r'name="nonce" value="([^"]+)"', form).group(1)
+    placed = signed_in.post(f"{call_page}/again",
+                            data={"csrf_token": csrf_token(form), "nonce": nonce, "override_suppression": "y"})
+    assert placed.status_code == 303 and placed.headers["Location"] != call_page
+    assert len(sim.state.connects.entries()) == 2 and call_count(app) == 2
+    (row,) = audit_rows(app, "call.override_suppression")
+    assert row.target == placed.headers["Location"].rsplit("/", 1)[1]
+
+
+def test_call_again_with_a_forged_override_from_an_operator_is_refused(app, user, sim):
+    with app.app_context():
+        create_user(get_db(), ROLE_EMAILS["operator"], ROLE_PASSWORDS["operator"], role="operator")
+    operator = app.test_client()
+    assert sign_in(operator, ROLE_EMAILS["operator"], ROLE_PASSWORDS["operator"]).status_code == 302
+    _page, fields = _form(operator)
+    call_page = operator.post("/calls/new", data=fields).headers["Location"]
+    _suppress(app)
+    page = operator.get(call_page).get_data(as_text=True)
+    form = re.search(r'<form method="post" action="[^"]*/again".*?</form>', page, re.S).group(0)
+    assert OVERRIDE not in form
+    nonce = re.search(r'name="nonce" value="([^"]+)"', form).group(1)
+    forged = operator.post(f"{call_page}/again",
+                           data={"csrf_token": csrf_token(form), "nonce": nonce, "override_suppression": "y"})
+    assert forged.status_code == 403
+    assert len(sim.state.connects.entries()) == 1 and call_count(app) == 1

@@ -133,7 +133,10 @@ def call_again(call_id: str):
     except ValidationError as exc:
         why = exc.message if exc.code == "outcome_unknown" else f"This call cannot be placed again: {in_words(exc)}"
         return _back(call, f"{why} Nothing was placed.")
-    placement, refused, _status = _place(data, key)
+    override = request.form.get("override_suppression") == "y"
+    if override and not may_override(current_user.role):
+        return forbidden("Only an admin may override the suppression list. Nothing was placed.")
+    placement, refused, _status = _place(data, key, override)
     if placement is None:
         return _back(call, refused or "")
     return _show_placed(placement)
