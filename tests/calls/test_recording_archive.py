@@ -200,3 +200,29 @@ def test_one_worker_at_a_time_fetches_a_call(archiving_app, sim, clock):
         assert claim(get_db(), call.id, clock.now) is True
         assert claim(get_db(), call.id, clock.now) is False  # the other worker meets the claim
         assert claim(get_db(), call.id, clock.now + timedelta(minutes=16)) is True  # a dead worker's claim runs out
+
+
+def test_a_recording_over_the_size_cap_is_given_up_and_leaves_no_file(database_url, sim, folder, clock):
+    app = make_app(database_url, sim.base_url, RECORDINGS_DIR=str(folder), CLOCK=clock, RECORDING_MAX_BYTES=1000)
+    try:
+        call = ended_call(app, sim)
+        archive_recordings(app)
+        row = archive_row(app, call.id)
+        assert row.state == "too_large" and row.file_name is None and list(folder.iterdir()) == []
+    finally:
+        app.extensions["database"].engine.dispose()
+
+
+def test_a_folder_that_cannot_be_written_is_tried_again_later_and_nothing_half_written_stays(archiving_app, sim, clock,
+                                                                                            folder):
+    call = ended_call(archiving_app, sim)
+    folder.rmdir()  # the mount went away after start-up
+    archive_recordings(archiving_app)
+    row = archive_row(archiving_app, call.id)
+    assert (row.state, row.attempts, row.file_name) == ("pending", 1, None) and row.last_error.startswith("disk")
+
+    folder.mkdir()
+    clock.now += timedelta(minutes=1)
+    archive_recordings(archiving_app)
+    row = archive_row(archiving_app, call.id)
+    assert row.state == "archived" and [p.name for p in folder.iterdir()] == [row.file_name]
