@@ -1,11 +1,11 @@
-"""Run every benchmark in turn, or the ones named: `python -m bench [reports|webhooks|campaigns|budget ...]`."""
+"""Run every benchmark in turn, or the ones named: `python -m bench [reports|webhooks|campaigns|budget|recordings ...]`."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 
-SUITES = ("reports", "webhooks", "campaigns", "budget")
+SUITES = ("reports", "webhooks", "campaigns", "budget", "recordings")
 
 
 def main(argv: list[str]) -> int:

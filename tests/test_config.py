@@ -65,6 +65,10 @@ REAL_CREDENTIALS = {"EXOTEL_ACCOUNT_SID": "a", "EXOTEL_API_KEY": "k", "EXOTEL_AP
         ({"ALLOWED_HOSTS": "calls.example.com:8080"}, "ALLOWED_HOSTS"),
         ({"TRUSTED_PROXY_HOPS": "-1"}, "TRUSTED_PROXY_HOPS"),
         ({"TRUSTED_PROXY_HOPS": "yes"}, "TRUSTED_PROXY_HOPS"),
+        ({"RECORDINGS_DIR": "recordings"}, "RECORDINGS_DIR"),  # relative: the web and the worker start in different folders
+        ({"RECORDINGS_DIR": "/dev/null/recordings"}, "RECORDINGS_DIR"),
+        ({"RECORDINGS_KEEP_DAYS": "-1"}, "RECORDINGS_KEEP_DAYS"),
+        ({"RECORDINGS_KEEP_DAYS": "a week"}, "RECORDINGS_KEEP_DAYS"),
     ],
 )
 def test_a_bad_value_names_its_variable(tmp_path, env, variable):
@@ -72,6 +76,13 @@ def test_a_bad_value_names_its_variable(tmp_path, env, variable):
         settings(tmp_path, **env)
     assert raised.value.variable == variable
     assert str(raised.value.code).startswith(f"configuration error: {variable}:")
+
+
+def test_recordings_are_archived_only_where_asked(tmp_path):
+    assert (settings(tmp_path).recordings_dir, settings(tmp_path).recordings_keep_days) == (None, 0)
+    folder = tmp_path / "archive" / "recordings"
+    chosen = settings(tmp_path, RECORDINGS_DIR=str(folder), RECORDINGS_KEEP_DAYS="90")
+    assert (chosen.recordings_dir, chosen.recordings_keep_days) == (str(folder), 90) and folder.is_dir()
 
 
 def test_start_up_stops_with_one_line(tmp_path):

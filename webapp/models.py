@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import Base, BigId, UTCDateTime, utcnow
@@ -90,6 +90,34 @@ class CallEvent(Base):
     __table_args__ = (
         Index("ix_call_events_call_id_received_at", "call_id", "received_at"),
         Index("ix_call_events_call_sid", "call_sid"),
+    )
+
+
+class CallRecording(Base):
+    """A call's recording as the worker archives it (RECORDINGS_DIR): the file's name, checksum and size, or why not.
+
+    `state` is `pending` (to fetch at `next_try_at`; a claim moves that on, so a
+    worker that dies leaves it due again), `archived`, `removed` (past
+    RECORDINGS_KEEP_DAYS), or a final failure: `expired`, `refused`, `not_allowed`, `too_large`, `failed`.
+    """
+
+    __tablename__ = "call_recordings"
+
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    file_name: Mapped[str | None] = mapped_column(String(64))  # inside RECORDINGS_DIR; chosen here, never from input
+    content_type: Mapped[str | None] = mapped_column(String(64))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        Index("ix_call_recordings_state_next_try_at", "state", "next_try_at"),
+        Index("ix_call_recordings_state_archived_at", "state", "archived_at"),
     )
 
 
@@ -194,4 +222,4 @@ class IdempotencyKey(Base):
     __table_args__ = (UniqueConstraint("scope", "key"),)
 
 
-__all__ = ["ApiToken", "AuditEntry", "Call", "CallEvent", "IdempotencyKey", "PasswordLink", "User", "UserSession", "new_id"]
+__all__ = ["ApiToken", "AuditEntry", "Call", "CallEvent", "CallRecording", "IdempotencyKey", "PasswordLink", "User", "UserSession", "new_id"]

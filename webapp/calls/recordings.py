@@ -24,7 +24,7 @@ class NoRecording(RecordingError):
     status = 404
 
 
-def _addresses(db: Database, call_id: str) -> tuple[Call, list[tuple[str, bool]]]:
+def recording_addresses(db: Database, call_id: str) -> tuple[Call, list[tuple[str, bool]]]:
     """The call, and where its recording is: pre-signed URLs (newest first: they expire), then its RecordingUrl."""
     with db.transaction(write=False) as session:
         call = session.get(Call, call_id)
@@ -55,7 +55,7 @@ def _presigned(payload: str) -> str | None:
 
 def open_recording(db: Database, fetcher: RecordingFetcher, call_id: str, byte_range: str | None, *, now: datetime) -> RecordingStream:
     """The call's recording from Exotel, open and ready to relay; raises a RecordingError saying why not."""
-    call, addresses = _addresses(db, call_id)
+    call, addresses = recording_addresses(db, call_id)
     failure: RecordingError | None = None
     for url, presigned in addresses:
         try:

@@ -23,6 +23,7 @@ from .values import (
     _multiproc_dir,
     _proxy_hops,
     _queue_url,
+    _recordings_dir,
     _secret_key,
     queue_kind,
 )
@@ -63,6 +64,8 @@ class Settings:
     reconcile_never_placed_after_minutes: float = 60.0
     # A campaign attempt still `pending` this long after its claim lost its worker mid-request: it becomes `unknown`.
     campaign_lost_after_minutes: float = 10.0
+    recordings_dir: str | None = None  # where the worker archives recordings (None: never kept, always from Exotel)
+    recordings_keep_days: int = 0  # archived recordings older than this are removed (0: kept for ever)
     # Tuning set through the app's config (tests, `worker` options), not the environment: see TUNING.
     exotel_connect_timeout: float = 5.0
     exotel_read_timeout: float = 30.0
@@ -80,6 +83,7 @@ class Settings:
     recording_max_bytes: int = 200 * 1024 * 1024  # a recording relayed from Exotel is cut off past this size
     recording_max_seconds: float = 600.0  # ... or after streaming this long
     recording_read_timeout: float = 20.0  # ... or when Exotel sends nothing for this long
+    recording_archive_batch: int = 20  # recordings one archiving run fetches at most
     # Exotel's regional API origins over config.REGIONS (tests point them at simulators).
     region_origins: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     # The app's one clock (UTC datetimes); None is the real one. A test sets it (CLOCK in the config,
@@ -183,6 +187,8 @@ def load_settings(env: dict[str, str], instance_path: Path) -> Settings:
         reconcile_older_than_minutes=_minutes(env, "RECONCILE_OLDER_THAN_MINUTES", 15.0),
         reconcile_never_placed_after_minutes=_minutes(env, "RECONCILE_NEVER_PLACED_AFTER_MINUTES", 60.0, positive=True),
         campaign_lost_after_minutes=_minutes(env, "CAMPAIGN_LOST_AFTER_MINUTES", 10.0, positive=True),
+        recordings_dir=_recordings_dir(_clean(env, "RECORDINGS_DIR")),
+        recordings_keep_days=_integer(env, "RECORDINGS_KEEP_DAYS", 0, 0, 36_500),
     )
 
 

@@ -32,8 +32,9 @@ TUNING: dict[str, tuple[str, float]] = {
     "RECORDING_MAX_BYTES": ("recording_max_bytes", 1.0),
     "RECORDING_MAX_SECONDS": ("recording_max_seconds", 0.01),
     "RECORDING_READ_TIMEOUT": ("recording_read_timeout", 0.01),
+    "RECORDING_ARCHIVE_BATCH": ("recording_archive_batch", 1.0),
 }
-WHOLE = ("health_min_free_bytes", "home_poll_seconds", "recording_max_bytes")  # counted in whole units
+WHOLE = ("health_min_free_bytes", "home_poll_seconds", "recording_max_bytes", "recording_archive_batch")  # counted in whole units
 
 
 def tune(settings: Settings, options: Mapping[str, Any]) -> Settings:

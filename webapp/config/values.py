@@ -90,17 +90,28 @@ def _multiproc_dir(value: str | None) -> str | None:
     defined (webapp.observability.metrics, imported after the settings), so the
     directory must exist by then or every command fails.
     """
+    return _writable_dir("PROMETHEUS_MULTIPROC_DIR", value)
+
+
+def _recordings_dir(value: str | None) -> str | None:
+    """RECORDINGS_DIR, absolute (the web and the worker start in different folders), created when missing."""
+    if value is not None and not Path(value).is_absolute():
+        raise ConfigError("RECORDINGS_DIR", f"must be an absolute path, not {value[:60]!r}")
+    return _writable_dir("RECORDINGS_DIR", value)
+
+
+def _writable_dir(name: str, value: str | None) -> str | None:
     if value is None:
         return None
     path = Path(value)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise ConfigError("PROMETHEUS_MULTIPROC_DIR", f"not a directory: {value!r}") from None
+        raise ConfigError(name, f"not a directory: {value!r}") from None
     except OSError as exc:
-        raise ConfigError("PROMETHEUS_MULTIPROC_DIR", f"cannot create {value!r}: {exc.strerror}") from None
+        raise ConfigError(name, f"cannot create {value!r}: {exc.strerror}") from None
     if not os.access(path, os.W_OK | os.X_OK):
-        raise ConfigError("PROMETHEUS_MULTIPROC_DIR", f"not writable: {value!r}")
+        raise ConfigError(name, f"not writable: {value!r}")
     return value
 
 

@@ -139,6 +139,7 @@ class RecordingStream:
     _deadline: float = 0.0
     _skip: int = 0  # a range served here: bytes of Exotel's whole answer to pass over, then at most _limit
     _limit: int | None = None
+    complete: bool = False  # set once the whole body (or the whole range) went through: not cut short, not broken
 
     def chunks(self) -> Iterator[bytes]:
         """The body, piece by piece; stops at the size cap or the time limit (the answer is then cut short)."""
@@ -158,7 +159,9 @@ class RecordingStream:
                     sent += len(chunk)
                     yield chunk
                 if self._limit is not None and sent >= self._limit:
+                    self.complete = True
                     return
+            self.complete = True
         except requests.RequestException as exc:
             log.warning("recording stream broke after %d bytes: %s", read, type(exc).__name__)
         finally:

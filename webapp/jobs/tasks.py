@@ -22,6 +22,7 @@ from ..config import get_settings
 from ..db import get_db, utcnow
 from ..exotel_access import exotel_client
 from . import get_jobs
+from .archiving import run_archive, run_sweep
 from .dispatching import run_dispatcher, send_claimed_attempt
 from .reconciling import every_minutes, run_reconcile
 
@@ -75,6 +76,16 @@ def campaign_dispatcher(app: Flask) -> None:
     get_jobs(app).enqueue(dispatch_campaigns)
 
 
+def archive_recordings(app: Flask) -> None:
+    """Fetch the recordings of calls that ended into RECORDINGS_DIR (each minute; nothing when it is unset)."""
+    run_archive(app)
+
+
+def sweep_recordings(app: Flask) -> None:
+    """Remove archived recordings older than RECORDINGS_KEEP_DAYS (each hour; nothing when 0)."""
+    run_sweep(app)
+
+
 def _bound(app: Flask, task: Callable[..., None]) -> Callable[..., None]:
     """`task` with the app bound; its module and name stay the task's, so Huey's identifiers do not change."""
 
@@ -96,4 +107,7 @@ def register_tasks(huey: Any, app: Flask) -> dict[Callable[..., None], Any]:
         dispatch_campaigns: huey.task(name="dispatch_campaigns")(_bound(app, dispatch_campaigns)),
         campaign_dispatcher: huey.periodic_task(every_minutes(1), name="campaign_dispatcher")(
             _bound(app, campaign_dispatcher)),
+        archive_recordings: huey.periodic_task(every_minutes(1), name="archive_recordings")(
+            _bound(app, archive_recordings)),
+        sweep_recordings: huey.periodic_task(every_minutes(60), name="sweep_recordings")(_bound(app, sweep_recordings)),
     }

@@ -73,3 +73,20 @@ def list_calls() -> Response:
 def list_connects() -> Response:
     """List every connect request that reached the simulator: arrival time (Unix seconds), From, answer."""
     return jsonify(connects=state().connects.entries())
+
+
+@controls.post("/recordings")
+def configure_recordings() -> Any:
+    """Set the recordings' size (`size_bytes`, null: the short tone) and how many fetches each answers 404 first."""
+    try:
+        state().shelf.configure(json_body())
+    except ValueError as exc:
+        return jsonify(error=str(exc)), 400
+    return jsonify(state().shelf.as_dict())
+
+
+@controls.delete("/recordings/<sid>")
+def delete_recording(sid: str) -> Response:
+    """Drop one call's recording: from now on it answers 404, as Exotel's does once it is no longer kept."""
+    state().shelf.delete(sid)
+    return jsonify(state().shelf.as_dict())

@@ -51,6 +51,17 @@ def tone_wav() -> bytes:
     return buffer.getvalue()
 
 
+@lru_cache(maxsize=2)
+def sized_wav(size_bytes: int) -> bytes:
+    """A WAV file of exactly `size_bytes`: the tone's header with its sound repeated (a long call's recording)."""
+    tone = tone_wav()
+    header, sound = tone[:44], tone[44:]
+    frames = (size_bytes - 44) // 2 * 2
+    body = (sound * (frames // len(sound) + 1))[:frames] + b"\0" * (size_bytes - 44 - frames)
+    # RIFF and data chunk sizes follow the body, so a player reads it all.
+    return b"".join((header[:4], struct.pack("<I", size_bytes - 8), header[8:40], struct.pack("<I", len(body)), body))
+
+
 @recordings.get("/recordings/<account_sid>/<sid>.wav")
 def recording(account_sid: str, sid: str) -> Response:
     """The recording of call `sid` of this account (every simulated recording sounds the same)."""
@@ -62,6 +73,10 @@ def recording(account_sid: str, sid: str) -> Response:
     account = simulator.account_sid
     if not hmac.compare_digest(account_sid.encode(), account.encode()) or not _SID.fullmatch(sid):
         abort(404)
+    if not simulator.shelf.available(sid):
+        abort(404)  # not made available yet, or no longer kept: Exotel says 404 to both
+    size = simulator.shelf.size_bytes
+    sound = tone_wav() if size is None else sized_wav(size)
     # Ranges are answered too: players ask for parts of a file to seek.
-    return send_file(io.BytesIO(tone_wav()), mimetype="audio/wav", conditional=True, etag=f"tone-{TONE_HZ}-{SECONDS}",
+    return send_file(io.BytesIO(sound), mimetype="audio/wav", conditional=True, etag=f"tone-{TONE_HZ}-{len(sound)}",
                      download_name=f"{sid}.wav", max_age=3600)

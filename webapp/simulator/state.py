@@ -18,6 +18,7 @@ from .formats import format_ts, now_ist
 from .options import Options
 from .outcomes import COMPLETED, conversation_seconds, outcome_for_number
 from .ratelimit import RateWindow
+from .shelf import RecordingShelf
 from .work import Work
 
 __all__ = ["EXOTEL_RATE_LIMIT", "FAULT_MODES", "IN_PROGRESS", "Fault", "SimCall", "SimulatorState"]
@@ -53,6 +54,7 @@ class SimulatorState:
         self.connect_requests = 0
         self.origin: str | None = None  # where the server listens (set by SimulatorServer): recordings are served there
         self.connects = ConnectLog()  # what reached connect, and when
+        self.shelf = RecordingShelf()  # recordings' size, availability, deletion
         self.exophones, self.balance = defaults.EXOPHONES, defaults.BALANCE  # the account (None: Balance not served)
         self.configure(**options)
 
@@ -268,6 +270,7 @@ class SimulatorState:
             self._rate.clear()
             self.connect_requests = 0
             self.connects.clear()
+            self.shelf.clear()
             self.exophones, self.balance = defaults.EXOPHONES, defaults.BALANCE
 
     def stop(self) -> None:
