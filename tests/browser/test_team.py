@@ -30,11 +30,7 @@ def _join(browser, base_url: str, link: str, email: str, password: str):
     page.get_by_label("Repeat the password").fill(password)
     page.get_by_role("button", name="Set password").click()
     page.wait_for_url(f"{base_url}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base_url}/")  # signing in lands on Home
-    page.goto(f"{base_url}/calls")
+    sign_in_page(page, base_url, email, password)
     return page
 
 

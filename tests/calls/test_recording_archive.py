@@ -15,14 +15,12 @@ import pytest
 import requests
 
 from tests.support.apps import make_app
-from tests.support.calls import add_call
+from tests.support.calls import add_call, archive_row
 from tests.support.credentials import ACCOUNT_SID, API_KEY, API_TOKEN
-from tests.support.signin import sign_in
-from webapp.accounts import create_user
+from tests.support.signin import signed_in_client
 from webapp.calls.archive import claim
 from webapp.db import get_db
 from webapp.jobs.tasks import archive_recordings, sweep_recordings
-from webapp.models import CallRecording
 
 SID = "a" * 32
 START = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -63,22 +61,6 @@ def exotels_copy(sim, sid: str = SID) -> requests.Response:
 
 def ended_call(app, sim, sid: str = SID, ended: datetime = START - timedelta(minutes=1)):
     return add_call(app, sid=sid, recording_url=recording_of(sim, sid), ended_at=ended, updated_at=ended)
-
-
-def archive_row(app, call_id: str) -> CallRecording | None:
-    with app.app_context(), get_db().transaction(write=False) as session:
-        row = session.get(CallRecording, call_id)
-        if row is not None:
-            session.expunge(row)
-        return row
-
-
-def signed_in_client(app):
-    with app.app_context():
-        create_user(get_db(), "ops@example.com", "correct horse battery", is_admin=True)
-    client = app.test_client()
-    assert sign_in(client).status_code == 302
-    return client
 
 
 def fetch(client, path: str, **headers: str):

@@ -10,24 +10,15 @@ import pytest
 import requests
 
 from tests.support.apps import make_app
-from tests.support.calls import add_call
+from tests.support.calls import add_call, archive_row
 from tests.support.credentials import ACCOUNT_SID, API_KEY, API_TOKEN
 from tests.support.workers import worker_env
-from webapp.db import get_db, utcnow
+from webapp.db import utcnow
 from webapp.jobs import get_jobs
 from webapp.jobs.tasks import archive_recordings
-from webapp.models import CallRecording
 
 pytestmark = pytest.mark.processes
 SID = "c" * 32
-
-
-def _row(app, call_id: str) -> CallRecording | None:
-    with app.app_context(), get_db().transaction(write=False) as session:
-        row = session.get(CallRecording, call_id)
-        if row is not None:
-            session.expunge(row)
-        return row
 
 
 def test_the_worker_archives_an_ended_calls_recording(queue, sim, workers, tmp_path):
@@ -43,7 +34,7 @@ def test_the_worker_archives_an_ended_calls_recording(queue, sim, workers, tmp_p
         with app.app_context():
             get_jobs(app).enqueue(archive_recordings)  # what the scheduler enqueues every minute
         deadline = time.monotonic() + 20
-        while (row := _row(app, call.id)) is None or row.state != "archived":
+        while (row := archive_row(app, call.id)) is None or row.state != "archived":
             assert time.monotonic() < deadline, worker.lines()[-20:]
             time.sleep(0.1)
         assert row.sha256 == hashlib.sha256(truth).hexdigest() and row.size_bytes == len(truth)

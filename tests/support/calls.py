@@ -32,3 +32,14 @@ def add_call(app, **values: Any) -> Call:
 def callback_path(call_id: str, secret_key: str = SECRET_KEY) -> str:
     """The StatusCallback path this app gave Exotel for the call."""
     return f"/webhooks/exotel/{call_id}/{callback_token(secret_key, call_id)}"
+
+
+def archive_row(app, call_id: str):
+    """The call's row in `call_recordings` (detached), or None."""
+    from webapp.models import CallRecording
+
+    with app.app_context(), get_db().transaction(write=False) as session:
+        row = session.get(CallRecording, call_id)
+        if row is not None:
+            session.expunge(row)
+        return row

@@ -48,3 +48,15 @@ def sign_in_page(page, base_url: str, email: str, password: str = PASSWORD) -> N
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base_url}/")  # signing in lands on Home
     page.goto(f"{base_url}/calls")
+
+
+def signed_in_client(app, email: str = EMAIL, password: str = PASSWORD):
+    """A new test client of `app`, signed in as a new admin (`email`)."""
+    from webapp.accounts import create_user
+    from webapp.db import get_db
+
+    with app.app_context():
+        create_user(get_db(), email, password, is_admin=True)
+    client = app.test_client()
+    assert sign_in(client, email, password).status_code == 302
+    return client

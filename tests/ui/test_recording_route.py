@@ -19,8 +19,7 @@ from werkzeug.wrappers import Request, Response
 from tests.support.apps import make_app
 from tests.support.calls import add_call
 from tests.support.credentials import ACCOUNT_SID, API_KEY, API_TOKEN
-from tests.support.signin import sign_in
-from webapp.accounts import create_user
+from tests.support.signin import signed_in_client
 from webapp.db import get_db
 from webapp.models import CallEvent
 
@@ -30,14 +29,6 @@ AUDIO = bytes(range(255)) * 600  # 150 KiB (several pieces) that no slice can be
 
 def sim_recording(sim) -> str:
     return f"{sim.base_url}/recordings/{ACCOUNT_SID}/{SID}.wav"
-
-
-def signed_in_client(app):
-    with app.app_context():
-        create_user(get_db(), "ops@example.com", "correct horse battery", is_admin=True)
-    client = app.test_client()
-    assert sign_in(client).status_code == 302
-    return client
 
 
 class Listener:
