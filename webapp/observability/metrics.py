@@ -55,9 +55,11 @@ EXOTEL_RESPONSES = Counter("exotel_api_responses_total", "Answers from Exotel's 
 ACCOUNT_REFUSALS = Counter("exotel_account_refusals_total",
                            "Exotel's refusals of the account itself (401, 402, a 403 other than a number on DND), by status.",
                            ["status"])
-# An outbound webhook endpoint failing (set by webapp/webhooks): the value of whoever computed it last.
+# Outbound webhook endpoints failing, set by webapp/webhooks. In multiprocess mode the largest value a live
+# process last set: each process that sets it must keep it current (recount on a schedule, not only on failure).
+# Not "mostrecent": that mode leaves a gauge out of /metrics until some process sets it.
 WEBHOOK_ENDPOINTS_FAILING = Gauge("webhook_endpoints_failing", "Outbound webhook endpoints whose deliveries are failing.",
-                                  multiprocess_mode="mostrecent")
+                                  multiprocess_mode="livemax")
 
 # Series the alerting rules read with increase()/rate() exist at 0 from the start: a series born at 1
 # would hide its first increment from them (deploy/prometheus/alerts.yml).
