@@ -34,6 +34,7 @@ def brief_read(db: Database, seconds: float) -> Iterator[Session]:
             return
         # SQLite has no statement timeout: its progress handler interrupts a statement past the deadline.
         raw = connection.connection.driver_connection
+        assert raw is not None  # a checked-out connection
         deadline = time.monotonic() + seconds
         raw.set_progress_handler(lambda: int(time.monotonic() > deadline), SQLITE_STEPS)
         try:

@@ -101,12 +101,12 @@ def metrics():
     collectors = current_app.extensions.get("metrics_collectors")
     if collectors:
         # Read by the process that answers, at the scrape: in either mode, never summed over processes.
-        body += generate_latest(_Scrape(collectors))  # type: ignore[arg-type]  # generate_latest only calls collect()
+        body += generate_latest(_Scrape(collectors))
     return Response(body, mimetype=CONTENT_TYPE_LATEST)
 
 
-class _Scrape:
-    """The app's own collectors, as one registry-like object for generate_latest."""
+class _Scrape(Collector):
+    """The app's own collectors, as one collector for generate_latest (which only calls collect())."""
 
     def __init__(self, collectors: Iterable[Collector]):
         self.collectors = collectors
