@@ -110,9 +110,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
 
+    from .jobs.figures import DatabaseFigures
     from .observability import metrics
 
     metrics.init_app(app)
+    metrics.add_collector(app, DatabaseFigures(app))
     app.register_blueprint(auth.bp)
     app.register_blueprint(calls.bp)
     app.register_blueprint(reports.bp)

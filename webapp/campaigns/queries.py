@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ..models import Call
 from .dispatch import policy_of, window_of
 from .models import CONTACT_STATES, Campaign, CampaignContact, ImportReject, Suppression
-from .store import counts
+from .store import NOT_STARTED, counts
 
 MAX_PAGE = 200
 # The pace shown on the progress page: attempts claimed over this last stretch.
@@ -253,3 +253,11 @@ def outcomes_over_time(session: Session, campaign_id: int) -> OutcomesOverTime:
             counts[_OUTCOME_OF.get(str(status), "in progress")][at] += int(str(number))
     starts = [datetime.fromtimestamp((base + i) * seconds, UTC) for i in range(size)]
     return OutcomesOverTime(bucket, starts, counts)
+
+
+def paused_by_system(session: Session) -> int:
+    """Campaigns the product paused itself (Exotel refused the account): a person's pause carries no reason."""
+    return session.scalar(
+        select(func.count()).select_from(Campaign).where(
+            Campaign.status == "paused", Campaign.status_reason.is_not(None), Campaign.status_reason != NOT_STARTED)
+    ) or 0

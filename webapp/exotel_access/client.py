@@ -12,6 +12,7 @@ from sqlalchemy import event
 from ..config import Settings, get_settings
 from ..exotel import ExotelClient
 from .permit import budget_permit, close_budget
+from .responses import counted_session
 
 _lock = threading.Lock()
 
@@ -68,7 +69,7 @@ def exotel_client(app: Flask | None = None) -> ExotelClient:
             client = ExotelClient(
                 endpoint.account_sid, endpoint.api_key, endpoint.api_token, endpoint.origin,
                 connect_timeout=settings.exotel_connect_timeout, read_timeout=settings.exotel_read_timeout,
-                max_rate_limit_wait=settings.exotel_max_rate_limit_wait,
+                max_rate_limit_wait=settings.exotel_max_rate_limit_wait, session=counted_session(),
             ).with_permit(budget_permit(app))
             app.extensions["exotel"] = client
     return client

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+from collections.abc import Iterable, Iterator
 
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Response, current_app, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -26,6 +27,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
 
 from ..config import get_settings
 
@@ -46,6 +49,25 @@ BUDGET_REFUSED = Counter("exotel_budget_refused_total", "Requests not sent: the 
 RECONCILE_LAST_RUN = Gauge("reconcile_last_run_timestamp_seconds", "When the last reconciliation run finished (Unix time).",
                            multiprocess_mode="max")
 RECONCILE_SETTLED = Counter("reconcile_calls_settled_total", "Calls reconciliation brought to a final status.")
+
+# What Exotel answered, counted where the client gets the answer (webapp/exotel_access/responses.py).
+EXOTEL_RESPONSES = Counter("exotel_api_responses_total", "Answers from Exotel's API, by HTTP status.", ["status"])
+ACCOUNT_REFUSALS = Counter("exotel_account_refusals_total",
+                           "Exotel's refusals of the account itself (401, 402, a 403 other than a number on DND), by status.",
+                           ["status"])
+# Outbound webhook endpoints failing, set by webapp/webhooks. In multiprocess mode the largest value a live
+# process last set: each process that sets it must keep it current (recount on a schedule, not only on failure).
+# Not "mostrecent": that mode leaves a gauge out of /metrics until some process sets it.
+WEBHOOK_ENDPOINTS_FAILING = Gauge("webhook_endpoints_failing", "Outbound webhook endpoints whose deliveries are failing.",
+                                  multiprocess_mode="livemax")
+
+# Series the alerting rules read with increase()/rate() exist at 0 from the start: a series born at 1
+# would hide its first increment from them (deploy/prometheus/alerts.yml).
+for _status in ("401", "402", "403"):
+    ACCOUNT_REFUSALS.labels(_status)
+for _priority in ("interactive", "bulk"):
+    BUDGET_WAITS.labels(_priority)
+    BUDGET_REFUSED.labels(_priority)
 
 PROXY_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
 
@@ -75,7 +97,28 @@ def metrics():
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = REGISTRY
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    body = generate_latest(registry)
+    collectors = current_app.extensions.get("metrics_collectors")
+    if collectors:
+        # Read by the process that answers, at the scrape: in either mode, never summed over processes.
+        body += generate_latest(_Scrape(collectors))
+    return Response(body, mimetype=CONTENT_TYPE_LATEST)
+
+
+class _Scrape(Collector):
+    """The app's own collectors, as one collector for generate_latest (which only calls collect())."""
+
+    def __init__(self, collectors: Iterable[Collector]):
+        self.collectors = collectors
+
+    def collect(self) -> Iterator[Metric]:
+        for collector in self.collectors:
+            yield from collector.collect()
+
+
+def add_collector(app: Flask, collector: Collector) -> None:
+    """A collector read at each scrape of this app's /metrics (the wiring adds the database's figures)."""
+    app.extensions.setdefault("metrics_collectors", []).append(collector)
 
 
 def init_app(app: Flask) -> None:
