@@ -24,7 +24,7 @@ POLICY = {
     "auth.password": "session:read",
     "home.index": "session:read", "home.live": "session:read", "ui.calls": "session:read", "ui.show_call": "session:read",
     "ui.call_status": "session:read", "ui.calls_status": "session:read", "ui.settings": "session:read",
-    "ui.new_call": "session:place", "ui.call_again": "session:place",
+    "ui.new_call": "session:place", "ui.call_again": "session:place", "ui.ask_exotel": "session:place",
     "reports.index": "session:read", "reports.table_csv": "session:read", "reports.calls_csv": "session:read",
     "admin.users": "session:admin", "admin.add_user": "session:admin", "admin.set_role": "session:admin",
     "admin.disable": "session:admin", "admin.reset": "session:admin", "admin.tokens": "session:admin",
