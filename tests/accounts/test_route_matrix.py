@@ -33,6 +33,7 @@ POLICY = {
     "recordings.call_recording": "session:read",
     "exotel_account.page": "session:admin", "exotel_account.run": "session:admin",
     "api.index_calls": "token:read", "api.show_call": "token:read", "api.create_call": "token:place",
+    "api.check_call": "token:place",
     "webhooks.status_callback": "callback",
     "api.openapi": "public",
     "api.list_campaigns": "token:read", "api.show_campaign": "token:read", "api.campaign_contacts": "token:read",
