@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from browser_helpers import EMAIL, RECORD_ANNOUNCEMENTS, announcements
+from browser_helpers import EMAIL, RECORD_ANNOUNCEMENTS, announcements, axe_violations
 from playwright.sync_api import expect
 
 from tests.support.calls import add_call
@@ -16,7 +16,7 @@ from webapp.config.tuning import with_clock
 FLOW = "http://my.exotel.com/testaccount/exoml/start_voice/4242"
 
 
-def test_the_open_call_page_says_when_a_call_waits_for_exotel_and_asks_it(served, page, sim):
+def test_the_open_call_page_says_when_a_call_waits_for_exotel_and_asks_it(served, page, sim, axe_source):
     app, base_url = served
     sid = sim.state.place_call(from_number="09876543210", caller_id="08047112345", flow_url=FLOW).sid
     assert sim.state.wait_idle(10)  # ended at Exotel; its callbacks went nowhere
@@ -33,6 +33,7 @@ def test_the_open_call_page_says_when_a_call_waits_for_exotel_and_asks_it(served
     expect(badge).to_have_text("Waiting for final status")
     expect(page.locator("#call-waiting")).to_contain_text("Waiting for Exotel's final status since")
     assert announcements(page) == ["Call status: Waiting for final status"]
+    assert axe_violations(page, axe_source) == []
 
     page.get_by_role("button", name="Ask Exotel now").click()
     expect(page.get_by_text("Exotel says this call has ended: Completed.")).to_be_visible()

@@ -29,7 +29,7 @@ from ..exotel.client import BULK_LIMIT
 from ..models import Call
 from .overdue import GRACE, overdue_since
 from .reconcile import ReconcileReport, ask_by_sid
-from .status import FINAL
+from .status import FINAL, KNOWN
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,10 @@ def _open_pages(db: Database, now: datetime) -> Iterator[list[Any]]:
     """Open calls with a Sid placed long enough ago to be due, with fewer than MAX_CHECKS asks (keyset pages)."""
     columns = (Call.id, Call.sid, Call.status, Call.placed_at, Call.answered_at, Call.time_out, Call.time_limit,
                Call.checks, Call.checked_at)
-    # No call is due before placed_at + GRACE + the first check: the database leaves the rest out.
+    # No call is due before placed_at + GRACE + the first check: the database leaves the rest out. The open
+    # statuses named (not "not final"): the status index then finds them among millions of ended calls.
     query = select(*columns).where(
-        Call.status.not_in(FINAL), Call.sid.is_not(None), Call.placed_at <= now - GRACE - CHECK_AFTER[0],
+        Call.status.in_(sorted(KNOWN - FINAL)), Call.sid.is_not(None), Call.placed_at <= now - GRACE - CHECK_AFTER[0],
         func.coalesce(Call.checks, 0) < MAX_CHECKS,
     )
     after: tuple[datetime, str] | None = None
