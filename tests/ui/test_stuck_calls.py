@@ -177,3 +177,18 @@ def test_call_again_is_refused_on_the_server_until_the_call_is_final(app, signed
     page = signed_in.get(f"/calls/{call.id}").get_data(as_text=True)
     assert "it should have ended by now, but Exotel has not sent its final status yet" in page
     assert call_count(app) == 1 and sim.state.connect_requests == 0
+
+
+def test_ask_exotel_now_finds_a_call_whose_placing_answer_was_lost(app, signed_in, sim):
+    """A call without a Sid (Exotel's answer to the connect request was lost) is looked for as adoption does."""
+    sid = _sim_call(sim)
+    assert sim.state.wait_idle(10)
+    call = add_call(app, id=str(uuid.uuid4()), status="unknown", created_at=datetime.now(UTC), placed_at=None)
+    page = signed_in.get(f"/calls/{call.id}").get_data(as_text=True)
+    assert "Call again" not in page and "Ask Exotel now" in page
+    response = signed_in.post(f"/calls/{call.id}/check", data=_ask_form(signed_in, call.id))
+    assert response.status_code == 303
+    assert "Exotel says this call has ended: Completed." in signed_in.get(f"/calls/{call.id}").get_data(as_text=True)
+    assert len(sim.state.detail_requests) == 1  # one listing by From number and time
+    with app.app_context(), get_db().transaction(write=False) as session:
+        assert (session.get(Call, call.id).sid, session.get(Call, call.id).status) == (sid, "completed")
