@@ -46,6 +46,10 @@ class Call(Base):
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
     campaign_contact_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_contacts.id", ondelete="SET NULL"))
     attempt: Mapped[int | None] = mapped_column(Integer)
+    # Asking Exotel about a call past its expected end (calls.overdue): the worker's early asks so far, and when
+    # Exotel was last asked (by the worker or a person), which also spaces the asks out.
+    checks: Mapped[int | None] = mapped_column(Integer)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     events: Mapped[list[CallEvent]] = relationship(
         back_populates="call", order_by="(CallEvent.occurred_at, CallEvent.id)", lazy="raise"

@@ -29,6 +29,14 @@ def add_call(app, **values: Any) -> Call:
     return call
 
 
+def settle_calls(app, sim) -> None:
+    """Let the simulator finish its calls, then reconcile: the app's calls get their final status as Exotel has it
+    (their callbacks could not reach a test client)."""
+    assert sim.state.wait_idle(10)
+    result = app.test_cli_runner().invoke(args=["calls", "reconcile", "--older-than", "0"])
+    assert result.exit_code == 0, result.output
+
+
 def callback_path(call_id: str, secret_key: str = SECRET_KEY) -> str:
     """The StatusCallback path this app gave Exotel for the call."""
     return f"/webhooks/exotel/{call_id}/{callback_token(secret_key, call_id)}"

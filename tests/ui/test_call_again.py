@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from tests.support.calls import settle_calls
 from tests.support.signin import csrf_token, sign_in
 from tests.support.teams import ROLE_EMAILS, ROLE_PASSWORDS, audit_rows, call_count
 from webapp.accounts import create_user
@@ -18,8 +19,9 @@ def _call(app, call_id: str) -> Call:
         return session.get(Call, call_id)
 
 
-def _placed(app, client) -> Call:
-    """A call placed through the form by the signed-in admin (its callbacks cannot reach a test client: it stays as placed)."""
+def _placed(app, client, sim) -> Call:
+    """A call placed through the form by the signed-in admin, then settled by reconciliation (its callbacks cannot
+    reach a test client): only a final call is placed again."""
     page = client.get("/calls/new").get_data(as_text=True)
     nonce = re.search(r'name="nonce"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="nonce"', page)
     response = client.post("/calls/new", data={
@@ -28,7 +30,10 @@ def _placed(app, client) -> Call:
         "custom_field": "order-42", "event_answered": "y", "event_terminal": "y",
     })
     assert response.status_code == 303
-    return _call(app, response.headers["Location"].rsplit("/", 1)[1])
+    settle_calls(app, sim)
+    call = _call(app, response.headers["Location"].rsplit("/", 1)[1])
+    assert call.status == "completed"
+    return call
 
 
 def _again_form(client, call_id: str) -> dict | None:
@@ -42,7 +47,7 @@ def _again_form(client, call_id: str) -> dict | None:
 
 
 def test_call_again_places_a_new_call_like_the_first(app, signed_in, sim):
-    first = _placed(app, signed_in)
+    first = _placed(app, signed_in, sim)
     before = {column: getattr(first, column) for column in (*COLUMNS, "sid", "status", "created_at")}
     form = _again_form(signed_in, first.id)
     assert form is not None
@@ -63,7 +68,7 @@ def test_call_again_places_a_new_call_like_the_first(app, signed_in, sim):
 
 
 def test_call_again_needs_csrf_and_a_role_that_places(app, signed_in, sim):
-    first = _placed(app, signed_in)
+    first = _placed(app, signed_in, sim)
     assert signed_in.post(f"/calls/{first.id}/again", data={"nonce": "n"}).status_code == 400
     with app.app_context():
         create_user(get_db(), ROLE_EMAILS["viewer"], ROLE_PASSWORDS["viewer"], role="viewer")

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import CursorResult, Row, select, update
 
 from ..db import Database, utcnow
-from ..exotel import CallFilter, CallInfo, ExotelClient
+from ..exotel import BULK, CallFilter, CallInfo, ExotelClient, Priority
 from ..exotel.callbacks import CallbackEvent, parse_callback, parse_exotel_time
 from ..models import Call
 from .events import record_event
@@ -117,13 +117,14 @@ def _note(db: Database, call_id: str, *, status: str | None, code: str | None, m
 
 def adopt_call(
     db: Database, client: ExotelClient, row: Row[Any], tz: ZoneInfo, *, now: datetime | None = None,
-    never_placed_after: timedelta = NEVER_PLACED_AFTER,
+    never_placed_after: timedelta = NEVER_PLACED_AFTER, priority: Priority = BULK,
 ) -> Adoption:
-    """Look one sid-less call up at Exotel and settle what can be settled (one bulk listing)."""
+    """Look one sid-less call up at Exotel and settle what can be settled (one bulk listing; a person's ask
+    passes `priority` INTERACTIVE)."""
     now = now or utcnow()
     listing = CallFilter(created_from=row.created_at - WINDOW_BEFORE, created_to=row.created_at + WINDOW_AFTER,
                          from_number=row.from_number)
-    infos = client.list_calls(listing, tz)
+    infos = client.list_calls(listing, tz, priority=priority)
     found = candidates(infos, row, tz, _claimed(db, [info.sid for info in infos]))
     if len(found) == 1:
         record_event(db, row.id, event_from_call_info(found[0], tz))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,7 +21,9 @@ from ..exotel.callbacks import parse_exotel_time
 from ..exotel.status import EXOTEL_STATUSES
 from ..models import Call, IdempotencyKey
 from ..observability.metrics import CALLS_PLACED
+from .overdue import is_overdue
 from .signing import callback_token
+from .status import FINAL
 from .updates import advance_call
 from .validation import CallInput, ValidationError
 
@@ -40,17 +43,26 @@ class Placement:
     error: ExotelError | None = None
 
 
-def again_request(call: Call) -> dict[str, Any]:
+def again_request(call: Call, now: datetime | None = None) -> dict[str, Any]:
     """A request to place `call` once more, in validate_call's shape: the same number, flow, ExoPhone, custom
     field and options. It becomes a call of its own (a new row, its own Sid); `call` itself is left as it is.
 
-    A call whose outcome is `unknown` may have rung and may yet be listed by Exotel: it is not placed again
-    until reconciliation settles it, so nobody is called twice by mistake.
+    Only a final call is placed again: one still ringing or in progress, or past its expected end without a
+    final status (its callback lost: calls.overdue), may yet ring or be talking, and one whose outcome is
+    `unknown` may have rung and may yet be listed by Exotel. Nobody is called twice by mistake.
     """
     if call.status == "unknown":
         raise ValidationError(
             "Exotel has not said whether this call was placed: it cannot be placed again until that is settled.",
             None, "outcome_unknown",
+        )
+    if call.status not in FINAL:
+        why = ("it should have ended by now, but Exotel has not sent its final status yet (ask Exotel now, or wait "
+               "for the worker's check)" if is_overdue(call, now or utcnow())
+               else "it has not ended yet")
+        raise ValidationError(
+            f"This call cannot be placed again until it has its final status: {why}. Placing it again now could "
+            "ring the customer twice.", None, "not_final",
         )
     request = {"from" if name == "from_number" else name: value for name, value in _call_fields(call).items()}
     return {key: value for key, value in request.items() if value is not None}

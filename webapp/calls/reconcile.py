@@ -31,7 +31,7 @@ from .status import FINAL
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ReconcileReport", "event_from_call_info", "open_call", "reconcile"]
+__all__ = ["ReconcileReport", "ask_by_sid", "event_from_call_info", "open_call", "reconcile"]
 
 PAGE_SIZE = BULK_LIMIT  # open calls read per page: one Call Details request each
 
@@ -80,7 +80,8 @@ def open_call(db: Database, call_id: str) -> Any:
         return session.execute(select(*columns).where(Call.id == call_id, Call.status.not_in(FINAL))).first()
 
 
-def _ask_by_sid(db: Database, client: ExotelClient, rows: list[Row[Any]], tz: ZoneInfo, report: ReconcileReport) -> None:
+def ask_by_sid(db: Database, client: ExotelClient, rows: list[Row[Any]], tz: ZoneInfo, report: ReconcileReport) -> None:
+    """Ask Exotel about `rows` (id, sid) in bulk and record each answer as a `reconcile` event (also early checks')."""
     by_sid: dict[str, str] = {row.sid: row.id for row in rows}
     report.asked += len(by_sid)
     infos = client.get_calls(by_sid)
@@ -127,7 +128,7 @@ def reconcile(
     try:
         for rows in _open_pages(db, cutoff, with_sid=True, page_size=page_size):
             report.open_calls += len(rows)
-            _ask_by_sid(db, client, rows, tz, report)
+            ask_by_sid(db, client, rows, tz, report)
             if out_of_time():
                 return report
         for rows in _open_pages(db, cutoff, with_sid=False, page_size=page_size):

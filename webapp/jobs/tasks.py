@@ -23,6 +23,7 @@ from ..db import get_db, utcnow
 from ..exotel_access import exotel_client
 from . import get_jobs
 from .archiving import run_archive, run_sweep
+from .checking import run_checks
 from .dispatching import run_dispatcher, send_claimed_attempt
 from .reconciling import every_minutes, run_reconcile
 
@@ -37,6 +38,11 @@ def reconcile_now(app: Flask) -> None:
 def scheduled_reconcile(app: Flask) -> None:
     """Reconcile every RECONCILE_EVERY_MINUTES (0: never)."""
     run_reconcile(app, lock_seconds=get_settings(app).reconcile_lock_seconds)
+
+
+def early_checks(app: Flask) -> None:
+    """Ask Exotel early about calls past their expected end without a final status (each minute)."""
+    run_checks(app)
 
 
 def check_call(app: Flask, call_id: str) -> None:
@@ -102,6 +108,7 @@ def register_tasks(huey: Any, app: Flask) -> dict[Callable[..., None], Any]:
     return {
         reconcile_now: huey.task(name="reconcile")(_bound(app, reconcile_now)),
         scheduled_reconcile: huey.periodic_task(every, name="scheduled_reconcile")(_bound(app, scheduled_reconcile)),
+        early_checks: huey.periodic_task(every_minutes(1), name="early_checks")(_bound(app, early_checks)),
         check_call: huey.task(name="check_call", retries=3, retry_delay=60)(_bound(app, check_call)),
         send_attempt: huey.task(name="send_attempt")(_bound(app, send_attempt)),
         dispatch_campaigns: huey.task(name="dispatch_campaigns")(_bound(app, dispatch_campaigns)),

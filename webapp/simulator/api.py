@@ -118,6 +118,7 @@ def connect(account_sid: str) -> Response:
 def call_details(account_sid: str, call_ref: str) -> Response:
     """Return one call, with ``Details`` when ``details=true``."""
     details = request.args.get("details", "").lower() == "true"
+    state().count_detail_request((call_ref.removesuffix(".json"),))
     resource = state().get_call(call_ref.removesuffix(".json"), details=details)
     if resource is None:
         return error(404, "The requested call was not found")
@@ -129,7 +130,9 @@ def call_details(account_sid: str, call_ref: str) -> Response:
 def bulk_call_details(account_sid: str) -> Response:
     """Return finished calls by ``Sid`` list and filters, one page at a time."""
     try:
-        body = state().list_calls(parse_query(request.args))
+        query = parse_query(request.args)
+        state().count_detail_request(tuple(query.sids or ()))
+        body = state().list_calls(query)
     except QueryError as exc:
         return error(400, str(exc))
     return render(body, as_json=wants_json())

@@ -52,6 +52,7 @@ class SimulatorState:
         self._generation = 0  # bumped by reset() so stale timelines do nothing
         self._calls: dict[str, SimCall] = {}
         self.connect_requests = 0
+        self.detail_requests: list[tuple[str, ...]] = []  # the Sids each Call Details request asked about
         self.origin: str | None = None  # where the server listens (set by SimulatorServer): recordings are served there
         self.connects = ConnectLog()  # what reached connect, and when
         self.shelf = RecordingShelf()  # recordings' size, availability, deletion
@@ -161,6 +162,11 @@ class SimulatorState:
         with self._lock:
             self.connect_requests += 1
 
+    def count_detail_request(self, sids: tuple[str, ...]) -> None:
+        """Record that a Call Details request (one call, or a bulk listing) asked about `sids`."""
+        with self._lock:
+            self.detail_requests.append(sids)
+
     def place_call(self, *, from_number: str, caller_id: str, flow_url: str, call_type: str | None = None,
                    time_limit: int | None = None, timeout: int | None = None,
                    custom_field: str | None = None, status_callback: str | None = None,
@@ -269,6 +275,7 @@ class SimulatorState:
             self._faults.clear()
             self._rate.clear()
             self.connect_requests = 0
+            self.detail_requests = []
             self.connects.clear()
             self.shelf.clear()
             self.exophones, self.balance = defaults.EXOPHONES, defaults.BALANCE

@@ -10,10 +10,15 @@
     return open;
   }
 
-  // The status shown, as its badge's data-status and its words.
+  // The status shown, as its badge's data-status, the word's key (data-shown) and its words.
   function shown() {
     var badge = root.querySelector(".status-line .badge");
-    return badge ? { status: badge.dataset.status, label: badge.textContent.trim() } : null;
+    return badge ? { status: badge.dataset.status, word: badge.dataset.shown, label: badge.textContent.trim() } : null;
+  }
+
+  // A new stored status is said; so is a call becoming overdue (its status unchanged, its final callback late).
+  function changed(before, after) {
+    return !before || before.status !== after.status || (after.word === "overdue" && before.word !== "overdue");
   }
 
   function update(data) {
@@ -29,7 +34,7 @@
       root.dataset.version = data.version;
       var after = shown();
       // A new event without a new status (a late callback, a reconcile) redraws the page silently.
-      if (after && (!before || before.status !== after.status)) window.ExoAnnounce("Call status: " + after.label);
+      if (after && changed(before, after)) window.ExoAnnounce("Call status: " + after.label);
     }
     root.dataset.final = data.final ? "true" : "false";
     return !data.final;

@@ -26,7 +26,9 @@
         var fresh = holder.querySelector("tr");
         if (!fresh) return;
         var before = row.querySelector(".badge"), after = fresh.querySelector(".badge");
-        if (after && (!before || before.dataset.status !== after.dataset.status)) {
+        // A new stored status, or a call becoming overdue (waiting for its late or lost final callback).
+        if (after && (!before || before.dataset.status !== after.dataset.status ||
+            (after.dataset.shown === "overdue" && before.dataset.shown !== "overdue"))) {
           var number = fresh.querySelector('[data-label="Number"]');
           changes.push((number ? number.textContent.trim() + ": " : "") + after.textContent.trim());
         }

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 
 from flask import g, jsonify, request
 
+from ...calls.asking import AskRefused, ask_exotel
 from ...calls.placing import CallKeyConflict
 from ...calls.queries import MAX_PAGE, BadCallCursor, CallFilters, call_events, call_to_dict, get_call, list_calls, valid_status
 from ...calls.validation import (
@@ -23,8 +24,9 @@ from ...calls.validation import (
 from ...campaigns import suppressions
 from ...config import get_settings
 from ...db import get_db
-from ...exotel import BudgetSpent, ExotelRejected, ExotelTimeout, ExotelUnreachable
-from ...exotel_access import account_sid
+from ...exotel import BudgetSpent, ExotelError, ExotelRejected, ExotelTimeout, ExotelUnreachable
+from ...exotel_access import account_sid, exotel_client
+from ..browser.call_words import ask_answer_words
 from ..errors import error_response
 from ..placing import place
 from ..roles import current_actor
@@ -116,6 +118,31 @@ def show_call(call_id: str):
     if call is None:
         return error_response(404, "not_found", "No call with that id.")
     return jsonify(call_to_dict(call, call_events(session, call.id)))
+
+
+@bp.post("/calls/<call_id>/check")
+@token_required
+def check_call(call_id: str):
+    """Ask Exotel now about a call that is not final: one request, audited, once per call per 30 s."""
+    settings = get_settings()
+    try:
+        answer = ask_exotel(get_db(), exotel_client(), call_id, current_actor(), tz=settings.tz, now=settings.now(),
+                            never_placed_after=timedelta(minutes=settings.reconcile_never_placed_after_minutes))
+    except AskRefused as exc:
+        headers = {"Retry-After": str(int(exc.retry_after))} if exc.retry_after else None
+        code = {404: "not_found", 409: "final"}.get(exc.status, "throttled")
+        return error_response(exc.status, code, exc.message, headers=headers)
+    except BudgetSpent as exc:
+        return error_response(429, "budget_spent", f"Nothing was asked: the deployment's Exotel budget "
+                              f"({settings.exotel_requests_per_minute} requests a minute) is spent.",
+                              headers={"Retry-After": str(max(1, int(exc.retry_after + 0.999)))})
+    except ExotelError as exc:
+        return error_response(502, "exotel_error", f"Exotel did not answer the question: {exc.message}")
+    session = get_db().session()
+    call = get_call(session, call_id)
+    assert call is not None  # calls are never deleted
+    return jsonify({"answer": answer.kind.value, "exotel_status": answer.status, "message": ask_answer_words(answer),
+                    "call": call_to_dict(call, call_events(session, call.id))})
 
 
 def _when(name: str, value: str | None, *, end: bool = False) -> datetime | None:

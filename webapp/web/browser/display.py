@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from flask import Flask, request
 
+from ...calls.overdue import overdue_since
 from ...calls.status import FINAL, is_final
 from ...config import get_settings
 from ...exotel import ExotelError, ExotelRateLimited
@@ -22,7 +23,7 @@ from ...exotel.body import storable_text
 from ...exotel.callbacks import fields_from_form, parse_callback
 from ...exotel.flows import app_id_of
 from ...exotel.recordings import without_secrets
-from .status_words import call_label, call_shown, call_tone, status_label, status_tone
+from .status_words import OVERDUE, call_label, call_shown, call_tone, status_label, status_tone
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,19 @@ def shorttime(value: datetime | None, fmt: str = "%d %b %H:%M:%S", *, now: datet
     if local.year != (now or datetime.now(UTC)).astimezone(zone).year:
         fmt = fmt.replace("%b", "%b %Y", 1)
     return local.strftime(fmt)
+
+
+def waiting_since(call: Any) -> str:
+    """Since when a call past its expected end has waited for its final status, in the viewer's zone ("17:21 IST";
+    with the day when not today); "" for any other call."""
+    now = get_settings().now()
+    since = overdue_since(call)
+    if since is None or call_shown(call, now) != OVERDUE:
+        return ""
+    zone = viewer_zone()
+    local = since.astimezone(zone)
+    fmt = "%H:%M" if local.date() == now.astimezone(zone).date() else "%d %b %H:%M"
+    return f"{local.strftime(fmt)} {local.tzname()}"
 
 
 def placed_by(created_by: str | None, campaign_names: Mapping[int, str] | None = None) -> str:
@@ -201,6 +215,7 @@ def init_display(app: Flask) -> None:
     app.add_template_filter(call_tone, "call_tone")
     app.add_template_filter(call_shown, "call_shown")
     app.add_template_filter(shorttime, "shorttime")
+    app.add_template_filter(waiting_since, "waiting_since")
     app.add_template_filter(placed_by, "placed_by")
     app.add_template_filter(flow_name, "flow_name")
     app.add_template_global(is_final, "is_final")

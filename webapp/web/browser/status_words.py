@@ -4,14 +4,24 @@ Exotel reports `in-progress` as soon as it accepts a call, long before anyone
 picks up; the stored status keeps Exotel's word (the contract), and the word
 shown is derived here from the status and whether the call was answered
 (`answered_at`, filled by the answered callback or worked out from the end).
+A call past the time it should have ended without a final status (calls.overdue)
+is shown as waiting for Exotel's final status, whatever its stored status says.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+
+from flask import has_app_context
+
+from ...calls.overdue import is_overdue
+from ...config import get_settings
+from ...db import utcnow
 
 CALLING = "calling"  # in-progress, not answered yet: Exotel is still ringing the customer
 TALKING = "talking"  # in-progress and answered (a list filter's value; the word shown is "In progress")
+OVERDUE = "overdue"  # not final, though it should have ended: its final callback is late or lost
 
 LABELS = {
     "pending": "Pending",
@@ -26,6 +36,7 @@ LABELS = {
     "failed": "Failed",
     "canceled": "Canceled",
     "rejected": "Refused by Exotel",
+    OVERDUE: "Waiting for final status",
 }
 # Badge colours by meaning rather than by word; the word is always shown with them.
 TONES = {
@@ -41,6 +52,7 @@ TONES = {
     "unknown": "muted",
     "failed": "bad",
     "rejected": "bad",
+    OVERDUE: "warn",
 }
 # The list's status filter offers the words shown, plus the stored `in-progress` (links and scripts use it):
 # value -> (stored status, answered or not; None: either).
@@ -67,8 +79,16 @@ def status_tone(status: str | None, answered: bool = True) -> str:
     return TONES.get(shown_status(status, answered), "muted")
 
 
-def call_shown(call: Any) -> str:
-    """`shown_status` of a call row, or of a dict with `status` and `answered_at` (a campaign's attempt)."""
+def _now() -> datetime:
+    """The app's clock where there is an app (pages, polls), else the real time."""
+    return get_settings().now() if has_app_context() else utcnow()
+
+
+def call_shown(call: Any, now: datetime | None = None) -> str:
+    """`shown_status` of a call row, or of a dict with `status` and `answered_at` (a campaign's attempt);
+    `overdue` when the call should have ended by `now` (default: the app's clock) and has no final status."""
+    if is_overdue(call, now or _now()):
+        return OVERDUE
     if isinstance(call, dict):
         return shown_status(call.get("status"), call.get("answered_at") is not None)
     return shown_status(call.status, call.answered_at is not None)

@@ -3,33 +3,36 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
-from typing import Any
+from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from ...accounts.placers import placer_choices
+from ...calls.asking import AskRefused
+from ...calls.asking import ask_exotel as ask_exotel_now
 from ...calls.placing import CallKeyConflict, Placement, again_request
-from ...calls.queries import COUNT_CAP, BadCallCursor, call_events, get_call, get_calls, list_calls, page_total
+from ...calls.queries import COUNT_CAP, BadCallCursor, get_call, get_calls, list_calls, page_total
 from ...calls.status import KNOWN, is_final
 from ...calls.validation import CallInput, ValidationError, is_clean_text, validate_call
 from ...campaigns.queries import campaign_names
 from ...campaigns.suppressions import Suppressed, may_override
 from ...config import get_settings
 from ...db import get_db
-from ...exotel import BudgetSpent
-from ...exotel_access import account_sid
+from ...exotel import BudgetSpent, ExotelError
+from ...exotel_access import account_sid, exotel_client
 from ...models import Call
 from ...reporting import choices
 from ..browser.call_forms import PlaceCallForm, in_words
-from ..browser.display import TZ_COOKIE, legs_of, placed_by, pretty_payload, refusal_in_words, safe_recording_url, zone_names
+from ..browser.call_page import call_context, nonce
+from ..browser.call_words import ask_answer_words
+from ..browser.display import TZ_COOKIE, placed_by, refusal_in_words, zone_names
 from ..browser.filters import list_filters, query_args
 from ..browser.forms import TimezoneForm
 from ..browser.polling import poll_response
-from ..browser.status_words import call_label, filter_choices
-from ..browser.timeline import by_occurrence, call_timeline
+from ..browser.status_words import call_label, call_shown, filter_choices
+from ..errors import error_response, wants_json
 from ..placing import place
 from ..roles import current_actor, forbidden, page_rule
 
@@ -41,7 +44,7 @@ ALTERED = "This form was altered and cannot be submitted: reload the page and tr
 
 
 # Every page needs a signed-in user; placing a call needs a role that may place calls.
-bp.before_request(page_rule(default="read", endpoints={"ui.new_call": "place", "ui.call_again": "place"}))
+bp.before_request(page_rule(default="read", endpoints={"ui.new_call": "place", "ui.call_again": "place", "ui.ask_exotel": "place"}))
 
 
 def _settings():
@@ -49,12 +52,8 @@ def _settings():
 
 
 def _render_form(form: PlaceCallForm, status: int = 200, *, refusal: str | None = None, refused_call: Call | None = None):
-    form.nonce.data = _nonce()  # a fresh key: the next submit is a new request
+    form.nonce.data = nonce()  # a fresh key: the next submit is a new request
     return render_template("calls/new.html", form=form, refusal=refusal, refused_call=refused_call), status
-
-
-def _nonce() -> str:
-    return secrets.token_urlsafe(18)
 
 
 def _form_key(value: str | None) -> str | None:
@@ -127,11 +126,11 @@ def call_again(call_id: str):
     call = _load_call(call_id)
     try:
         key = _form_key(request.form.get("nonce"))
-        data = validate_call(again_request(call), account_sid=account_sid(), default_caller_id=_settings().exotel_caller_id)
+        data = validate_call(again_request(call, _settings().now()), account_sid=account_sid(), default_caller_id=_settings().exotel_caller_id)
     except ValueError as exc:
         return _back(call, f"{exc} Nothing was placed.")
     except ValidationError as exc:
-        why = exc.message if exc.code == "outcome_unknown" else f"This call cannot be placed again: {in_words(exc)}"
+        why = exc.message if exc.code in ("outcome_unknown", "not_final") else f"This call cannot be placed again: {in_words(exc)}"
         return _back(call, f"{why} Nothing was placed.")
     override = request.form.get("override_suppression") == "y"
     if override and not may_override(current_user.role):
@@ -155,37 +154,43 @@ def _load_call(call_id: str) -> Call:
     return call
 
 
-def _call_context(call: Call) -> dict[str, Any]:
-    events = call_events(get_db().session(), call.id)
-    return {
-        "call": call,
-        "timeline": call_timeline(call, events),
-        "legs": legs_of(by_occurrence(events)),
-        "recording_url": url_for("recordings.call_recording", call_id=call.id) if safe_recording_url(call.recording_url) else None,
-        "payloads": {event.id: pretty_payload(event.payload) for event in events},
-        "version": _version(call, len(events)),
-        "again_nonce": _nonce(),
-        "campaign_names": campaign_names(get_db().session(), [call.campaign_id]),
-    }
-
-
-def _version(call: Call, event_count: int) -> str:
-    """Changes whenever anything shown about the call changes."""
-    state = f"{call.status}:{call.updated_at.isoformat() if call.updated_at else ''}:{event_count}"
-    return hashlib.sha256(state.encode()).hexdigest()[:16]
+@bp.post("/calls/<call_id>/check")
+def ask_exotel(call_id: str):
+    """Ask Exotel now about a call that is not final (one request, audited, once per call per 30 s)."""
+    settings = _settings()
+    try:
+        answer = ask_exotel_now(get_db(), exotel_client(), call_id, current_actor(), tz=settings.tz, now=settings.now(),
+                                never_placed_after=timedelta(minutes=settings.reconcile_never_placed_after_minutes))
+    except AskRefused as exc:
+        if exc.status == 404:
+            abort(404, exc.message)
+        headers = {"Retry-After": str(int(exc.retry_after))} if exc.retry_after else None
+        if wants_json():
+            return error_response(exc.status, "throttled" if exc.status == 429 else "final", exc.message, headers=headers)
+        flash(exc.message, "warning")
+        response = make_response(render_template("calls/show.html", **call_context(_load_call(call_id))), exc.status)
+        response.headers.update(headers or {})
+        return response
+    except BudgetSpent as exc:
+        return _back(_load_call(call_id), f"Nothing was asked: this service has used all {settings.exotel_requests_per_minute} "
+                     f"Exotel requests of this minute. Try again in about {max(1, round(exc.retry_after))} seconds.")
+    except ExotelError as exc:
+        return _back(_load_call(call_id), f"Exotel did not answer the question: {exc.message}")
+    flash(ask_answer_words(answer), "success")
+    return redirect(url_for("ui.show_call", call_id=call_id), 303)
 
 
 @bp.get("/calls/<call_id>")
 def show_call(call_id: str):
     """One call: its status, timeline and legs; it follows the call until it is final."""
-    return render_template("calls/show.html", **_call_context(_load_call(call_id)))
+    return render_template("calls/show.html", **call_context(_load_call(call_id)))
 
 
 @bp.get("/calls/<call_id>/status.json")
 def call_status(call_id: str):
     """What the call page polls: the status, and the page's live part when it changed."""
     call = _load_call(call_id)
-    context = _call_context(call)
+    context = call_context(call)
     body = {"id": call.id, "status": call.status, "label": call_label(call), "final": is_final(call.status),
             "version": context["version"]}
     if request.args.get("version") != context["version"]:
@@ -243,7 +248,8 @@ def calls_status():
     ids = [value for value in (request.args.get("ids") or "").split(",") if value and len(value) <= 64][:MAX_POLLED]
     found = get_calls(get_db().session(), ids)
     names = campaign_names(get_db().session(), [call.campaign_id for call in found])
-    state = sorted((call.id, call.status, call.updated_at.isoformat() if call.updated_at else "") for call in found)
+    state = sorted((call.id, call.status, call.updated_at.isoformat() if call.updated_at else "", call_shown(call))
+                   for call in found)
     version = hashlib.sha256(repr(state).encode()).hexdigest()[:20]
     return poll_response(version, lambda: {"calls": {
         call.id: {"status": call.status, "label": call_label(call), "final": is_final(call.status),

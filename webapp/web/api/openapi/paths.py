@@ -88,6 +88,27 @@ PATHS: dict[str, Any] = {
             "responses": {"200": answer(ref("Call"), "The call."), "404": error("No such call."), "401": ERRORS["401"]},
         }
     },
+    "/api/calls/{call_id}/check": {
+        "post": {
+            "operationId": "checkCall",
+            "summary": "Ask Exotel now about a call that is not final (one Call Details request, audited as `call.check`).",
+            "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {
+                "200": answer(
+                    {"type": "object", "required": ["answer", "exotel_status", "message", "call"],
+                     "properties": {
+                         "answer": {"enum": ["final", "open", "not_listed", "never_placed", "ambiguous"]},
+                         "exotel_status": NULLABLE_STRING, "message": {"type": "string"}, "call": ref("Call")}},
+                    "What Exotel said, recorded on the call as reconciliation records it, and the call now."),
+                "404": error("No such call."),
+                "409": error("The call already has its final status: nothing was asked."),
+                "429": error("Exotel was asked about this call in the last 30 seconds, or the deployment's Exotel "
+                             "budget is spent; Retry-After says when to try again. Nothing was asked."),
+                "502": error("Exotel's Call Details API failed."),
+                **{k: v for k, v in ERRORS.items() if k in ("401", "403")},
+            },
+        }
+    },
     "/api/campaigns": {
         "post": {
             "operationId": "createCampaign",
