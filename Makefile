@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 
-.PHONY: run test lint bench browser proxy clean
+.PHONY: run test lint bench browser proxy netns clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,9 +38,13 @@ browser:
 proxy:
 	@scripts/ensure-nginx
 
+# ip and nftables for the several-hosts deployment test (tests/deployment/), as root, from Debian's packages.
+netns:
+	@scripts/ensure-netns
+
 # The suite in TEST_WORKERS processes (README, "Running the tests"); loadgroup keeps an xdist_group on one.
 TEST_WORKERS ?= 3
-test: $(VENV)/.installed-test browser proxy
+test: $(VENV)/.installed-test browser proxy netns
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # Style and types: ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade) and mypy.
