@@ -20,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -93,10 +95,9 @@ def _render(path: Path, directory: Path, replacements: dict[str, str]) -> Path:
     return rendered
 
 
-def _start_data_host(data: Host, directory: Path) -> None:
-    """PostgreSQL (a cluster of its own, user postgres) and Redis, listening on the data host's address."""
+def _start_data_host(data: Host, directory: Path, cluster: Path) -> None:
+    """PostgreSQL (a cluster of its own in `cluster`, user postgres) and Redis, listening on the data host's address."""
     binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))[-1].parent
-    cluster = Path(tempfile.mkdtemp(prefix="exo-pg-", dir="/tmp"))  # postgres must reach it: not under pytest's 0700 dir
     shutil.chown(cluster, "postgres", "postgres")
     as_postgres = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"]
     subprocess.run([*as_postgres, str(binaries / "initdb"), "-D", str(cluster / "data"), "-U", "postgres", "--no-sync",
@@ -169,15 +170,24 @@ class Deployment:
         return self.api("POST", "/api/calls", json={"from": number, "app_id": "1"}, **kwargs)
 
 
+@contextmanager
+def _removed(path: Path) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory):
     require_root_and_tools("nft", "redis-server", "setpriv", "nginx")
     if not list(Path("/usr/lib/postgresql").glob("*/bin/postgres")):
         require_root_and_tools("postgres")
     directory = tmp_path_factory.mktemp("several-hosts")
-    with Network(SUBNET) as network:
+    cluster = Path(tempfile.mkdtemp(prefix="exo-pg-", dir="/tmp"))  # postgres must reach it: not under pytest's 0700 dir
+    with _removed(cluster), Network(SUBNET) as network:  # the processes stop before their files go
         hosts = Deployment(network, directory)
-        _start_data_host(hosts.data, directory)
+        _start_data_host(hosts.data, directory, cluster)
         token = secrets.token_urlsafe(24)
         sim = hosts.exotel.start([sys.executable, "-m", "webapp.simulator", "--host", hosts.exotel.address, "--port", "9000",
                                   "--account-sid", "deployment", "--api-key", "deployment-key", "--speed", "0.05"],
