@@ -238,7 +238,8 @@ def test_calls_placed_on_one_host_are_recorded_once_and_seen_on_the_other(deploy
     ids = [answer.json()["id"] for answer in placed]
 
     def all_completed() -> bool:
-        return all(_events(hosts, call_id, "web2")[0]["status"] == "completed" for call_id in ids)
+        seen = [_events(hosts, call_id, "web2") for call_id in ids]
+        return all(call["status"] == "completed" and {"answered", "terminal"} <= set(kinds) for call, kinds in seen)
 
     wait_for(all_completed, timeout=60, interval=0.5, what="the calls completed, seen from web2")
     for call_id in ids:
@@ -247,7 +248,8 @@ def test_calls_placed_on_one_host_are_recorded_once_and_seen_on_the_other(deploy
     # Every callback came in through the proxy, and both web hosts took some.
     access = (hosts.dir / "nginx" / "access.log").read_text()
     served = re.findall(r'"POST /webhooks/exotel/[^ ]+/-" 2\d\d .* (\S+):8000 ', access)
-    assert len(served) == 8 and {f"{hosts.web1.address}", f"{hosts.web2.address}"} <= set(served), access[-2000:]
+    # (8, unless a callback answered after nginx's 10 s came again: then the app said "duplicate".)
+    assert len(served) >= 8 and {hosts.web1.address, hosts.web2.address} <= set(served), access[-2000:]
     # A retry with the same key, through the proxy (whichever host), gives the first call back.
     again = hosts.place(headers={"Idempotency-Key": "first-0"})
     assert again.status_code == 200 and again.json()["id"] == ids[0]
