@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 
-.PHONY: run test lint bench browser proxy promtool clean
+.PHONY: run test lint bench browser proxy promtool netns clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,9 +42,13 @@ proxy:
 promtool:
 	@scripts/ensure-promtool
 
+# ip and nftables for the several-hosts deployment test (tests/deployment/), as root, from Debian's packages.
+netns:
+	@scripts/ensure-netns
+
 # The suite in TEST_WORKERS processes (README, "Running the tests"); loadgroup keeps an xdist_group on one.
 TEST_WORKERS ?= 3
-test: $(VENV)/.installed-test browser proxy promtool
+test: $(VENV)/.installed-test browser proxy promtool netns
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # Style and types: ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade) and mypy.

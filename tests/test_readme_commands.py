@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 BLOCKS = re.findall(r"^```sh\n(.*?)^```", README, re.S | re.M)
 # Programs a fresh machine has or the README tells how to get; anything of this project's comes from .venv/bin.
-SYSTEM = {"make", "curl", "export", "rm", "sqlite3", "psql", "python3", "tail", "printf"}
+SYSTEM = {"make", "curl", "export", "rm", "sqlite3", "psql", "python3", "tail", "printf", "nft"}
 PROJECT = {"flask", "gunicorn", "python", "pip", "pytest"}
 
 
