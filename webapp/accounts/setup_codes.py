@@ -16,6 +16,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeGuard
 
 from sqlalchemy import Integer, String, Text, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -76,7 +77,7 @@ def issue(db: Database, *, now: datetime, made_by: str) -> LiveCode | None:
             return None
         row = session.get(SetupCode, SLOT)
         if _live(row, now):  # the common case: no hash made, nothing written
-            return LiveCode(None, row.made_by, row.created_at, row.expires_at)  # type: ignore[union-attr]
+            return LiveCode(None, row.made_by, row.created_at, row.expires_at)
     code, expires_at, made_by = _new_code(), now + SETUP_CODE_LIFETIME, made_by[:200]
     values = {
         "id": SLOT, "code_hash": generate_password_hash(normalize(code), method=_hash_method()), "made_by": made_by,
@@ -99,7 +100,7 @@ def issue(db: Database, *, now: datetime, made_by: str) -> LiveCode | None:
         return LiveCode(None, row.made_by, row.created_at, row.expires_at)
 
 
-def _live(row: SetupCode | None, now: datetime) -> bool:
+def _live(row: SetupCode | None, now: datetime) -> TypeGuard[SetupCode]:
     return row is not None and row.used_at is None and row.expires_at > now
 
 
@@ -108,18 +109,19 @@ def check(db: Database, given: str, *, now: datetime) -> bool:
     given = normalize(given)
     with db.transaction(write=False) as session:
         row = session.get(SetupCode, SLOT)
-        return bool(given) and _live(row, now) and check_password_hash(row.code_hash, given)  # type: ignore[union-attr]
+        return bool(given) and _live(row, now) and check_password_hash(row.code_hash, given)
 
 
 def redeem(db: Database, given: str, *, now: datetime) -> bool:
     """Use the code up, if `given` is the live one and no user exists yet: True for exactly one caller."""
     given = normalize(given)
     with db.transaction() as session:
-        # The row lock makes two hosts redeeming at once take turns: the second finds it used.
+        # The row lock (SQLite: the write transaction's lock) makes two hosts redeeming at once take
+        # turns: the second finds the code used.
         row = session.scalar(select(SetupCode).where(SetupCode.id == SLOT).with_for_update())
-        if not (given and _live(row, now) and check_password_hash(row.code_hash, given) and _no_users(session)):  # type: ignore[union-attr]
+        if not (given and _live(row, now) and check_password_hash(row.code_hash, given) and _no_users(session)):
             return False
-        row.used_at = now  # type: ignore[union-attr]
+        row.used_at = now
     return True
 
 
