@@ -9,9 +9,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
+import requests
 from sqlalchemy import create_engine, text
 
-from tests.support.signin import page_token, sign_in
+from tests.support.processes import gunicorn, stop
+from tests.support.signin import csrf_token, page_token, sign_in
 from webapp.accounts import count_users, create_user, list_users, setup_codes
 from webapp.config import get_settings
 from webapp.config.tuning import with_clock
@@ -230,3 +233,33 @@ def test_no_code_when_users_exist(app_factory, capfd):
         get_db().session().execute(text("DELETE FROM users WHERE email = 'someone@example.com'"))
         get_db().session().commit()
         assert not setup_codes.check(get_db(), code, now=get_settings(again).now())
+
+
+@pytest.mark.processes
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_gunicorn_hosts_started_at_once_share_one_code(database_url, tmp_path):
+    """Two hosts (gunicorn as the README runs it) start together on one PostgreSQL: one prints the code, the
+    other where it was printed; the code creates the first admin through the other host."""
+    logs = [tmp_path / "host-a.log", tmp_path / "host-b.log"]
+    with ThreadPoolExecutor(2) as pool:
+        starting = [pool.submit(gunicorn, database_url, log, workers=1) for log in logs]
+    hosts = [future.result() for future in starting if future.exception() is None]
+    try:
+        assert len(hosts) == 2, [future.exception() for future in starting]
+        printed = [log.read_text() for log in logs]
+        makers = [index for index, text in enumerate(printed) if "set-up code:" in text]
+        assert len(makers) == 1, printed
+        code = _code_printed(printed[makers[0]])
+        other = 1 - makers[0]
+        assert "was printed by" in printed[other] and code not in printed[other]
+        browser = requests.Session()
+        url = hosts[other][1]
+        token = csrf_token(browser.get(f"{url}/setup", timeout=10).text)
+        response = browser.post(f"{url}/setup", allow_redirects=False, timeout=10, data={
+            "csrf_token": token, "setup_code": code, "email": "first@example.com",
+            "password": "a long password", "confirm": "a long password"})
+        assert response.status_code == 302 and response.headers["Location"] == "/"
+        assert requests.get(f"{hosts[makers[0]][1]}/setup", allow_redirects=False, timeout=10).status_code == 302
+    finally:
+        for process, _url in hosts:
+            stop(process)
