@@ -97,9 +97,9 @@ def setup():
         return redirect(url_for("auth.login"))
     try:
         user = create_user(get_db(), form.email.data, form.password.data, role="admin", actor=current_actor())
-    except AccountError as exc:  # not expected (the fields were checked above); the next visit prints a new code
+    except AccountError as exc:  # not expected (the fields were checked above); the code is used: a new one is printed
         form.email.errors = [f"{str(exc)[:1].upper()}{str(exc)[1:]}."]
-        return _setup_page(form, 400, code_ok=True)
+        return _setup_page(form, 400)
     throttle().succeeded("setup")
     start_session(get_db(), user)
     flash(f"Welcome. You are the first admin, {user.email}.", "success")
