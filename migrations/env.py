@@ -39,6 +39,11 @@ def run_migrations_online() -> None:
             render_as_batch=True,  # SQLite alters tables by copying them
             compare_type=True,
             include_object=report_cache.include_object,  # indexes only migrations spell
+            # PostgreSQL: each revision commits on its own, so the locks one takes (an ALTER TABLE's
+            # on calls) end with it rather than with the whole upgrade, and the concurrent index
+            # builds (webapp/db/migrating.py) commit only their own revision's work. SQLite keeps one
+            # transaction, so the foreign key check below can still undo everything.
+            transaction_per_migration=not sqlite,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -8,6 +8,7 @@ autogenerate see the same set.
 from __future__ import annotations
 
 from . import models  # calls and their events, users, sessions, links, audit log, API tokens, idempotency keys
+from .accounts import setup_codes  # the first admin's one-time set-up code
 from .campaigns import models as campaign_models  # campaigns, their contacts, the suppression list
 from .db import Base
 from .jobs import tables as job_tables  # worker heartbeats; the queue's and the Exotel budget's tables
@@ -15,4 +16,4 @@ from .reporting import cache as report_cache  # the report's hourly cache
 
 metadata = Base.metadata
 
-__all__ = ["campaign_models", "job_tables", "metadata", "models", "report_cache"]
+__all__ = ["campaign_models", "job_tables", "metadata", "models", "report_cache", "setup_codes"]

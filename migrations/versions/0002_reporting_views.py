@@ -21,6 +21,8 @@ Create Date: 2026-11-27 09:00:00
 from alembic import op
 import sqlalchemy as sa
 
+from webapp.db import migrating
+
 UTC = sa.DateTime(timezone=True)
 
 revision = "0002"
@@ -100,8 +102,7 @@ BUCKETS = [f"d{i}" for i in range(7)] + [f"r{i}" for i in range(7)]
 
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
-    with op.batch_alter_table("calls", schema=None) as batch_op:
-        batch_op.create_index("ix_calls_updated_at", ["updated_at"], unique=False)
+    migrating.create_index("ix_calls_updated_at", "calls", ["updated_at"], unique=False)  # CONCURRENTLY on PostgreSQL
     op.create_table(
         "report_hours",
         sa.Column("hour_start", UTC, nullable=False),
@@ -128,5 +129,4 @@ def downgrade() -> None:
     op.execute("DROP VIEW IF EXISTS call_report")
     op.drop_table("report_refresh")
     op.drop_table("report_hours")
-    with op.batch_alter_table("calls", schema=None) as batch_op:
-        batch_op.drop_index("ix_calls_updated_at")
+    migrating.drop_index("ix_calls_updated_at", "calls")

@@ -18,6 +18,8 @@ Create Date: 2026-12-01 10:30:00
 from alembic import op
 import sqlalchemy as sa
 
+from webapp.db import migrating
+
 UTC = sa.DateTime(timezone=True)
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -50,12 +52,19 @@ def upgrade() -> None:
         batch.add_column(sa.Column("disabled_at", UTC, nullable=True))
     op.execute("UPDATE users SET role = 'admin', is_admin = true")
 
+    postgresql = op.get_bind().dialect.name == "postgresql"
     with op.batch_alter_table("api_tokens") as batch:
         batch.add_column(sa.Column("role", sa.String(16), server_default="operator", nullable=False))
         batch.add_column(sa.Column("expires_at", UTC, nullable=True))
         batch.add_column(sa.Column("created_by_user_id", sa.Integer(), nullable=True))
-        batch.create_foreign_key(
-            op.f("fk_api_tokens_created_by_user_id_users"), "users", ["created_by_user_id"], ["id"], ondelete="SET NULL"
+        if not postgresql:
+            batch.create_foreign_key(
+                op.f("fk_api_tokens_created_by_user_id_users"), "users", ["created_by_user_id"], ["id"], ondelete="SET NULL"
+            )
+    if postgresql:  # checked after a commit, without blocking writes to api_tokens
+        migrating.create_foreign_key(
+            op.f("fk_api_tokens_created_by_user_id_users"), "api_tokens", "users", ["created_by_user_id"], ["id"],
+            ondelete="SET NULL",
         )
 
     op.create_table(
@@ -103,11 +112,11 @@ def upgrade() -> None:
 
     if not _has_column("calls", "created_by"):
         op.add_column("calls", sa.Column("created_by", sa.String(300), nullable=True))
-    op.create_index("ix_calls_created_by_created_at", "calls", ["created_by", "created_at"])
+    migrating.create_index("ix_calls_created_by_created_at", "calls", ["created_by", "created_at"])  # CONCURRENTLY on PostgreSQL
 
 
 def downgrade() -> None:
-    op.drop_index("ix_calls_created_by_created_at", table_name="calls")
+    migrating.drop_index("ix_calls_created_by_created_at", "calls")
     # Natively, not by batch: SQLite's copy-and-rename of `calls` trips over the views that read it.
     op.execute("ALTER TABLE calls DROP COLUMN created_by")
     op.drop_table("audit_log")

@@ -22,6 +22,8 @@ Create Date: 2026-12-01 10:30:00
 from alembic import op
 import sqlalchemy as sa
 
+from webapp.db import migrating
+
 UTC = sa.DateTime(timezone=True)
 
 revision = "0006"
@@ -37,7 +39,7 @@ BUCKETS = [f"d{i}" for i in range(7)] + [f"r{i}" for i in range(7)]
 
 # The expression daily_call_stats groups by (migration 0002), word for word.
 DAY_INDEX = (
-    "CREATE INDEX ix_calls_utc_day ON calls ((CAST(created_at AT TIME ZONE 'UTC' AS date))) "
+    "ON calls ((CAST(created_at AT TIME ZONE 'UTC' AS date))) "
     "INCLUDE (created_at, status, sid, answered_at, conversation_duration)"
 )
 
@@ -66,11 +68,12 @@ def upgrade() -> None:
     _cache_table("report_quarter_totals", "quarter_start", per_flow=False)
     op.execute("DELETE FROM report_refresh")
     if dialect == "postgresql":
-        op.execute(DAY_INDEX)
+        migrating.build_index("ix_calls_utc_day", DAY_INDEX)  # CONCURRENTLY: writes to calls go on
 
 
 def downgrade() -> None:
-    op.execute("DROP INDEX IF EXISTS ix_calls_utc_day")
+    if op.get_bind().dialect.name == "postgresql":
+        migrating.drop_index("ix_calls_utc_day", "calls")
     op.drop_table("report_quarter_totals")
     op.drop_table("report_quarters")
     _cache_table("report_hours", "hour_start")

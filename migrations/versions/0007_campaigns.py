@@ -11,6 +11,8 @@ Create Date: 2026-12-01 10:30:00
 from alembic import op
 import sqlalchemy as sa
 
+from webapp.db import migrating
+
 UTC = sa.DateTime(timezone=True)
 
 revision = "0007"
@@ -144,10 +146,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("number", name=op.f("pk_suppressions")),
     )
 
+    postgresql = dialect == "postgresql"
+
     def add_columns(batch_op) -> None:
         batch_op.add_column(sa.Column("campaign_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("campaign_contact_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("attempt", sa.Integer(), nullable=True))
+        if postgresql:
+            return  # below, without blocking writes to calls
         batch_op.create_foreign_key(
             op.f("fk_calls_campaign_id_campaigns"), "campaigns", ["campaign_id"], ["id"], ondelete="SET NULL"
         )
@@ -159,11 +165,27 @@ def upgrade() -> None:
         batch_op.create_index("ix_calls_campaign_id", ["campaign_id"], unique=False)
 
     _alter_calls(add_columns)
+    if postgresql:  # foreign keys checked after a commit, indexes built CONCURRENTLY (webapp/db/migrating.py)
+        migrating.create_foreign_key(
+            op.f("fk_calls_campaign_id_campaigns"), "calls", "campaigns", ["campaign_id"], ["id"], ondelete="SET NULL"
+        )
+        migrating.create_foreign_key(
+            op.f("fk_calls_campaign_contact_id_campaign_contacts"), "calls", "campaign_contacts",
+            ["campaign_contact_id"], ["id"], ondelete="SET NULL",
+        )
+        migrating.add_unique_constraint(op.f("uq_calls_campaign_contact_id"), "calls", ["campaign_contact_id", "attempt"])
+        migrating.create_index("ix_calls_campaign_id", "calls", ["campaign_id"], unique=False)
     with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
         batch_op.alter_column("call_id", existing_type=sa.String(length=36), nullable=True)
         batch_op.add_column(sa.Column("campaign_id", sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(
-            op.f("fk_idempotency_keys_campaign_id_campaigns"), "campaigns", ["campaign_id"], ["id"], ondelete="CASCADE"
+        if not postgresql:
+            batch_op.create_foreign_key(
+                op.f("fk_idempotency_keys_campaign_id_campaigns"), "campaigns", ["campaign_id"], ["id"], ondelete="CASCADE"
+            )
+    if postgresql:
+        migrating.create_foreign_key(
+            op.f("fk_idempotency_keys_campaign_id_campaigns"), "idempotency_keys", "campaigns", ["campaign_id"], ["id"],
+            ondelete="CASCADE",
         )
     op.execute(campaign_report_sql(dialect))
 
@@ -176,8 +198,12 @@ def downgrade() -> None:
         batch_op.drop_column("campaign_id")
         batch_op.alter_column("call_id", existing_type=sa.String(length=36), nullable=False)
 
+    if op.get_bind().dialect.name == "postgresql":
+        migrating.drop_index("ix_calls_campaign_id", "calls")
+
     def drop_columns(batch_op) -> None:
-        batch_op.drop_index("ix_calls_campaign_id")
+        if op.get_bind().dialect.name == "sqlite":
+            batch_op.drop_index("ix_calls_campaign_id")
         batch_op.drop_constraint(op.f("uq_calls_campaign_contact_id"), type_="unique")
         batch_op.drop_constraint(op.f("fk_calls_campaign_contact_id_campaign_contacts"), type_="foreignkey")
         batch_op.drop_constraint(op.f("fk_calls_campaign_id_campaigns"), type_="foreignkey")

@@ -21,23 +21,28 @@ Create Date: 2026-12-01 14:00:00
 """
 from alembic import op
 
+from webapp.db import migrating
+
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
 
 # text_pattern_ops: LIKE 'prefix%' uses the index whatever the database's collation.
-NUMBER_ENDING_INDEX = "CREATE INDEX ix_calls_from_number_reversed ON calls (reverse(from_number) text_pattern_ops)"
+NUMBER_ENDING_INDEX = "ON calls (reverse(from_number) text_pattern_ops)"
 
 
+# On PostgreSQL each index is built and dropped CONCURRENTLY (webapp/db/migrating.py): callbacks
+# keep writing to calls meanwhile. The new index is built before the one it replaces goes.
 def upgrade() -> None:
-    op.drop_index("ix_calls_created_by_created_at", table_name="calls")
-    op.create_index("ix_calls_created_by_created_at_id", "calls", ["created_by", "created_at", "id"])
+    migrating.create_index("ix_calls_created_by_created_at_id", "calls", ["created_by", "created_at", "id"])
+    migrating.drop_index("ix_calls_created_by_created_at", "calls")
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(NUMBER_ENDING_INDEX)
+        migrating.build_index("ix_calls_from_number_reversed", NUMBER_ENDING_INDEX)
 
 
 def downgrade() -> None:
-    op.execute("DROP INDEX IF EXISTS ix_calls_from_number_reversed")
-    op.drop_index("ix_calls_created_by_created_at_id", table_name="calls")
-    op.create_index("ix_calls_created_by_created_at", "calls", ["created_by", "created_at"])
+    if op.get_bind().dialect.name == "postgresql":
+        migrating.drop_index("ix_calls_from_number_reversed", "calls")
+    migrating.create_index("ix_calls_created_by_created_at", "calls", ["created_by", "created_at"])
+    migrating.drop_index("ix_calls_created_by_created_at_id", "calls")

@@ -7,7 +7,7 @@ import pytest
 
 @pytest.fixture
 def app_factory(database_url, sim):
-    """Builds more apps on the test's database (e.g. with a set-up code file), disposed after."""
+    """Builds more apps on the test's database (e.g. more hosts of one deployment), disposed after."""
     from webapp import create_app
 
     apps = []

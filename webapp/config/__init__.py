@@ -78,7 +78,6 @@ class Settings:
     sqlite_busy_timeout: float = 10.0
     simulator_speed: float | None = None  # the embedded simulator's, over SIMULATOR_SPEED
     health_min_free_bytes: int | None = None  # /readyz's disk threshold, over the probe's own default
-    setup_code_path: str | None = None  # where the first-run setup code is written, over instance/
     home_poll_seconds: int = 5  # how often the home page asks for its live part
     recording_max_bytes: int = 200 * 1024 * 1024  # a recording relayed from Exotel is cut off past this size
     recording_max_seconds: float = 600.0  # ... or after streaming this long

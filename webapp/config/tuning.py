@@ -38,7 +38,7 @@ WHOLE = ("health_min_free_bytes", "home_poll_seconds", "recording_max_bytes", "r
 
 
 def tune(settings: Settings, options: Mapping[str, Any]) -> Settings:
-    """`settings` with the TUNING keys, CLOCK, EXOTEL_REGION_ORIGINS and SETUP_CODE_PATH of `options` (the app's config) applied."""
+    """`settings` with the TUNING keys, CLOCK and EXOTEL_REGION_ORIGINS of `options` (the app's config) applied."""
     changes: dict[str, Any] = {}
     for name, (attribute, low) in TUNING.items():
         if options.get(name) is None:
@@ -57,8 +57,6 @@ def tune(settings: Settings, options: Mapping[str, Any]) -> Settings:
         if not isinstance(origins, Mapping) or not all(isinstance(v, str) for v in origins.values()):
             raise ConfigError("EXOTEL_REGION_ORIGINS", "must map a region's name to its API origin")
         changes["region_origins"] = dict(origins)
-    if options.get("SETUP_CODE_PATH"):
-        changes["setup_code_path"] = str(options["SETUP_CODE_PATH"])
     return replace(settings, **changes)
 
 

@@ -12,7 +12,6 @@ from ...accounts import (
     WrongPasswordError,
     change_password,
     check_sign_in,
-    count_users,
     create_user,
     get_user,
     link_user,
@@ -93,14 +92,14 @@ def setup():
     _judge_email(form)
     if form.errors:
         return _setup_page(form, 403 if WRONG_CODE in form.setup_code.errors else 400, code_ok=code_ok)
+    # Used up before the user is made, so that two hosts given the code at once make one admin between them.
+    if not setup_code.redeem(current_app, form.setup_code.data or ""):  # someone finished set-up a moment ago
+        return redirect(url_for("auth.login"))
     try:
-        if count_users(get_db()):  # someone finished set-up a moment ago
-            return redirect(url_for("auth.login"))
         user = create_user(get_db(), form.email.data, form.password.data, role="admin", actor=current_actor())
-    except AccountError as exc:
+    except AccountError as exc:  # not expected (the fields were checked above); the code is used: a new one is printed
         form.email.errors = [f"{str(exc)[:1].upper()}{str(exc)[1:]}."]
-        return _setup_page(form, 400, code_ok=True)
-    setup_code.discard(current_app)
+        return _setup_page(form, 400)
     throttle().succeeded("setup")
     start_session(get_db(), user)
     flash(f"Welcome. You are the first admin, {user.email}.", "success")
