@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from .timebase import corrected_now
 from .values import (
     QUEUE_SCHEMES,
     ConfigError,
@@ -110,8 +111,8 @@ class Settings:
         return ZoneInfo(self.exotel_timezone)
 
     def now(self) -> datetime:
-        """The app's time: its clock's, else the real UTC now."""
-        return self.clock() if self.clock is not None else datetime.now(UTC)
+        """The app's time: its clock's, else the real UTC now on the shared clock (config.timebase)."""
+        return self.clock() if self.clock is not None else corrected_now()
 
 
 def load_settings(env: dict[str, str], instance_path: Path) -> Settings:
