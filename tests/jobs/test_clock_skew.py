@@ -7,7 +7,6 @@ from __future__ import annotations
 import glob
 import json
 import subprocess
-import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta

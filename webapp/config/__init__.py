@@ -76,6 +76,7 @@ class Settings:
     check_call_delay: float = 180.0  # a call placed without Exotel's answer is looked up this long after
     dispatch_seconds: float = 5.0  # one campaign dispatcher run
     reconcile_lock_seconds: float = 300.0  # a reconciliation run's lock lives this long at most
+    reconcile_interval_seconds: float | None = None  # tests: the scheduled runs' interval, over the minutes
     sqlite_busy_timeout: float = 10.0
     simulator_speed: float | None = None  # the embedded simulator's, over SIMULATOR_SPEED
     health_min_free_bytes: int | None = None  # /readyz's disk threshold, over the probe's own default

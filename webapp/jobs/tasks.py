@@ -39,7 +39,7 @@ def scheduled_reconcile(app: Flask) -> None:
     """Reconcile every RECONCILE_EVERY_MINUTES (0: never), once per interval across all workers."""
     settings = get_settings(app)
     run_reconcile(app, lock_seconds=settings.reconcile_lock_seconds,
-                  interval_seconds=settings.reconcile_every_minutes * 60)
+                  interval_seconds=settings.reconcile_interval_seconds or settings.reconcile_every_minutes * 60)
 
 
 def check_call(app: Flask, call_id: str) -> None:
