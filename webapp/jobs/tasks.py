@@ -80,7 +80,7 @@ def wake_dispatcher(app: Flask) -> None:
     campaign within a second). A queue that does not answer leaves it to the tick."""
     try:
         get_jobs(app).enqueue(dispatch_campaigns)
-    except Exception as exc:
+    except Exception as exc:  # any queue's error (SQLite, PostgreSQL, Redis): the tick still comes
         log.warning("could not wake the campaign dispatcher: %s", type(exc).__name__,
                     extra={"event": "dispatch_wake_failed"})
 
