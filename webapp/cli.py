@@ -101,9 +101,11 @@ def tokens_create(name: str, role: str):
 def calls_reconcile(older_than: float):
     """Ask Exotel's Call Details API about calls with no final status yet."""
     from .calls.reconcile import reconcile
+    from .db.clock import sync_clock
     from .exotel_access import exotel_client
 
     settings = get_settings()
+    sync_clock(get_db().engine)  # the cutoff on the database's clock, as the workers' (db/clock.py)
     report = reconcile(get_db(), exotel_client(), older_than_minutes=older_than, tz=settings.tz,
                        never_placed_after=timedelta(minutes=settings.reconcile_never_placed_after_minutes))
     click.echo(f"{report.open_calls} open call(s) older than {older_than:g} min; asked Exotel about {report.asked}.")

@@ -81,6 +81,8 @@ class _Keeper:
                 sync_clock(self.engine)
             except SQLAlchemyError as exc:  # the database is away: keep the last offset, try again later
                 log.warning("clock sync failed: %s", type(exc).__name__)
+            except Exception:  # anything else: logged, and the thread goes on (it is this process's only one)
+                log.exception("clock sync failed")
             time.sleep(self.every)
 
 
