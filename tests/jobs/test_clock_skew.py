@@ -82,7 +82,8 @@ def test_a_worker_two_minutes_behind_works_on_the_databases_clock(queue, sim, wo
     [listed] = health["workers"]
     assert listed["alive"] is True
     assert abs(datetime.fromisoformat(listed["last_seen"]) - utcnow()) < timedelta(seconds=30)
-    # ... though its host's clock is indeed 2 minutes behind (what it stamps its own log lines with).
+    # ... though its host's clock is indeed 2 minutes behind (what it stamps its own log lines with), as it said.
+    assert behind.wait_for('"event": "clock_offset"', 5), behind.lines()[-20:]
     assert behind.wait_for('"event": "reconcile_finished"', 30), behind.lines()[-20:]
     assert all(abs(at - datetime.now(UTC) - SKEW) < timedelta(seconds=30) for at in _log_times(behind)[-3:])
 
