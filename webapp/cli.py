@@ -101,9 +101,11 @@ def tokens_create(name: str, role: str):
 def calls_reconcile(older_than: float):
     """Ask Exotel's Call Details API about calls with no final status yet."""
     from .calls.reconcile import reconcile
+    from .db.clock import sync_clock
     from .exotel_access import exotel_client
 
     settings = get_settings()
+    sync_clock(get_db().engine)  # the cutoff on the database's clock, as the workers' (db/clock.py)
     report = reconcile(get_db(), exotel_client(), older_than_minutes=older_than, tz=settings.tz,
                        never_placed_after=timedelta(minutes=settings.reconcile_never_placed_after_minutes))
     click.echo(f"{report.open_calls} open call(s) older than {older_than:g} min; asked Exotel about {report.asked}.")
@@ -145,16 +147,19 @@ def calls_seed(count: int, days: int, random_seed: int | None):
 @click.command("worker")
 @click.option("--threads", type=click.IntRange(min=1, max=64), default=2, show_default=True, help="Tasks run at once.")
 @click.option("--periodic/--no-periodic", default=True, show_default=True,
-              help="Run the periodic scheduler (scheduled reconciliation). Any number of workers may: runs take a lock.")
+              help="Run the periodic scheduler (scheduled reconciliation). Any number of workers may: one claims each run.")
 @click.option("--scheduler-period", type=click.FloatRange(min=0.5), hidden=True,
               help="Seconds between checks of periodic tasks (Huey's default: 60). For tests.")
 @click.option("--lock-seconds", type=click.FloatRange(min=1), hidden=True,
               help="Time to live of the reconciliation lock (default 300). For tests.")
 @click.option("--dispatch-seconds", type=click.FloatRange(min=1), hidden=True,
               help="Length of one campaign dispatcher run (default 5). For tests.")
+@click.option("--reconcile-seconds", type=click.FloatRange(min=1), hidden=True,
+              help="The scheduled reconciliation's interval in seconds, over RECONCILE_EVERY_MINUTES (with a short "
+                   "--scheduler-period). For tests.")
 def worker(
     threads: int, periodic: bool, scheduler_period: float | None, lock_seconds: float | None,
-    dispatch_seconds: float | None,
+    dispatch_seconds: float | None, reconcile_seconds: float | None,
 ):
     """Run the background worker: scheduled reconciliation and queued tasks, until Ctrl-C."""
     from .jobs.runner import run_worker
@@ -164,6 +169,8 @@ def worker(
         with_settings(app, reconcile_lock_seconds=lock_seconds)
     if dispatch_seconds:
         with_settings(app, dispatch_seconds=dispatch_seconds)
+    if reconcile_seconds:
+        with_settings(app, reconcile_interval_seconds=reconcile_seconds)
     run_worker(app, threads=threads, periodic=periodic, scheduler_period=scheduler_period)
 
 

@@ -8,14 +8,14 @@ ask in the same minute and a double click sends one request. Both columns are
 nullable: adding them rewrites no table.
 
 Revision ID: 0015_call_checks
-Revises: 0013_setup_codes
+Revises: 0014_worker_stops
 Create Date: 2026-12-06 16:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0015_call_checks"
-down_revision = "0013_setup_codes"
+down_revision = "0014_worker_stops"
 branch_labels = None
 depends_on = None
 

@@ -21,6 +21,7 @@ def _healthz(app) -> tuple[int, dict]:
     response = app.test_client().get("/healthz")
     body = response.get_json()
     assert set(body.pop("worker")) == {"seen", "last_seen"}  # the contract's worker field, present either way
+    assert body.pop("workers") == []  # ... and its list of worker processes (none here)
     return response.status_code, body
 
 

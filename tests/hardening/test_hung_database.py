@@ -71,7 +71,8 @@ def test_a_hung_database_is_a_503_within_5_seconds_and_recovers_by_itself(hung):
     answers = _answers(healthz, callback)
     assert [status for status, _ in answers] == [503, 503], answers
     assert all(seconds < BOUND for _, seconds in answers), answers
-    assert healthz["body"] == {"status": "unavailable", "database": "unreachable", "worker": {"seen": False, "last_seen": None}}
+    assert healthz["body"] == {"status": "unavailable", "database": "unreachable", "worker": {"seen": False, "last_seen": None},
+                                                                        "workers": []}
     assert callback["body"]["error"]["code"] == "database_unavailable"
 
     # Still hung: new connections (the pool dropped the silent ones) and, later, idle ones.
@@ -83,7 +84,8 @@ def test_a_hung_database_is_a_503_within_5_seconds_and_recovers_by_itself(hung):
 
     proxy.resume()
     # No restart: the next requests find the database again.
-    assert app.test_client().get("/healthz").get_json() == {"status": "ok", "database": "ok", "worker": {"seen": False, "last_seen": None}}
+    assert app.test_client().get("/healthz").get_json() == {"status": "ok", "database": "ok", "worker": {"seen": False, "last_seen": None},
+                                                                        "workers": []}
     response = app.test_client().post(path, data={"CallSid": call.sid, **TERMINAL})
     assert response.status_code == 200
     # A write the server received before it went silent may have been applied: then this is its duplicate.

@@ -20,8 +20,9 @@ from webapp.models import CallEvent
 pytestmark = pytest.mark.processes
 
 CONTACTS = 300
-# A killed worker's reconciliation lock lives 5 s, not 5 minutes.
-LOCK = ("--lock-seconds", "5")
+# A killed worker's reconciliation lock lives 5 s, not 5 minutes; the workers reconcile every second between
+# them (the interval each run claims), not once a minute.
+LOCK = ("--lock-seconds", "5", "--reconcile-seconds", "1")
 
 
 def _env(queue, sim, site, *, older_than: float, lost_after: float, never_placed_after: float, reconcile: bool = True):

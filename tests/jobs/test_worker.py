@@ -109,21 +109,24 @@ def _runs(worker) -> list[tuple[float, float]]:
     return runs
 
 
-def test_two_workers_never_reconcile_at_once(queue_app, sim, workers):
+def test_two_workers_reconcile_once_a_minute_between_them(queue_app, sim, workers):
+    """Each worker's scheduler enqueues the periodic reconciliation (here every second, for a one-minute
+    interval): the interval's claim lets one run through per minute across both."""
     app, kind, database_url, queue_url = queue_app
-    # Enough sid-less calls that a run takes a while: one Exotel listing each.
-    with app.app_context(), get_db().transaction() as session:
-        for index in range(120):
-            session.add(Call(from_number=number(index), caller_id="08047112345", flow_url="http://x/1", status="unknown"))
-    env = worker_env(database_url, queue_url, sim.base_url)
+    with app.app_context():
+        open_calls_in_simulator(sim, get_db(), 3)
+    env = worker_env(database_url, queue_url, sim.base_url)  # RECONCILE_EVERY_MINUTES=1
     first, second = workers(env), workers(env)
-    assert _wait(lambda: len(_runs(first)) + len(_runs(second)) >= 4, 40)
+    assert _wait(lambda: len(_runs(first)) + len(_runs(second)) >= 1, 30), first.lines()[-20:]
+    time.sleep(66)  # past the next interval's claim
     first.stop(), second.stop()
     runs = sorted(_runs(first) + _runs(second))
-    for (_, end), (start, _) in zip(runs, runs[1:], strict=False):
-        assert start >= end, runs  # never two at once
-    skipped = [line for w in (first, second) for line in w.lines() if "reconcile_skipped" in line]
-    assert skipped, "the workers never met at the lock"
+    assert len(runs) == 2, runs  # the first minute's and the next one's, whichever worker ran them
+    (_, first_end), (second_start, _) = runs
+    assert second_start - runs[0][0] >= 50, runs  # a minute apart, less the claim's margin
+    assert second_start >= first_end  # never two at once
+    skipped = [line for w in (first, second) for line in w.lines() if '"reason": "interval"' in line]
+    assert skipped, "the workers never met at the interval's claim"
 
 
 def test_a_worker_killed_mid_run_leaves_nothing_undone(queue_app, sim, workers):
@@ -142,9 +145,10 @@ def test_a_worker_killed_mid_run_leaves_nothing_undone(queue_app, sim, workers):
     left = len(ids) - settled()
     assert left > 0, "the run finished before the kill: nothing to redo"
 
-    # The killed worker's lock expires; the next run settles what was left, each call once.
-    heir = workers(env, "--lock-seconds", "3")
-    assert _wait(lambda: settled() == len(ids), 30), heir.lines()[-20:]
+    # The killed worker's lock and its claim of the interval expire (the claim with its minute); the next
+    # interval's run settles what was left, each call once (in one run: long enough for the rest).
+    heir = workers(env, "--lock-seconds", "60")
+    assert _wait(lambda: settled() == len(ids), 90), heir.lines()[-20:]
     events = _events(app)
     assert sorted(events) == sorted(ids)
     with app.app_context(), get_db().transaction(write=False) as session:

@@ -81,7 +81,7 @@ def test_home_page_links_each_figure_to_the_filtered_list(signed_in):
         assert link in html, link
     assert f'href="/calls/{call_id(13)}"' in html  # the latest refusal
     assert 'id="shift-live"' in html and 'data-poll-url="/home.json"' in html
-    assert "This deployment reports no worker heartbeat." in html
+    assert "No worker is running" in html and "reports no worker heartbeat" not in html  # the tile is wired
 
 
 def test_home_json_answers_304_until_something_changes(signed_in, app):

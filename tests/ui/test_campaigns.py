@@ -14,6 +14,7 @@ from tests.support.teams import audit_rows
 from webapp.campaigns.dispatch import dispatch, window_of
 from webapp.campaigns.models import Campaign, CampaignContact, Suppression
 from webapp.db import get_db, utcnow
+from webapp.jobs import get_jobs
 from webapp.models import Call
 
 CSV = (b"number,custom_field\r\n+919876500001,inv-1\r\n12,bad\r\n09876500002,inv-2\r\n"
@@ -358,3 +359,21 @@ def test_the_first_resume_of_a_campaign_created_in_the_browser_is_its_start(app,
     assert [row.action for row in audit_rows(app) if row.action.startswith("campaign.")] == [
         "campaign.create", "campaign.start", "campaign.pause", "campaign.resume",
     ]
+
+
+def test_start_and_resume_wake_the_dispatcher_pause_and_cancel_do_not(app, signed_in):
+    """Start and Resume queue a dispatcher run at once (the first call within seconds, not at the minute's tick)."""
+    def woken() -> int:
+        return sum(task.name == "dispatch_campaigns" for task in get_jobs(app).huey.pending())
+
+    _create(signed_in)
+    page_path = f"/campaigns/{_campaign(app).id}"
+    before = woken()
+    _post(signed_in, f"{page_path}/start", page_path)
+    assert woken() == before + 1
+    _post(signed_in, f"{page_path}/pause", page_path)
+    assert woken() == before + 1
+    _post(signed_in, f"{page_path}/resume", page_path)
+    assert woken() == before + 2
+    _post(signed_in, f"{page_path}/cancel", page_path)
+    assert woken() == before + 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from .timebase import corrected_now
 from .values import (
     QUEUE_SCHEMES,
     ConfigError,
@@ -75,6 +76,7 @@ class Settings:
     check_call_delay: float = 180.0  # a call placed without Exotel's answer is looked up this long after
     dispatch_seconds: float = 5.0  # one campaign dispatcher run
     reconcile_lock_seconds: float = 300.0  # a reconciliation run's lock lives this long at most
+    reconcile_interval_seconds: float | None = None  # tests: the scheduled runs' interval, over the minutes
     sqlite_busy_timeout: float = 10.0
     simulator_speed: float | None = None  # the embedded simulator's, over SIMULATOR_SPEED
     health_min_free_bytes: int | None = None  # /readyz's disk threshold, over the probe's own default
@@ -109,8 +111,8 @@ class Settings:
         return ZoneInfo(self.exotel_timezone)
 
     def now(self) -> datetime:
-        """The app's time: its clock's, else the real UTC now."""
-        return self.clock() if self.clock is not None else datetime.now(UTC)
+        """The app's time: its clock's, else the real UTC now on the shared clock (config.timebase)."""
+        return self.clock() if self.clock is not None else corrected_now()
 
 
 def load_settings(env: dict[str, str], instance_path: Path) -> Settings:

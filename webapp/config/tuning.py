@@ -25,6 +25,7 @@ TUNING: dict[str, tuple[str, float]] = {
     "CHECK_CALL_DELAY": ("check_call_delay", 0.0),
     "DISPATCH_SECONDS": ("dispatch_seconds", 0.01),
     "RECONCILE_LOCK_SECONDS": ("reconcile_lock_seconds", 1.0),
+    "RECONCILE_INTERVAL_SECONDS": ("reconcile_interval_seconds", 1.0),
     "SQLITE_BUSY_TIMEOUT": ("sqlite_busy_timeout", 0.0),
     "SIMULATOR_SPEED": ("simulator_speed", 0.0001),
     "HEALTH_MIN_FREE_BYTES": ("health_min_free_bytes", 0.0),

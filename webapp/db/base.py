@@ -8,6 +8,8 @@ from sqlalchemy import BigInteger, DateTime, Integer, MetaData
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from ..config.timebase import corrected_now
+
 # Identical constraint names on SQLite and PostgreSQL, so migrations can name them.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -50,5 +52,5 @@ class UTCDateTime(TypeDecorator):
 
 
 def utcnow() -> datetime:
-    """Now, aware, in UTC."""
-    return datetime.now(UTC)
+    """Now, aware, in UTC, on the clock every host shares (the database's: webapp.db.clock)."""
+    return corrected_now()

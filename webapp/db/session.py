@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..config import get_settings
 from . import probe
 from .answer import answer_within
+from .clock import keep_clock
 from .engine import ANSWER_SECONDS, WRITE, make_engine
 from .fastpath import SQLiteWriteLock, run_write
 
@@ -45,6 +46,10 @@ class Database:
         os.register_at_fork(after_in_child=forget_parent_connections)
         app.extensions["database"] = self
         app.teardown_appcontext(self._close_session)
+        if url.get_backend_name() == "postgresql":
+            # Times written here are compared with other hosts' (clock.py): a thread keeps this process on the
+            # database's clock, started by the first request of each process (gunicorn forks after create_app).
+            app.before_request(lambda: keep_clock(self.engine))
 
     @staticmethod
     def _close_session(_exc: BaseException | None) -> None:

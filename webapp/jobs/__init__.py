@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, Concatenate, ParamSpec
 
 from flask import Flask, current_app
 
 from ..config import get_settings
+from ..db import utcnow
 
 _lock = threading.Lock()
 P = ParamSpec("P")
@@ -59,8 +61,9 @@ class Jobs:
         self._wrapper(task)(*args, **kwargs)
 
     def enqueue_in(self, delay: float, task: Task[P], *args: P.args, **kwargs: P.kwargs) -> None:
-        """Put `task` with these arguments on the queue, to run after `delay` seconds."""
-        self._wrapper(task).schedule(args=args, kwargs=kwargs, delay=delay)
+        """Put `task` with these arguments on the queue, to run after `delay` seconds (of the shared clock)."""
+        # An aware eta: Huey would read a naive one as this host's local time.
+        self._wrapper(task).schedule(args=args, kwargs=kwargs, eta=utcnow() + timedelta(seconds=delay))
 
 
 def init_jobs(app: Flask, register: Register) -> None:

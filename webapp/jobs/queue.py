@@ -11,6 +11,7 @@ Redis version.
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
 from huey import Huey
@@ -18,6 +19,7 @@ from huey.storage import PostgresStorage, RedisExpireStorage, SqliteStorage
 from sqlalchemy.engine import make_url
 
 from ..config import queue_kind
+from ..db import utcnow
 
 QUEUE_NAME = "exotel-calls"
 _TTL_PREFIX = b"ttl:"
@@ -71,10 +73,14 @@ class ExpiringPostgresStorage(PostgresStorage):
 
 
 class _Huey(Huey):
-    """Huey without result storage: the truth of every task lives in the app's tables."""
+    """Huey without result storage: the truth of every task lives in the app's tables. Its schedule is on the
+    clock every host shares (webapp.db.clock): a task one host delays by 5 s is due 5 s later on every host."""
 
     def __init__(self, storage_class: type, **storage_kwargs: Any):
         super().__init__(QUEUE_NAME, results=False, utc=True, storage_class=storage_class, **storage_kwargs)
+
+    def _get_timestamp(self) -> datetime:
+        return utcnow().replace(tzinfo=None)  # Huey's kind of time: naive UTC
 
 
 def libpq_dsn(url: str) -> str:

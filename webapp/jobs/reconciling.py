@@ -3,7 +3,9 @@
 Huey pops a task before running it, so a worker killed mid-task loses it; the
 truth lives in the app's tables instead, and the periodic reconciliation reads
 what is still open each time, so its next run redoes whatever a killed one left
-undone. One run at a time across all workers: Huey's lock, with a time to
+undone. One scheduled run per interval across all workers: the run first
+claims its interval (intervals.py). One run at a time across all workers
+(a scheduled one and one asked for by hand): Huey's lock, with a time to
 live (a killed worker's lock expires), and a deadline inside it shorter than
 that time to live (a slow run stops and leaves the rest to the next one).
 """
@@ -26,6 +28,7 @@ from ..db import get_db
 from ..exotel_access import exotel_client
 from ..observability.metrics import RECONCILE_LAST_RUN, RECONCILE_SETTLED
 from . import get_jobs
+from .intervals import claim_interval
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +44,14 @@ def every_minutes(minutes: int) -> Callable[[datetime], bool]:
     return due
 
 
-def run_reconcile(app: Flask, *, lock_seconds: float) -> ReconcileReport | None:
-    """One reconciliation run inside the app; the report, or None when another worker holds the lock."""
+def run_reconcile(app: Flask, *, lock_seconds: float, interval_seconds: float | None = None) -> ReconcileReport | None:
+    """One reconciliation run inside the app; the report, or None when another worker holds the lock (or, with
+    `interval_seconds`, has already claimed this interval's run: see intervals.py)."""
     huey = get_jobs(app).huey
+    if interval_seconds is not None and not claim_interval(huey, RECONCILE_LOCK, interval_seconds):
+        log.info("reconcile skipped: another worker ran this interval's", extra={"event": "reconcile_skipped",
+                                                                                 "reason": "interval"})
+        return None
     try:
         # Whole seconds: Redis SET EX takes an integer.
         with huey.lock_task(RECONCILE_LOCK, ttl=max(1, math.ceil(lock_seconds))), app.app_context():
@@ -64,5 +72,6 @@ def run_reconcile(app: Flask, *, lock_seconds: float) -> ReconcileReport | None:
             )
             return report
     except TaskLockedException:
-        log.info("reconcile skipped: another worker is running it", extra={"event": "reconcile_skipped"})
+        log.info("reconcile skipped: another worker is running it", extra={"event": "reconcile_skipped",
+                                                                            "reason": "running"})
         return None

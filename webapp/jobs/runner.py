@@ -7,8 +7,10 @@ import logging
 from flask import Flask
 from huey import signals
 from huey.consumer import Consumer, Scheduler
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..db import get_db
+from ..db.clock import keep_clock, sync_clock
 from ..observability.metrics import QUEUE_DEPTH, WORKER_TASKS
 from . import get_jobs
 from .heartbeat import Heartbeat
@@ -42,6 +44,11 @@ def run_worker(app: Flask, *, threads: int, periodic: bool, scheduler_period: fl
                               check_worker_health=True)
     with app.app_context():
         db = get_db()
+    try:  # before the first beat: this host's clock may be off the database's (db.clock)
+        sync_clock(db.engine)
+    except SQLAlchemyError as exc:
+        log.warning("clock sync failed: %s; retried in the background", type(exc).__name__)
+    keep_clock(db.engine)
     heartbeat = Heartbeat(db, periodic=periodic, on_beat=lambda: QUEUE_DEPTH.set(huey.pending_count())).start()
     log.info("worker %s: %d thread(s), periodic tasks %s", heartbeat.worker_id, threads, "on" if periodic else "off")
     try:

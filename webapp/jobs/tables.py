@@ -22,6 +22,7 @@ class WorkerHeartbeat(Base):
     periodic: Mapped[bool] = mapped_column(Boolean, default=False)  # runs the periodic scheduler
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # a clean stop's time
 
 
 # Huey's PostgreSQL storage (huey/storage.py, table_prefix "huey"), column for column.

@@ -25,6 +25,7 @@ from . import get_jobs
 from .archiving import run_archive, run_sweep
 from .checking import run_checks
 from .dispatching import run_dispatcher, send_claimed_attempt
+from .intervals import claim_interval
 from .reconciling import every_minutes, run_reconcile
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,10 @@ def reconcile_now(app: Flask) -> None:
 
 
 def scheduled_reconcile(app: Flask) -> None:
-    """Reconcile every RECONCILE_EVERY_MINUTES (0: never)."""
-    run_reconcile(app, lock_seconds=get_settings(app).reconcile_lock_seconds)
+    """Reconcile every RECONCILE_EVERY_MINUTES (0: never), once per interval across all workers."""
+    settings = get_settings(app)
+    run_reconcile(app, lock_seconds=settings.reconcile_lock_seconds,
+                  interval_seconds=settings.reconcile_interval_seconds or settings.reconcile_every_minutes * 60)
 
 
 def early_checks(app: Flask) -> None:
@@ -77,19 +80,34 @@ def dispatch_campaigns(app: Flask) -> None:
         jobs.enqueue_in(0.1, dispatch_campaigns)
 
 
+def wake_dispatcher(app: Flask) -> None:
+    """Start the dispatcher now: a campaign was created, started or resumed, and its first attempt should not
+    wait for the minute's tick (a chain already running meets the lock and ends; the running one sees the
+    campaign within a second). A queue that does not answer leaves it to the tick."""
+    try:
+        get_jobs(app).enqueue(dispatch_campaigns)
+    except Exception as exc:  # any queue's error (SQLite, PostgreSQL, Redis): the tick still comes
+        log.warning("could not wake the campaign dispatcher: %s", type(exc).__name__,
+                    extra={"event": "dispatch_wake_failed"})
+
+
 def campaign_dispatcher(app: Flask) -> None:
     """Start the dispatcher every minute (a second chain meets the lock and ends at once)."""
     get_jobs(app).enqueue(dispatch_campaigns)
 
 
 def archive_recordings(app: Flask) -> None:
-    """Fetch the recordings of calls that ended into RECORDINGS_DIR (each minute; nothing when it is unset)."""
-    run_archive(app)
+    """Fetch the recordings of calls that ended into RECORDINGS_DIR (each minute, once across all workers;
+    nothing when it is unset)."""
+    if claim_interval(get_jobs(app).huey, "archive_recordings", 60):
+        run_archive(app)
 
 
 def sweep_recordings(app: Flask) -> None:
-    """Remove archived recordings older than RECORDINGS_KEEP_DAYS (each hour; nothing when 0)."""
-    run_sweep(app)
+    """Remove archived recordings older than RECORDINGS_KEEP_DAYS (each hour, once across all workers; nothing
+    when 0)."""
+    if claim_interval(get_jobs(app).huey, "sweep_recordings", 3600):
+        run_sweep(app)
 
 
 def _bound(app: Flask, task: Callable[..., None]) -> Callable[..., None]:

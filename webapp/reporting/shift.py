@@ -28,11 +28,36 @@ BASELINE_DAYS = 7
 
 
 @dataclass(frozen=True)
-class WorkerState:
-    """The background worker as its heartbeat last reported it."""
+class WorkerSeen:
+    """One worker process as its heartbeat last reported it."""
 
-    seen: bool
+    host: str
+    pid: int
+    last_seen: datetime
+    alive: bool
+    stopped_at: datetime | None = None  # a clean stop; a killed worker just stops beating
+
+
+@dataclass(frozen=True)
+class WorkerState:
+    """The background workers as their heartbeats last reported them (those seen in the last hour)."""
+
+    seen: bool  # one is alive
     last_seen: datetime | None
+    workers: tuple[WorkerSeen, ...] = ()
+
+    @property
+    def stopped_hosts(self) -> list[tuple[str, datetime]]:
+        """Hosts none of whose workers is alive while another host's is, with when their last one stopped."""
+        if not self.seen:
+            return []
+        alive = {w.host for w in self.workers if w.alive}
+        stopped: dict[str, datetime] = {}
+        for w in self.workers:
+            if w.host not in alive:
+                at = w.stopped_at or w.last_seen
+                stopped[w.host] = max(stopped.get(w.host, at), at)
+        return sorted(stopped.items())
 
 
 @dataclass(frozen=True)
@@ -61,7 +86,7 @@ class Shift:
     def version(self) -> str:
         """Changes whenever anything the page shows changes (an ETag)."""
         t, b = self.today_counts, self.baseline
-        worker = (self.worker.seen, self.worker.last_seen) if self.worker else None
+        worker = (self.worker.seen, self.worker.last_seen, self.worker.workers) if self.worker else None
         state = repr((
             self.zone, self.today, t.calls, t.placed, t.answered, t.failed, t.rejected, b.placed, b.answered,
             sorted(self.in_flight.items()), self.unanswered, self.unsettled,

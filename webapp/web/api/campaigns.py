@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from flask import g, jsonify, request
+from flask import current_app, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ...calls.validation import ValidationError
@@ -19,6 +19,7 @@ from ...campaigns.spec import parse_campaign
 from ...config import get_settings
 from ...db import get_db, utcnow
 from ...exotel_access import account_sid
+from ...jobs.tasks import wake_dispatcher
 from ...reporting.csv_export import csv_lines, csv_response
 from ..errors import error_response
 from ..roles import current_actor
@@ -99,6 +100,7 @@ def create_campaign():
     with db.transaction(write=False) as session:
         body = queries.campaign_to_dict(session, created.campaign)
     body["not_imported"] = [row.to_dict() for row in created.not_imported]
+    wake_dispatcher(current_app)
     return jsonify(body), 201, {"Location": f"/api/campaigns/{created.campaign.id}"}
 
 
@@ -156,6 +158,8 @@ def _control(action: Callable[..., Campaign], campaign_id: int) -> Any:
     except store.CampaignError as exc:
         status = 404 if exc.code == "not_found" else 409
         return error_response(status, exc.code, exc.message)
+    if campaign.status in ("scheduled", "running"):  # started or resumed: dial now, not at the next tick
+        wake_dispatcher(current_app)
     return _campaign_json(campaign.id)
 
 

@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -20,6 +20,7 @@ from ...campaigns.models import CONTACT_STATES, IN_FLIGHT, Campaign
 from ...config import get_settings
 from ...db import get_db, utcnow
 from ...exotel_access import account_sid
+from ...jobs.tasks import wake_dispatcher
 from ...reporting.csv_export import csv_lines, csv_response
 from ..browser.campaign_forms import CampaignForm, ControlForm
 from ..browser.campaign_progress import CAMPAIGN_LABELS, CAMPAIGN_TONES, STATE_LABELS, STATE_TONES, campaign_status, live_context
@@ -232,6 +233,7 @@ def start(campaign_id: int):
     def act(campaign: Campaign) -> str:
         was = campaign_status(campaign)
         after = store.start(get_db(), campaign_id, now=utcnow(), actor=current_actor())
+        wake_dispatcher(current_app)
         if was != "not started":
             return "This campaign was already started; nothing changed."
         return _going(after, "Started")
@@ -243,6 +245,7 @@ def resume(campaign_id: int):
     def act(campaign: Campaign) -> str:
         was = campaign.status
         after = store.resume(get_db(), campaign_id, now=utcnow(), actor=current_actor())
+        wake_dispatcher(current_app)
         return _going(after, "Resumed") if was == "paused" else "This campaign was not paused; nothing changed."
     return _control(campaign_id, act)
 

@@ -7,12 +7,12 @@ from flask_login import login_required
 
 from ...config import get_settings
 from ...db import get_db
+from ...jobs.heartbeat import worker_state
 from ...reporting.shift import shift_summary
 from ..browser.display import viewer_zone_name
 from ..browser.polling import poll_response
 
 bp = Blueprint("home", __name__)
-
 
 
 @bp.before_request
@@ -23,7 +23,7 @@ def require_login():
 
 def _shift():
     db = get_db()
-    return shift_summary(db.engine, db.session(), viewer_zone_name())
+    return shift_summary(db.engine, db.session(), viewer_zone_name(), worker=lambda: worker_state(db))
 
 
 @bp.get("/")
