@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 
-.PHONY: run test lint bench browser proxy promtool netns clean
+.PHONY: run test lint bench browser proxy promtool netns faketime clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,9 +46,13 @@ promtool:
 netns:
 	@scripts/ensure-netns
 
+# libfaketime for the test of a worker whose clock is off (tests/jobs/test_clock_skew.py), from Debian's packages.
+faketime:
+	@scripts/ensure-command faketime faketime
+
 # The suite in TEST_WORKERS processes (README, "Running the tests"); loadgroup keeps an xdist_group on one.
 TEST_WORKERS ?= 3
-test: $(VENV)/.installed-test browser proxy promtool netns
+test: $(VENV)/.installed-test browser proxy promtool netns faketime
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # Style and types: ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade) and mypy.
