@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import Index, String, Text, UniqueConstraint, delete, insert
+from sqlalchemy import Index, String, Table, Text, UniqueConstraint, delete, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql import Executable
 
 from .db import Base, BigId, Database, UTCDateTime
 
@@ -64,16 +66,18 @@ def bucket_key(at: datetime, seconds: float) -> str:
 
 def add(session: Session, kind: str, key: str, at: datetime, detail: str | None = None) -> bool:
     """Insert the signal unless (kind, key) is there already; True when this call added it."""
+    table = cast(Table, AlertSignal.__table__)
     values = {"kind": kind, "key": key, "at": at, "detail": detail}
     dialect = session.get_bind().dialect.name
+    statement: Executable
+    # RETURNING says whether a row went in (rowcount is -1 for an INSERT ... RETURNING on psycopg).
     if dialect == "postgresql":
-        statement = postgresql.insert(AlertSignal).values(**values).on_conflict_do_nothing()
+        statement = postgresql.insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
     elif dialect == "sqlite":
-        statement = sqlite.insert(AlertSignal).values(**values).on_conflict_do_nothing()
+        statement = sqlite.insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
     else:  # pragma: no cover - the app runs on these two only
-        statement = insert(AlertSignal).values(**values)
-    result = session.execute(statement)
-    return bool(getattr(result, "rowcount", 0))
+        statement = insert(table).values(**values).returning(table.c.id)
+    return session.execute(statement).first() is not None
 
 
 def record(db: Database, kind: str, key: str, at: datetime, detail: str | None = None) -> bool:

@@ -80,15 +80,18 @@ def send(target: Target, title: str, body: str) -> bool:
         return False
     try:
         return bool(sender.notify(body=body, title=title))
-    except Exception:  # noqa: BLE001 - a plugin's failure is this target's failure, whatever it raised
+    except Exception:
         return False
 
 
 def message(alert: Alert, phase: str, base_url: str | None) -> tuple[str, str]:
     """(title, body): the rule and the transition in the title; the summary and links in the body."""
     base = (base_url or "").rstrip("/")
-    title = f"[{phase}] {alert.rule}" + ("" if phase == FIRING else f" (fired {alert.started_at:%Y-%m-%d %H:%M} UTC)")
-    lines = [alert.summary if phase == FIRING else f"Resolved: {alert.summary}", "", f"Alert: {base}/alerts/{alert.id}"]
+    title = f"[{phase}] {alert.rule}"
+    lines = [alert.summary] if phase == FIRING else [
+        f"Resolved at {alert.resolved_at:%Y-%m-%d %H:%M} UTC; it fired at {alert.started_at:%Y-%m-%d %H:%M} UTC:",
+        alert.summary]
+    lines += ["", f"Alert: {base}/alerts/{alert.id}"]
     call_ids = json.loads(alert.detail or "{}").get("call_ids") or []
     if call_ids:
         lines += ["Calls:"] + [f"{base}/calls/{call_id}" for call_id in call_ids[:SHOWN_CALLS]]
@@ -179,3 +182,10 @@ def _deliver_one(db: Database, alert_id: int, all_targets: list[Target], base_ur
         log.warning("alert %s (%s) not delivered to %s; attempt %d, next in %s", alert.id, alert.rule, ", ".join(failed),
                     attempts, backoff(attempts), extra={"event": "alert_not_delivered", "rule": alert.rule})
     return not failed
+
+
+def send_test(urls: Sequence[str], base_url: str | None) -> list[tuple[str, bool]]:
+    """One test notification to each target: (its redacted name, delivered)."""
+    base = (base_url or "").rstrip("/")
+    body = f"A test of this deployment's alert notifications. Alerts: {base}/alerts"
+    return [(target.name, send(target, "[test] exotel-calls alerts", body)) for target in targets(urls)]

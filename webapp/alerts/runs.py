@@ -38,7 +38,8 @@ def run_rules(db: Database, settings: Settings, now: datetime) -> list[Change] |
 def watch_workers(db: Database, settings: Settings, now: datetime, *, last_seen: Callable[[], datetime | None],
                   watching_since: datetime) -> list[Change] | None:
     """The web app's rules (worker_down), once per ALERT_WATCH_SECONDS across every web process; None when another has it."""
-    if not signals.claim(db, signals.WATCHED, signals.bucket_key(now, settings.alert_watch_seconds), now):
+    interval = settings.alert_watch_seconds or 60.0  # 0: no thread watches, but a test may still call this
+    if not signals.claim(db, signals.WATCHED, signals.bucket_key(now, interval), now):
         refresh_gauges(db)
         return None
     changes = evaluate(db, tuple(rule for rule in RULES if rule.by_web),

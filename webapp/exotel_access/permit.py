@@ -10,9 +10,9 @@ import threading
 
 from flask import Flask
 
+from .. import signals
 from ..config import get_settings
 from ..exotel import BULK, INTERACTIVE, BudgetSpent, Permit, Priority
-from .. import signals
 from ..observability.metrics import BUDGET_REFUSED, BUDGET_WAITS
 from .budget import Budget
 from .observe import observer
