@@ -222,3 +222,15 @@ def test_two_evaluations_of_one_minute_run_once(alert_app):
         second = run_rules(get_db(), alert_app.extensions["settings"], T0 + timedelta(seconds=20))
     assert first is not None and [c.rule for c in first] == ["calls_unsettled"]
     assert second is None
+
+
+def test_the_metric_says_which_rules_fire(alert_app):
+    calls_unsettled(alert_app, T0)
+    _evaluate(alert_app, T0)
+    metrics = alert_app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'alerts_firing{rule="calls_unsettled"} 1.0' in metrics
+    assert 'alerts_firing{rule="callbacks_missing"} 0.0' in metrics
+    calls_settled(alert_app, T0)
+    _evaluate(alert_app, T0 + timedelta(minutes=1))
+    _evaluate(alert_app, T0 + timedelta(minutes=6))
+    assert 'alerts_firing{rule="calls_unsettled"} 0.0' in alert_app.test_client().get("/metrics").get_data(as_text=True)
