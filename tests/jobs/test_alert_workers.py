@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 
 import pytest
 import requests
 
 from tests.support.apps import LiveServer, make_app
 from tests.support.credentials import API_TOKEN, SECRET_KEY
+from tests.support.processes import gunicorn, stop
 from tests.support.receivers import JsonReceiver
 from tests.support.workers import number, worker_env
 from webapp.accounts import create_token
@@ -45,8 +47,9 @@ def test_worker_down_is_noticed_by_the_web_app_when_every_worker_is_killed(queue
     try:
         env = worker_env(database_url, queue_url, sim.base_url)
         started = [workers(env), workers(env)]
-        seen = lambda: requests.get(f"{live.url}/healthz", timeout=5).json()["worker"]["seen"]  # noqa: E731
-        assert receiver.wait_for(lambda _bodies: seen(), 30), started[0].lines()[-20:]  # the first request starts the watch
+        # Both beating before the web app's first request starts its watch (else it would rightly see none).
+        assert receiver.wait_for(lambda _bodies: _beating(app) == 2, 30), started[0].lines()[-20:]
+        assert requests.get(f"{live.url}/healthz", timeout=5).json()["worker"]["seen"]
         for worker in started:
             worker.proc.send_signal(signal.SIGKILL)
             worker.proc.wait(10)
@@ -62,6 +65,15 @@ def test_worker_down_is_noticed_by_the_web_app_when_every_worker_is_killed(queue
     finally:
         live.stop()
         app.extensions["database"].engine.dispose()
+
+
+def _beating(app) -> int:
+    from sqlalchemy import func, select
+
+    from webapp.jobs.tables import WorkerHeartbeat
+
+    with app.app_context(), get_db().transaction(write=False) as session:
+        return int(session.scalar(select(func.count()).select_from(WorkerHeartbeat)))
 
 
 def _token(app) -> dict[str, str]:
@@ -102,3 +114,27 @@ def test_callbacks_missing_fires_when_the_simulator_drops_callbacks_and_resolves
     finally:
         live.stop()
         app.extensions["database"].engine.dispose()
+
+
+@BOTH
+def test_under_gunicorn_the_web_processes_notice_worker_down_once(queue, sim, workers, receiver, tmp_path):
+    """Each gunicorn process watches from its start (post_worker_init); two of them notify once."""
+    kind, database_url, queue_url = queue
+    app = "webapp:create_app({'ALERT_WATCH_SECONDS': 1, 'WORKER_DOWN_AFTER_SECONDS': 4, 'ALERT_HOLD_MINUTES': 0})"
+    extra = {"ALERT_URLS": receiver.url(userinfo=f"u:{HOOK_PASSWORD}"), **({"QUEUE_URL": queue_url} if queue_url else {})}
+    worker = workers(worker_env(database_url, queue_url, sim.base_url))  # beating before the web processes watch
+    with make_app(database_url, sim.base_url).app_context() as context:
+        assert receiver.wait_for(lambda _bodies: _beating(context.app) == 1, 30), worker.lines()[-20:]
+        context.app.extensions["database"].engine.dispose()
+    web, url = gunicorn(database_url, tmp_path / "gunicorn.log", app=app, workers=2, extra_env=extra)
+    try:
+        assert requests.get(f"{url}/healthz", timeout=5).json()["worker"]["seen"]
+        worker.proc.send_signal(signal.SIGKILL)
+        worker.proc.wait(10)
+        assert receiver.wait_for(lambda bodies: len(bodies) >= 1, 30), (tmp_path / "gunicorn.log").read_text()[-2000:]
+        time.sleep(3)  # both processes have looked again meanwhile: still one notification
+        assert receiver.titles() == ["[firing] worker_down"]
+        assert HOOK_PASSWORD not in (tmp_path / "gunicorn.log").read_text()
+    finally:
+        stop(web)
+

@@ -16,6 +16,7 @@ import threading
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import event
 
 from ..alerts.notify import deliver
 from ..alerts.runs import run_rules, watch_workers
@@ -79,6 +80,8 @@ def start_worker_watch(app: Any) -> WorkerWatch | None:
             return watch
         watch = app.extensions["worker_watch"] = WorkerWatch(app)
         app.extensions["worker_watch_pid"] = os.getpid()
+        # Whoever disposes the app's engine (shutdown, a test) is done with this app: its watch ends too.
+        event.listen(app.extensions["database"].engine, "engine_disposed", lambda _engine: watch.stop.set())
         watch.thread.start()
         log.info("watching the workers every %g s", get_settings(app).alert_watch_seconds)
         return watch
