@@ -45,3 +45,7 @@ def post_worker_init(worker):
     at what requests left behind (a few ms).
     """
     gc.freeze()
+    # worker_down is noticed by the web app (no worker is left to notice it): each process watches from the start.
+    from webapp.jobs.alerting import start_worker_watch
+
+    start_worker_watch(getattr(worker, "wsgi", None))

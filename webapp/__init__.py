@@ -19,6 +19,7 @@ ENVIRONMENT = (
     "LOG_LEVEL", "METRICS_TOKEN", "PROMETHEUS_MULTIPROC_DIR", "ALLOWED_HOSTS", "TRUSTED_PROXY_HOPS",
     "QUEUE_URL", "EXOTEL_REQUESTS_PER_MINUTE", "RECONCILE_EVERY_MINUTES", "RECONCILE_OLDER_THAN_MINUTES",
     "RECONCILE_NEVER_PLACED_AFTER_MINUTES", "CAMPAIGN_LOST_AFTER_MINUTES", "RECORDINGS_DIR", "RECORDINGS_KEEP_DAYS",
+    "ALERT_URLS",
 )
 
 
@@ -81,6 +82,9 @@ def register_extensions(app: Flask) -> None:
     Database(app)
     init_exotel(app, exotel_access(app, app.extensions["settings"]))
     init_jobs(app, register_tasks)
+    from .jobs.alerting import init_worker_watch
+
+    init_worker_watch(app)  # worker_down: the web app notices when no worker is left
     from .web.browser.display import init_display
     from .web.browser.login import init_login
     from .web.browser.setup_code import init_setup_code
@@ -95,6 +99,7 @@ def register_blueprints(app: Flask) -> None:
     from .web.machines import health, webhooks
     from .web.pages import (
         admin,
+        alerts,
         auth,
         calls,
         exotel_account,
@@ -123,6 +128,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(home.bp)
     app.register_blueprint(recordings.bp)
     app.register_blueprint(exotel_account.bp)
+    app.register_blueprint(alerts.bp)
     # CSRF on every form; exempt exactly the machine endpoints (bearer token, per-call secret).
     init_security(app, exempt_blueprints=(api.bp, webhooks.bp))
 

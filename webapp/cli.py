@@ -1,4 +1,4 @@
-"""Command line: `flask --app webapp db|users|tokens|calls ...`."""
+"""Command line: `flask --app webapp db|users|tokens|calls|exotel|alerts ...`."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ users_cli = AppGroup("users", help="UI users.")
 tokens_cli = AppGroup("tokens", help="API tokens.")
 calls_cli = AppGroup("calls", help="Calls.")
 exotel_cli = AppGroup("exotel", help="The Exotel account.")
+alerts_cli = AppGroup("alerts", help="Alerts and their notifications.")
 
 
 def migrations_dir() -> Path:
@@ -132,6 +133,21 @@ def exotel_check() -> None:
         raise SystemExit(1)
 
 
+@alerts_cli.command("test")
+def alerts_test() -> None:
+    """Send one test notification to every ALERT_URLS target; a line per target. Exit 1 if any failed."""
+    from .alerts.notify import send_test
+
+    settings = get_settings()
+    if not settings.alert_urls:
+        raise click.ClickException("ALERT_URLS is not set: alerts show in the UI only")
+    results = send_test(settings.alert_urls, settings.public_base_url)
+    for place, (name, delivered) in enumerate(results, start=1):
+        click.echo(f"{place}. {name}: {'delivered' if delivered else 'NOT delivered'}")
+    if not all(delivered for _name, delivered in results):
+        raise SystemExit(1)
+
+
 @calls_cli.command("seed")
 @click.argument("count", type=click.IntRange(min=1))
 @click.option("--days", type=click.IntRange(min=1), default=90, show_default=True, help="Spread the calls over this many days up to now.")
@@ -157,9 +173,11 @@ def calls_seed(count: int, days: int, random_seed: int | None):
 @click.option("--reconcile-seconds", type=click.FloatRange(min=1), hidden=True,
               help="The scheduled reconciliation's interval in seconds, over RECONCILE_EVERY_MINUTES (with a short "
                    "--scheduler-period). For tests.")
+@click.option("--tune", "tuning", multiple=True, hidden=True, metavar="NAME=NUMBER",
+              help="A tuning knob of webapp/config/tuning.py (e.g. ALERT_HOLD_MINUTES=0). For tests.")
 def worker(
     threads: int, periodic: bool, scheduler_period: float | None, lock_seconds: float | None,
-    dispatch_seconds: float | None, reconcile_seconds: float | None,
+    dispatch_seconds: float | None, reconcile_seconds: float | None, tuning: tuple[str, ...],
 ):
     """Run the background worker: scheduled reconciliation and queued tasks, until Ctrl-C."""
     from .jobs.runner import run_worker
@@ -171,10 +189,18 @@ def worker(
         with_settings(app, dispatch_seconds=dispatch_seconds)
     if reconcile_seconds:
         with_settings(app, reconcile_interval_seconds=reconcile_seconds)
+    if tuning:
+        from .config.tuning import tune
+
+        try:
+            knobs = {name: float(value) for name, _, value in (item.partition("=") for item in tuning)}
+        except ValueError:
+            raise click.BadParameter("give NAME=NUMBER", param_hint="--tune") from None
+        app.extensions["settings"] = tune(get_settings(app), knobs)
     run_worker(app, threads=threads, periodic=periodic, scheduler_period=scheduler_period)
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(worker)
-    for group in (db_cli, users_cli, tokens_cli, calls_cli, exotel_cli):
+    for group in (db_cli, users_cli, tokens_cli, calls_cli, exotel_cli, alerts_cli):
         app.cli.add_command(group)

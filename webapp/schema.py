@@ -8,7 +8,9 @@ autogenerate see the same set.
 from __future__ import annotations
 
 from . import models  # calls and their events, users, sessions, links, audit log, API tokens, idempotency keys
+from . import signals as alert_signals  # what the alert rules read: Exotel's refusals, budget waits, runs
 from .accounts import setup_codes  # the first admin's one-time set-up code
+from .alerts import models as alert_models  # alerts, firing and resolved
 from .campaigns import models as campaign_models  # campaigns, their contacts, the suppression list
 from .db import Base
 from .jobs import tables as job_tables  # worker heartbeats; the queue's and the Exotel budget's tables
@@ -16,4 +18,4 @@ from .reporting import cache as report_cache  # the report's hourly cache
 
 metadata = Base.metadata
 
-__all__ = ["campaign_models", "job_tables", "metadata", "models", "report_cache", "setup_codes"]
+__all__ = ["alert_models", "alert_signals", "campaign_models", "job_tables", "metadata", "models", "report_cache", "setup_codes"]

@@ -39,6 +39,8 @@ POLICY = {
     "api.list_campaigns": "token:read", "api.show_campaign": "token:read", "api.campaign_contacts": "token:read",
     "api.create_campaign": "token:place", "api.pause_campaign": "token:place", "api.resume_campaign": "token:place",
     "api.cancel_campaign": "token:place", "api.campaign_not_imported": "token:read",
+    "api.index_alerts": "token:read", "alerts.index": "session:read", "alerts.show": "session:read",
+    "alerts.acknowledge_alert": "session:admin",
     "api.index_suppressions": "token:read", "api.add_suppressions": "token:place", "api.remove_suppression": "token:place",
     "campaigns.index": "session:read", "campaigns.show": "session:read", "campaigns.live": "session:read",
     "campaigns.results_csv": "session:read", "campaigns.not_imported_csv": "session:read",
@@ -73,7 +75,7 @@ def world(database_url, sim):
     values = {
         "campaign_id": campaign["id"], "number": "+919876543211",
         "call_id": call["id"], "user_id": target.id, "token_id": target_token, "table": next(iter(TABLES)),
-        "filename": "app.css",
+        "filename": "app.css", "alert_id": 1,
     }
     yield app, users, tokens, values
     app.extensions["database"].engine.dispose()

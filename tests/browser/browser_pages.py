@@ -18,7 +18,7 @@ CSV = "number,custom_field\n+919876500010,order-1\n+919876500021,order-2\n12,bad
 class Page:
     name: str  # its screenshots are <name>-<width>.png
     role: str | None  # who looks at it; None: signed out
-    path: str  # may name {call}, {failed}, {campaign}, {link}, {user} and {token}, the site's ids
+    path: str  # may name {call}, {failed}, {campaign}, {link}, {user}, {token} and {alert}, the site's ids
     status: int = 200  # what the page (or the form's answer) is served with
     submit: Callable[..., None] | None = None  # (page, tag): sends a form of the page at `path`
 
@@ -80,6 +80,7 @@ PAGES = [
     Page("reports-utc", "viewer", "/reports?tz=UTC"),
     Page("campaigns", "viewer", "/campaigns"),
     Page("settings", "viewer", "/settings"),
+    Page("alerts", "viewer", "/alerts"),
     Page("password", "viewer", "/password"),
     Page("forbidden", "viewer", "/calls/new", 403),
     Page("not-found", "viewer", "/calls/no-such-call", 404),
@@ -103,4 +104,5 @@ PAGES = [
     Page("audit", "admin", "/admin/audit"),
     Page("audit-filtered", "admin", "/admin/audit?action=sign_in"),
     Page("exotel-check", "admin", "/admin/exotel"),
+    Page("alert", "admin", "/alerts/{alert}"),
 ]

@@ -7,10 +7,12 @@ one browser, so a page costs a navigation, not a server.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -20,6 +22,7 @@ from tests.support.apps import LiveServer, make_app
 from webapp.accounts import create_token, create_user
 from webapp.accounts.audit import Actor
 from webapp.accounts.links import issue_link
+from webapp.alerts import Alert
 from webapp.calls.seeding import seed_many
 from webapp.campaigns import store
 from webapp.campaigns.models import Campaign, CampaignContact
@@ -62,7 +65,27 @@ class Site:
                 self.ids["call"] = call.id
                 self.ids["failed"] = session.scalars(select(Call.id).where(Call.status == "failed").limit(1)).one()
             self.ids["campaign"] = str(self._campaign(db))
+            self.ids["alert"] = str(self._alerts(db))
             self.ids["token"] = str(db.session().scalar(select(ApiToken.id).where(ApiToken.name == "crm")))
+
+    @staticmethod
+    def _alerts(db) -> int:
+        """A firing callbacks_missing (behind three calls; every page's banner) and an acknowledged, resolved one."""
+        now = utcnow()
+        with db.transaction() as session:
+            calls = session.scalars(select(Call.id).where(Call.sid.is_not(None)).limit(3)).all()
+            firing = Alert(rule="callbacks_missing", state="firing", severity="critical", started_at=now, last_held_at=now,
+                           summary="3 calls Exotel accepted in the last hour got no status callback after 3 minutes: "
+                                   "check that Exotel can reach PUBLIC_BASE_URL.",
+                           detail=json.dumps({"calls": 3, "call_ids": list(calls)}), notify_attempts=0)
+            session.add(firing)
+            session.add(Alert(rule="budget_saturated", state="resolved", severity="warning", notify_attempts=0,
+                              summary="Requests waited for the Exotel budget (200 a minute) in 4 of the last 5 minutes.",
+                              started_at=now - timedelta(days=1), resolved_at=now - timedelta(hours=23),
+                              last_held_at=now - timedelta(hours=23), acknowledged_by=f"user:{email('admin')}",
+                              acknowledged_at=now - timedelta(hours=23)))
+            session.flush()
+            return firing.id
 
     @staticmethod
     def _campaign(db) -> int:

@@ -16,6 +16,7 @@ from .timebase import corrected_now
 from .values import (
     QUEUE_SCHEMES,
     ConfigError,
+    _alert_urls,
     _allowed_hosts,
     _check_origin,
     _clean,
@@ -67,6 +68,7 @@ class Settings:
     campaign_lost_after_minutes: float = 10.0
     recordings_dir: str | None = None  # where the worker archives recordings (None: never kept, always from Exotel)
     recordings_keep_days: int = 0  # archived recordings older than this are removed (0: kept for ever)
+    alert_urls: tuple[str, ...] = field(default=(), repr=False)  # Apprise URLs: they carry secrets
     # Tuning set through the app's config (tests, `worker` options), not the environment: see TUNING.
     exotel_connect_timeout: float = 5.0
     exotel_read_timeout: float = 30.0
@@ -85,6 +87,16 @@ class Settings:
     recording_max_seconds: float = 600.0  # ... or after streaming this long
     recording_read_timeout: float = 20.0  # ... or when Exotel sends nothing for this long
     recording_archive_batch: int = 20  # recordings one archiving run fetches at most
+    # Alert rules' thresholds (README, "Alerts").
+    alert_hold_minutes: float = 5.0  # an alert's condition stays clear this long before it resolves
+    alert_watch_seconds: float = 60.0  # the web app checks the workers this often (0: never; tests: off unless set)
+    callbacks_missing_calls: int = 3  # accepted calls without a callback that fire callbacks_missing
+    callbacks_missing_grace_minutes: float = 3.0  # ... once this old
+    budget_saturated_minutes: int = 3  # minutes of the last 5 with budget waits or refusals
+    answer_rate_min_calls: int = 20  # calls placed in the hour (and in the 7 days' same hours) to compare at all
+    answer_rate_drop_ratio: float = 0.5  # fires under this share of the 7 days' answer rate
+    worker_down_after_seconds: float = 90.0  # no worker heartbeat for this long
+    unsettled_after_minutes: float = 60.0  # a call without a final status this long after it began
     # Exotel's regional API origins over config.REGIONS (tests point them at simulators).
     region_origins: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     # The app's one clock (UTC datetimes); None is the real one. A test sets it (CLOCK in the config,
@@ -190,6 +202,7 @@ def load_settings(env: dict[str, str], instance_path: Path) -> Settings:
         campaign_lost_after_minutes=_minutes(env, "CAMPAIGN_LOST_AFTER_MINUTES", 10.0, positive=True),
         recordings_dir=_recordings_dir(_clean(env, "RECORDINGS_DIR")),
         recordings_keep_days=_integer(env, "RECORDINGS_KEEP_DAYS", 0, 0, 36_500),
+        alert_urls=_alert_urls(_clean(env, "ALERT_URLS")),
     )
 
 

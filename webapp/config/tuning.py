@@ -34,8 +34,18 @@ TUNING: dict[str, tuple[str, float]] = {
     "RECORDING_MAX_SECONDS": ("recording_max_seconds", 0.01),
     "RECORDING_READ_TIMEOUT": ("recording_read_timeout", 0.01),
     "RECORDING_ARCHIVE_BATCH": ("recording_archive_batch", 1.0),
+    "ALERT_HOLD_MINUTES": ("alert_hold_minutes", 0.0),
+    "ALERT_WATCH_SECONDS": ("alert_watch_seconds", 0.0),
+    "CALLBACKS_MISSING_CALLS": ("callbacks_missing_calls", 1.0),
+    "CALLBACKS_MISSING_GRACE_MINUTES": ("callbacks_missing_grace_minutes", 0.0),
+    "BUDGET_SATURATED_MINUTES": ("budget_saturated_minutes", 1.0),
+    "ANSWER_RATE_MIN_CALLS": ("answer_rate_min_calls", 1.0),
+    "ANSWER_RATE_DROP_RATIO": ("answer_rate_drop_ratio", 0.0),
+    "WORKER_DOWN_AFTER_SECONDS": ("worker_down_after_seconds", 1.0),
+    "UNSETTLED_AFTER_MINUTES": ("unsettled_after_minutes", 1.0),
 }
-WHOLE = ("health_min_free_bytes", "home_poll_seconds", "recording_max_bytes", "recording_archive_batch")  # counted in whole units
+WHOLE = ("health_min_free_bytes", "home_poll_seconds", "recording_max_bytes", "recording_archive_batch",
+         "callbacks_missing_calls", "budget_saturated_minutes", "answer_rate_min_calls")  # counted in whole units
 
 
 def tune(settings: Settings, options: Mapping[str, Any]) -> Settings:
@@ -58,6 +68,8 @@ def tune(settings: Settings, options: Mapping[str, Any]) -> Settings:
         if not isinstance(origins, Mapping) or not all(isinstance(v, str) for v in origins.values()):
             raise ConfigError("EXOTEL_REGION_ORIGINS", "must map a region's name to its API origin")
         changes["region_origins"] = dict(origins)
+    if options.get("TESTING") and options.get("ALERT_WATCH_SECONDS") is None:
+        changes["alert_watch_seconds"] = 0.0  # a test app watches the workers only when the test asks it to
     return replace(settings, **changes)
 
 

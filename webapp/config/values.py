@@ -61,6 +61,30 @@ def _secret_key(env: dict[str, str], instance_path: Path) -> str:
     return key
 
 
+def _alert_urls(value: str | None) -> tuple[str, ...]:
+    """ALERT_URLS: Apprise URLs separated by spaces or commas; a bad one is named by its place and scheme only."""
+    urls = tuple(part for part in value.replace(",", " ").split() if part) if value else ()
+    if not urls:
+        return ()
+    import logging
+    import warnings
+
+    import apprise
+
+    quiet = logging.getLogger("apprise")  # its lines name the URLs, secrets included
+    quiet.setLevel(logging.CRITICAL + 1)
+    quiet.propagate = False
+    for place, url in enumerate(urls, start=1):
+        with warnings.catch_warnings():  # Apprise's plugins import modules Python deprecates (imghdr)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            accepted = apprise.Apprise().add(url)
+        if not accepted:
+            scheme = url.partition("://")[0] if "://" in url else "(no scheme)"
+            raise ConfigError("ALERT_URLS", f"URL {place} ({scheme[:20]}://...) is not an Apprise URL Apprise can use, "
+                                            "e.g. mailto://user:password@example.com, json://host/path, slack://...")
+    return urls
+
+
 def _allowed_hosts(value: str | None) -> tuple[str, ...]:
     """ALLOWED_HOSTS: comma-separated host names (no scheme, no port) a callback URL may name."""
     hosts = []

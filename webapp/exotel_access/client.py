@@ -11,6 +11,7 @@ from sqlalchemy import event
 
 from ..config import Settings, get_settings
 from ..exotel import ExotelClient
+from .observe import response_hook
 from .permit import budget_permit, close_budget
 from .responses import counted_session
 
@@ -66,10 +67,12 @@ def exotel_client(app: Flask | None = None) -> ExotelClient:
         if client is None:
             settings = get_settings(app)
             endpoint = app.extensions["exotel_access"].endpoint()
+            session = counted_session()  # every answer counted by status, for /metrics
+            session.hooks["response"].append(response_hook(app))  # refusals and answers, for the alert rules
             client = ExotelClient(
                 endpoint.account_sid, endpoint.api_key, endpoint.api_token, endpoint.origin,
                 connect_timeout=settings.exotel_connect_timeout, read_timeout=settings.exotel_read_timeout,
-                max_rate_limit_wait=settings.exotel_max_rate_limit_wait, session=counted_session(),
+                max_rate_limit_wait=settings.exotel_max_rate_limit_wait, session=session,
             ).with_permit(budget_permit(app))
             app.extensions["exotel"] = client
     return client

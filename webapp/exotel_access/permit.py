@@ -10,10 +10,12 @@ import threading
 
 from flask import Flask
 
+from .. import signals
 from ..config import get_settings
-from ..exotel import BULK, INTERACTIVE, Permit, Priority
+from ..exotel import BULK, INTERACTIVE, BudgetSpent, Permit, Priority
 from ..observability.metrics import BUDGET_REFUSED, BUDGET_WAITS
 from .budget import Budget
+from .observe import observer
 
 _lock = threading.Lock()
 
@@ -48,10 +50,16 @@ def budget_permit(app: Flask) -> Permit:
     waits = {INTERACTIVE: settings.exotel_budget_wait, BULK: settings.exotel_budget_bulk_wait}
 
     def permit(priority: Priority) -> None:
+        def waited(_seconds: float) -> None:
+            BUDGET_WAITS.labels(priority).inc()
+            observer(app).budget(signals.BUDGET_WAIT)  # for the budget_saturated alert
+
         try:
-            get_budget(app).take(priority, wait=waits[priority], on_wait=lambda _seconds: BUDGET_WAITS.labels(priority).inc())
-        except Exception:
+            get_budget(app).take(priority, wait=waits[priority], on_wait=waited)
+        except Exception as exc:
             BUDGET_REFUSED.labels(priority).inc()
+            if isinstance(exc, BudgetSpent):
+                observer(app).budget(signals.BUDGET_REFUSED)
             raise
 
     return permit

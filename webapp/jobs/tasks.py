@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Flask
 
+from ..alerts.runs import record_reconcile
 from ..calls.adoption import adopt_call
 from ..calls.reconcile import open_call
 from ..campaigns import dispatch
@@ -22,6 +23,7 @@ from ..config import get_settings
 from ..db import get_db, utcnow
 from ..exotel_access import exotel_client
 from . import get_jobs
+from .alerting import evaluate, send_due
 from .archiving import run_archive, run_sweep
 from .checking import run_checks
 from .dispatching import run_dispatcher, send_claimed_attempt
@@ -33,19 +35,37 @@ log = logging.getLogger(__name__)
 
 def reconcile_now(app: Flask) -> None:
     """Reconcile now (enqueued by hand or by the web)."""
-    run_reconcile(app, lock_seconds=get_settings(app).reconcile_lock_seconds)
+    _reconcile(app)
 
 
 def scheduled_reconcile(app: Flask) -> None:
     """Reconcile every RECONCILE_EVERY_MINUTES (0: never), once per interval across all workers."""
     settings = get_settings(app)
-    run_reconcile(app, lock_seconds=settings.reconcile_lock_seconds,
-                  interval_seconds=settings.reconcile_interval_seconds or settings.reconcile_every_minutes * 60)
+    _reconcile(app, interval_seconds=settings.reconcile_interval_seconds or settings.reconcile_every_minutes * 60)
+
+
+def _reconcile(app: Flask, *, interval_seconds: float | None = None) -> None:
+    settings = get_settings(app)
+    report = run_reconcile(app, lock_seconds=settings.reconcile_lock_seconds, interval_seconds=interval_seconds)
+    if report is not None and not report.error:  # a finished run, for the reconcile_stale alert
+        record_reconcile(app.extensions["database"], settings.now())
 
 
 def early_checks(app: Flask) -> None:
     """Ask Exotel early about calls past their expected end without a final status (each minute)."""
     run_checks(app)
+
+
+def evaluate_alerts(app: Flask) -> None:
+    """Evaluate the alert rules (each minute, one worker per minute), then send their notifications in a task of
+    their own: a slow or failing target never holds up the evaluation."""
+    if evaluate(app):
+        get_jobs(app).enqueue(deliver_alerts)
+
+
+def deliver_alerts(app: Flask) -> None:
+    """Send the alert notifications due to ALERT_URLS; a failed target is retried at a later minute, with backoff."""
+    send_due(app)
 
 
 def check_call(app: Flask, call_id: str) -> None:
@@ -135,4 +155,6 @@ def register_tasks(huey: Any, app: Flask) -> dict[Callable[..., None], Any]:
         archive_recordings: huey.periodic_task(every_minutes(1), name="archive_recordings")(
             _bound(app, archive_recordings)),
         sweep_recordings: huey.periodic_task(every_minutes(60), name="sweep_recordings")(_bound(app, sweep_recordings)),
+        evaluate_alerts: huey.periodic_task(every_minutes(1), name="evaluate_alerts")(_bound(app, evaluate_alerts)),
+        deliver_alerts: huey.task(name="deliver_alerts")(_bound(app, deliver_alerts)),
     }

@@ -123,3 +123,8 @@ def add_collector(app: Flask, collector: Collector) -> None:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+
+
+# Alerts (webapp/alerts): set from the alerts table by whichever process evaluated last.
+ALERTS_FIRING = Gauge("alerts_firing", "1 while the product's alert of this rule fires, else 0.", ["rule"],
+                      multiprocess_mode="mostrecent")

@@ -224,4 +224,18 @@ PATHS: dict[str, Any] = {
                           **{k: v for k, v in ERRORS.items() if k in ("401", "403")}},
         }
     },
+    "/api/alerts": {
+        "get": {
+            "operationId": "listAlerts",
+            "summary": "The product's alerts, newest first.",
+            "parameters": [{"name": "state", "in": "query", "required": False,
+                            "schema": {"type": "string", "enum": ["firing", "resolved", "all"], "default": "all"}}],
+            "responses": {
+                "200": answer({"type": "object", "required": ["alerts"],
+                              "properties": {"alerts": {"type": "array", "items": ref("Alert")}}}, "The alerts."),
+                "422": error("An unknown state."),
+                "401": ERRORS["401"],
+            },
+        },
+    },
 }

@@ -203,4 +203,18 @@ SCHEMAS: dict[str, Any] = {
             "created_at": {"type": "string", "format": "date-time"},
         },
     },
+    "Alert": {
+        "type": "object",
+        "required": ["id", "rule", "state", "severity", "summary", "started_at", "resolved_at", "acknowledged_by"],
+        "properties": {
+            "id": {"type": "integer"},
+            "rule": {"type": "string"},
+            "state": {"type": "string", "enum": ["firing", "resolved"]},
+            "severity": {"type": "string", "enum": ["critical", "warning"]},
+            "summary": {"type": "string"},
+            "started_at": {"type": "string", "format": "date-time"},
+            "resolved_at": {"type": ["string", "null"], "format": "date-time"},
+            "acknowledged_by": {"type": ["string", "null"]},
+        },
+    },
 }
