@@ -37,6 +37,13 @@ def test_a_call_exotel_never_accepted_has_no_end_to_wait_for():
     assert overdue_since({"status": "in-progress", "answered_at": None}) is None  # a campaign attempt's summary
 
 
+def test_a_campaign_attempts_times_as_iso_text_are_read_as_times():
+    attempt = {"status": "in-progress", "placed_at": "2026-12-06T11:50:00Z", "answered_at": "2026-12-06T11:50:12+00:00",
+               "time_limit": 300}
+    assert should_have_ended(attempt) == T0 + timedelta(seconds=312)
+    assert overdue_since({"status": "in-progress", "placed_at": "not a time"}) is None
+
+
 def test_overdue_from_the_moment_on():
     call = _call(time_out=30)
     since = overdue_since(call)

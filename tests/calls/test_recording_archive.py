@@ -20,7 +20,7 @@ from tests.support.credentials import ACCOUNT_SID, API_KEY, API_TOKEN
 from tests.support.signin import signed_in_client
 from webapp.calls.archive import claim
 from webapp.db import get_db
-from webapp.jobs.tasks import archive_recordings, sweep_recordings
+from webapp.jobs.archiving import run_archive, run_sweep
 
 SID = "a" * 32
 START = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -82,7 +82,7 @@ def test_the_archive_keeps_the_exact_bytes_and_serves_them_once_exotel_has_dropp
     assert len(truth) == 3_000_001
     call = ended_call(archiving_app, sim)
 
-    archive_recordings(archiving_app)
+    run_archive(archiving_app)
 
     row = archive_row(archiving_app, call.id)
     assert row is not None and row.state == "archived" and row.content_type == "audio/wav"
@@ -111,21 +111,21 @@ def test_not_ready_is_retried_with_a_growing_wait_then_archived(archiving_app, s
     assert requests.post(f"{sim.base_url}/_sim/recordings", json={"unavailable_for": 2}, timeout=5).status_code == 200
     call = ended_call(archiving_app, sim)
 
-    archive_recordings(archiving_app)
+    run_archive(archiving_app)
     first = archive_row(archiving_app, call.id)
     assert (first.state, first.attempts, first.next_try_at) == ("pending", 1, START + timedelta(minutes=1))
     assert list(folder.iterdir()) == []
 
-    archive_recordings(archiving_app)  # not due yet: no fetch (the simulator would count it)
+    run_archive(archiving_app)  # not due yet: no fetch (the simulator would count it)
     assert archive_row(archiving_app, call.id).attempts == 1
 
     clock.now = START + timedelta(minutes=1)
-    archive_recordings(archiving_app)
+    run_archive(archiving_app)
     second = archive_row(archiving_app, call.id)
     assert (second.state, second.attempts, second.next_try_at) == ("pending", 2, clock.now + timedelta(minutes=2))
 
     clock.now += timedelta(minutes=2)
-    archive_recordings(archiving_app)
+    run_archive(archiving_app)
     done = archive_row(archiving_app, call.id)
     truth = exotels_copy(sim).content
     assert done.state == "archived" and done.sha256 == hashlib.sha256(truth).hexdigest()
@@ -135,7 +135,7 @@ def test_not_ready_is_retried_with_a_growing_wait_then_archived(archiving_app, s
 def test_a_recording_exotel_no_longer_has_is_given_up_at_once(archiving_app, sim, folder):
     call = ended_call(archiving_app, sim, ended=START - timedelta(days=2))
     drop_at_exotel(sim)
-    archive_recordings(archiving_app)
+    run_archive(archiving_app)
     row = archive_row(archiving_app, call.id)
     assert row.state == "expired" and row.next_try_at is None and list(folder.iterdir()) == []
 
@@ -143,17 +143,17 @@ def test_a_recording_exotel_no_longer_has_is_given_up_at_once(archiving_app, sim
 def test_the_sweep_removes_files_older_than_the_keeping_time_and_the_route_then_asks_exotel(archiving_app, sim, clock,
                                                                                             folder):
     call = ended_call(archiving_app, sim)
-    archive_recordings(archiving_app)
+    run_archive(archiving_app)
     row = archive_row(archiving_app, call.id)
     path = folder / row.file_name
     assert path.is_file()
 
     clock.now = START + timedelta(days=3)  # exactly the keeping time: still kept
-    sweep_recordings(archiving_app)
+    run_sweep(archiving_app)
     assert path.is_file() and archive_row(archiving_app, call.id).state == "archived"
 
     clock.now = START + timedelta(days=3, seconds=1)
-    sweep_recordings(archiving_app)
+    run_sweep(archiving_app)
     swept = archive_row(archiving_app, call.id)
     assert not path.exists() and list(folder.iterdir()) == []
     assert (swept.state, swept.file_name, swept.removed_at) == ("removed", None, clock.now)
@@ -169,8 +169,8 @@ def test_nothing_is_archived_without_recordings_dir(database_url, sim, clock):
     app = make_app(database_url, sim.base_url, CLOCK=clock)
     try:
         call = ended_call(app, sim)
-        archive_recordings(app)
-        sweep_recordings(app)
+        run_archive(app)
+        run_sweep(app)
         assert archive_row(app, call.id) is None
     finally:
         app.extensions["database"].engine.dispose()
@@ -188,7 +188,7 @@ def test_a_recording_over_the_size_cap_is_given_up_and_leaves_no_file(database_u
     app = make_app(database_url, sim.base_url, RECORDINGS_DIR=str(folder), CLOCK=clock, RECORDING_MAX_BYTES=1000)
     try:
         call = ended_call(app, sim)
-        archive_recordings(app)
+        run_archive(app)
         row = archive_row(app, call.id)
         assert row.state == "too_large" and row.file_name is None and list(folder.iterdir()) == []
     finally:
@@ -199,12 +199,12 @@ def test_a_folder_that_cannot_be_written_is_tried_again_later_and_nothing_half_w
                                                                                             folder):
     call = ended_call(archiving_app, sim)
     folder.rmdir()  # the mount went away after start-up
-    archive_recordings(archiving_app)
+    run_archive(archiving_app)
     row = archive_row(archiving_app, call.id)
     assert (row.state, row.attempts, row.file_name) == ("pending", 1, None) and row.last_error.startswith("disk")
 
     folder.mkdir()
     clock.now += timedelta(minutes=1)
-    archive_recordings(archiving_app)
+    run_archive(archiving_app)
     row = archive_row(archiving_app, call.id)
     assert row.state == "archived" and [p.name for p in folder.iterdir()] == [row.file_name]

@@ -45,11 +45,13 @@ def _skewed(env: dict[str, str]) -> dict[str, str]:
 
 
 def _open_call(app, sim, index: int, age: timedelta) -> str:
-    """A call Exotel has finished but whose callbacks never came, created `age` ago (true time)."""
+    """A call Exotel has finished but whose callbacks never came, created `age` ago (true time). Answered, with an
+    hour's TimeLimit, so it is not past its expected end: the early checks leave it to the sweep's age cutoff."""
     simulated = sim.state.place_call(from_number="0" + number(index)[3:], caller_id=CALLER_ID, flow_url=FLOW)
     with app.app_context(), get_db().transaction() as session:
         call = Call(id=str(uuid.uuid4()), sid=simulated.sid, from_number=number(index), caller_id=CALLER_ID,
-                    flow_url=FLOW, status="in-progress", created_at=utcnow() - age, placed_at=utcnow() - age)
+                    flow_url=FLOW, status="in-progress", created_at=utcnow() - age, placed_at=utcnow() - age,
+                    answered_at=utcnow() - age + timedelta(seconds=5), time_limit=3600)
         session.add(call)
     return call.id
 

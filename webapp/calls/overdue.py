@@ -30,6 +30,17 @@ def _field(call: Any, name: str) -> Any:
     return getattr(call, name, None)
 
 
+def _moment(call: Any, name: str) -> datetime | None:
+    """`name` as a datetime: a campaign's attempts come as JSON-ready dicts, their times as ISO 8601 text."""
+    value = _field(call, name)
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return value if isinstance(value, datetime) else None
+
+
 def should_have_ended(call: Any) -> datetime | None:
     """The latest moment `call` could have ended: placed + ring timeout, or answered + TimeLimit.
 
@@ -37,8 +48,8 @@ def should_have_ended(call: Any) -> datetime | None:
     """
     if _field(call, "status") in FINAL:
         return None
-    answered_at: datetime | None = _field(call, "answered_at")
-    placed_at: datetime | None = _field(call, "placed_at")
+    answered_at = _moment(call, "answered_at")
+    placed_at = _moment(call, "placed_at")
     if answered_at is not None:
         return answered_at + timedelta(seconds=_field(call, "time_limit") or DEFAULT_TIME_LIMIT_SECONDS)
     if placed_at is not None:
