@@ -24,6 +24,7 @@ pytest_plugins = ("tests.support.fixtures",)
 TABLES = (
     "audit_log", "call_events", "idempotency_keys", "calls", "password_links", "user_sessions", "api_tokens", "users",
     "campaign_contacts", "campaigns", "suppressions", "call_recordings",
+    "webhook_deliveries", "webhook_messages", "webhook_events", "webhook_endpoints",
     "report_quarters", "report_quarter_totals", "report_refresh",  # the report cache: a test reading /reports must not leave it to the next
 )
 

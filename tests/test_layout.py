@@ -45,7 +45,7 @@ LAYERS: dict[str, tuple[str, ...]] = {  # top to bottom
     "wiring": ("webapp", "webapp.cli", "webapp.schema", "webapp.exotel_endpoint"),
     "web": ("webapp.web",),
     "jobs": ("webapp.jobs",),
-    "services": ("webapp.calls", "webapp.campaigns", "webapp.accounts", "webapp.reporting"),
+    "services": ("webapp.calls", "webapp.campaigns", "webapp.accounts", "webapp.reporting", "webapp.webhooks"),
     "access": ("webapp.exotel", "webapp.exotel_access", "webapp.models"),
     "base": ("webapp.db", "webapp.config", "webapp.observability"),
 }

@@ -152,9 +152,10 @@ def calls_seed(count: int, days: int, random_seed: int | None):
               help="Time to live of the reconciliation lock (default 300). For tests.")
 @click.option("--dispatch-seconds", type=click.FloatRange(min=1), hidden=True,
               help="Length of one campaign dispatcher run (default 5). For tests.")
+@click.option("--webhook-tuning", hidden=True, help="WEBHOOK_* tuning as name=value,... (e.g. lease_seconds=2). For tests.")
 def worker(
     threads: int, periodic: bool, scheduler_period: float | None, lock_seconds: float | None,
-    dispatch_seconds: float | None,
+    dispatch_seconds: float | None, webhook_tuning: str | None,
 ):
     """Run the background worker: scheduled reconciliation and queued tasks, until Ctrl-C."""
     from .jobs.runner import run_worker
@@ -164,6 +165,9 @@ def worker(
         with_settings(app, reconcile_lock_seconds=lock_seconds)
     if dispatch_seconds:
         with_settings(app, dispatch_seconds=dispatch_seconds)
+    if webhook_tuning:
+        with_settings(app, **{f"webhook_{name}": float(value) for name, value in
+                              (pair.split("=", 1) for pair in webhook_tuning.split(","))})
     run_worker(app, threads=threads, periodic=periodic, scheduler_period=scheduler_period)
 
 

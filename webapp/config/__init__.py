@@ -18,6 +18,7 @@ from .values import (
     _allowed_hosts,
     _check_origin,
     _clean,
+    _flag,
     _integer,
     _minutes,
     _multiproc_dir,
@@ -84,6 +85,12 @@ class Settings:
     recording_max_seconds: float = 600.0  # ... or after streaming this long
     recording_read_timeout: float = 20.0  # ... or when Exotel sends nothing for this long
     recording_archive_batch: int = 20  # recordings one archiving run fetches at most
+    webhook_allow_private: bool = False  # WEBHOOK_ALLOW_PRIVATE: endpoints on loopback or private addresses allowed
+    webhook_timeout: float = 15.0  # one delivery's connect and read timeouts
+    webhook_lease_seconds: float = 60.0  # a claimed delivery is another worker's to retry after this long
+    webhook_retry_scale: float = 1.0  # the retry schedule's delays times this (tests shrink it)
+    webhook_run_seconds: float = 5.0  # one delivery run of the worker
+    webhook_poll_seconds: float = 0.5  # the run looks for new events this often when idle
     # Exotel's regional API origins over config.REGIONS (tests point them at simulators).
     region_origins: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     # The app's one clock (UTC datetimes); None is the real one. A test sets it (CLOCK in the config,
@@ -189,6 +196,7 @@ def load_settings(env: dict[str, str], instance_path: Path) -> Settings:
         campaign_lost_after_minutes=_minutes(env, "CAMPAIGN_LOST_AFTER_MINUTES", 10.0, positive=True),
         recordings_dir=_recordings_dir(_clean(env, "RECORDINGS_DIR")),
         recordings_keep_days=_integer(env, "RECORDINGS_KEEP_DAYS", 0, 0, 36_500),
+        webhook_allow_private=_flag(env, "WEBHOOK_ALLOW_PRIVATE"),
     )
 
 

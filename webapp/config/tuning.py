@@ -33,6 +33,11 @@ TUNING: dict[str, tuple[str, float]] = {
     "RECORDING_MAX_SECONDS": ("recording_max_seconds", 0.01),
     "RECORDING_READ_TIMEOUT": ("recording_read_timeout", 0.01),
     "RECORDING_ARCHIVE_BATCH": ("recording_archive_batch", 1.0),
+    "WEBHOOK_TIMEOUT": ("webhook_timeout", 0.01),
+    "WEBHOOK_LEASE_SECONDS": ("webhook_lease_seconds", 1.0),
+    "WEBHOOK_RETRY_SCALE": ("webhook_retry_scale", 0.0001),
+    "WEBHOOK_RUN_SECONDS": ("webhook_run_seconds", 0.1),
+    "WEBHOOK_POLL_SECONDS": ("webhook_poll_seconds", 0.01),
 }
 WHOLE = ("health_min_free_bytes", "home_poll_seconds", "recording_max_bytes", "recording_archive_batch")  # counted in whole units
 

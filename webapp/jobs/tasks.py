@@ -24,6 +24,7 @@ from ..exotel_access import exotel_client
 from . import get_jobs
 from .archiving import run_archive, run_sweep
 from .dispatching import run_dispatcher, send_claimed_attempt
+from .outbound import any_endpoint, run_delivery
 from .reconciling import every_minutes, run_reconcile
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,18 @@ def sweep_recordings(app: Flask) -> None:
     run_sweep(app)
 
 
+def deliver_webhooks(app: Flask) -> None:
+    """One outbound webhook run; the next is queued while any endpoint exists (the periodic task restarts a broken chain)."""
+    if run_delivery(app) and any_endpoint(app):
+        get_jobs(app).enqueue_in(0.05, deliver_webhooks)
+
+
+def webhook_deliverer(app: Flask) -> None:
+    """Start a webhook delivery chain every minute (one past the free slots ends at once)."""
+    if any_endpoint(app):
+        get_jobs(app).enqueue(deliver_webhooks)
+
+
 def _bound(app: Flask, task: Callable[..., None]) -> Callable[..., None]:
     """`task` with the app bound; its module and name stay the task's, so Huey's identifiers do not change."""
 
@@ -110,4 +123,6 @@ def register_tasks(huey: Any, app: Flask) -> dict[Callable[..., None], Any]:
         archive_recordings: huey.periodic_task(every_minutes(1), name="archive_recordings")(
             _bound(app, archive_recordings)),
         sweep_recordings: huey.periodic_task(every_minutes(60), name="sweep_recordings")(_bound(app, sweep_recordings)),
+        deliver_webhooks: huey.task(name="deliver_webhooks")(_bound(app, deliver_webhooks)),
+        webhook_deliverer: huey.periodic_task(every_minutes(1), name="webhook_deliverer")(_bound(app, webhook_deliverer)),
     }

@@ -80,3 +80,12 @@ def metrics():
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+
+# Outbound webhooks (webapp/webhooks): attempts by outcome, the worker's view of the backlog, failing endpoints.
+WEBHOOK_DELIVERIES = Counter("webhook_deliveries_total", "Outbound webhook attempts, by outcome (delivered, failed).", ["outcome"])
+WEBHOOK_BACKLOG = Gauge("webhook_backlog", "Webhook messages not yet delivered nor given up, as a worker last saw it.",
+                        multiprocess_mode="max")
+WEBHOOK_OLDEST_UNDELIVERED = Gauge("webhook_oldest_undelivered_seconds", "Age of the oldest undelivered webhook message.",
+                                   multiprocess_mode="max")
+WEBHOOK_ENDPOINTS_FAILING = Gauge("webhook_endpoints_failing", "Webhook endpoints failing now, or disabled for failing.",
+                                  multiprocess_mode="max")

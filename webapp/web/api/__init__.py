@@ -4,7 +4,7 @@ The blueprint lives in `blueprint.py`; each resource's routes (calls, campaigns,
 suppressions) add themselves to it, so importing this package loads them all.
 """
 
-from . import calls, campaigns, suppressions
+from . import calls, campaigns, suppressions, webhooks
 from .blueprint import bp
 
-__all__ = ["bp", "calls", "campaigns", "suppressions"]
+__all__ = ["bp", "calls", "campaigns", "suppressions", "webhooks"]
