@@ -45,8 +45,8 @@ def record_event(session: Session, type: str, data: dict[str, Any], *, dedupe_ke
         return False
     statement = insert_for(session, WebhookEvent).values(
         type=type, dedupe_key=dedupe_key, payload=_body(type, now, data), created_at=now,
-    ).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+    ).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(WebhookEvent.id)
+    return session.execute(statement).scalar() is not None
 
 
 def _body(type: str, at: datetime, data: dict[str, Any]) -> str:
