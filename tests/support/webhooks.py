@@ -3,6 +3,7 @@ round run in the test's process (the worker's own steps: fan out, claim, send, r
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from webapp.webhooks.outbox import fan_out
 
 def admin_headers(app) -> dict[str, str]:
     with app.app_context():
-        return {"Authorization": f"Bearer {create_token(get_db(), 'hooks-admin', role='admin')}"}
+        return {"Authorization": f"Bearer {create_token(get_db(), f'hooks-admin-{uuid.uuid4().hex[:8]}', role='admin')}"}
 
 
 def register(client, headers: dict[str, str], url: str, events: list[str] | None = None) -> dict[str, Any]:
