@@ -100,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
         calls,
         exotel_account,
         home,
+        outbound_webhooks,
         recordings,
         reports,
         suppressions,  # noqa: F401 - its routes join the campaigns blueprint
@@ -122,6 +123,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(home.bp)
     app.register_blueprint(recordings.bp)
     app.register_blueprint(exotel_account.bp)
+    app.register_blueprint(outbound_webhooks.bp)
     # CSRF on every form; exempt exactly the machine endpoints (bearer token, per-call secret).
     init_security(app, exempt_blueprints=(api.bp, webhooks.bp))
 
