@@ -17,6 +17,7 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from tests.support.apps import LiveServer, make_app
+from tests.support.webhooks import webhook_endpoint
 from webapp.accounts import create_token, create_user
 from webapp.accounts.audit import Actor
 from webapp.accounts.links import issue_link
@@ -63,6 +64,7 @@ class Site:
                 self.ids["failed"] = session.scalars(select(Call.id).where(Call.status == "failed").limit(1)).one()
             self.ids["campaign"] = str(self._campaign(db))
             self.ids["token"] = str(db.session().scalar(select(ApiToken.id).where(ApiToken.name == "crm")))
+            self.ids["webhook"] = str(webhook_endpoint(db))
 
     @staticmethod
     def _campaign(db) -> int:

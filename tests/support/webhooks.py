@@ -9,11 +9,12 @@ from typing import Any
 from sqlalchemy import select
 
 from webapp.accounts import create_token
+from webapp.accounts.audit import Actor
 from webapp.config import get_settings
-from webapp.db import get_db
-from webapp.webhooks import delivery
+from webapp.db import get_db, utcnow
+from webapp.webhooks import delivery, endpoints, record_event
 from webapp.webhooks.addresses import http_session
-from webapp.webhooks.models import WebhookEvent
+from webapp.webhooks.models import WebhookDelivery, WebhookEvent
 from webapp.webhooks.outbox import fan_out
 
 
@@ -53,3 +54,18 @@ def events(app) -> list[tuple[str, str | None]]:
     """Every event row as (type, subject), oldest first."""
     with app.app_context(), get_db().transaction(write=False) as session:
         return [(e.type, e.subject) for e in session.scalars(select(WebhookEvent).order_by(WebhookEvent.id))]
+
+
+def webhook_endpoint(db) -> int:
+    """An endpoint (on a public name, written without resolving it) with one event and one delivery whose
+    response is HTML, for the pages; its id."""
+    given = endpoints.EndpointInput(url="https://crm.example.com/hooks", events=("call.completed", "alert.firing"),
+                                    description="CRM")
+    endpoint, _secret = endpoints.create(db, given, secret_key="pages", actor=Actor("system"), now=utcnow())
+    with db.transaction() as session:
+        record_event(session, "alert.firing", {"rule": "worker_down"}, dedupe_key="alert.firing:pages", now=utcnow())
+        event = session.scalars(select(WebhookEvent)).first()
+        event.msg_id = "msg_pages"
+        session.add(WebhookDelivery(event_id=event.id, endpoint_id=endpoint.id, attempt=1, at=utcnow(), status_code=500,
+                                    duration_ms=12, response="<html><b>Internal error</b></html>"))
+    return endpoint.id
