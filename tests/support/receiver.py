@@ -38,7 +38,7 @@ class Received:
 @dataclass
 class Receiver:
     secrets: list[str] = field(default_factory=list)
-    answer: Callable[[int], Answer] = lambda _n: 200  # noqa: E731 - the n-th request (from 0) -> its answer
+    answer: Callable[[int], Answer] = lambda _n: 200
     delay: float = 0.0
     received: list[Received] = field(default_factory=list)
 
@@ -47,7 +47,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 verified = []

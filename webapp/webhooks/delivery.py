@@ -84,7 +84,7 @@ def claim(db: Database, now: datetime, *, lease_seconds: float, limit: int) -> l
             .where(WebhookMessage.id.in_(ids))).all()
     claimed = []
     for message, event, endpoint in rows:
-        sealed = (endpoint.secret,)
+        sealed: tuple[str, ...] = (endpoint.secret,)
         if endpoint.previous_secret and endpoint.previous_secret_until and endpoint.previous_secret_until > now:
             sealed += (endpoint.previous_secret,)
         claimed.append(Claimed(message.id, lease, event.id, endpoint.id, message.attempts + 1, message.step,

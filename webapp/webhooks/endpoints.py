@@ -71,7 +71,7 @@ def create(db: Database, given: EndpointInput, *, secret_key: str, actor: Actor,
     """A new endpoint and its secret (returned this once; stored only encrypted)."""
     secret = new_secret()
     with db.transaction() as session:
-        if session.scalar(select(func.count()).select_from(WebhookEndpoint)) >= MAX_ENDPOINTS:
+        if (session.scalar(select(func.count()).select_from(WebhookEndpoint)) or 0) >= MAX_ENDPOINTS:
             raise WebhookError(f"At most {MAX_ENDPOINTS} endpoints; delete one first.", "too_many")
         endpoint = WebhookEndpoint(url=given.url, events=",".join(given.events or ()), description=given.description,
                                    enabled=True, secret=seal(secret_key, secret), created_by=actor.name,
@@ -135,7 +135,7 @@ def replay(db: Database, endpoint_id: int, body: Any, *, actor: Actor, now: date
         recent = session.scalar(select(func.count()).select_from(AuditEntry).where(
             AuditEntry.action == "webhook.replay", AuditEntry.target == f"webhook:{endpoint_id}",
             AuditEntry.at > now - timedelta(minutes=1)))
-        if recent >= REPLAYS_PER_MINUTE:
+        if (recent or 0) >= REPLAYS_PER_MINUTE:
             raise WebhookError(f"At most {REPLAYS_PER_MINUTE} replays a minute per endpoint; try again shortly.", "rate_limited")
         query = select(WebhookEvent.id, WebhookEvent.type).where(WebhookEvent.msg_id.is_not(None))
         if "event_ids" in body:

@@ -61,9 +61,9 @@ def backlog(session: Session, now: datetime) -> Backlog:
         select(func.count(), func.min(WebhookMessage.created_at)).where(WebhookMessage.state == "pending")).one()
     unsent, first = session.execute(
         select(func.count(), func.min(WebhookEvent.created_at)).where(WebhookEvent.fanned_out_at.is_(None))).one()
-    oldest = min((t for t in (oldest, first) if t is not None), default=None)
+    earliest: datetime | None = min((t for t in (oldest, first) if t is not None), default=None)
     failing = session.scalar(select(func.count()).select_from(WebhookEndpoint).where(
         (WebhookEndpoint.disabled_reason == "failing") | (WebhookEndpoint.enabled.is_(True) & WebhookEndpoint.failing_since.is_not(None))))
-    if oldest is not None and oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=UTC)
-    return Backlog(pending + unsent, max(0.0, (now - oldest).total_seconds()) if oldest else 0.0, failing or 0)
+    if earliest is not None and earliest.tzinfo is None:
+        earliest = earliest.replace(tzinfo=UTC)
+    return Backlog(pending + unsent, max(0.0, (now - earliest).total_seconds()) if earliest else 0.0, failing or 0)
