@@ -238,3 +238,17 @@ def test_a_name_resolving_to_loopback_later_is_refused_at_connect_time(hook_app,
     with hook_app.app_context(), get_db().transaction(write=False) as session:
         [attempt] = session.scalars(select(WebhookDelivery)).all()
     assert attempt.status_code is None and "refused at connect time" in attempt.error and "loopback" in attempt.error
+
+
+def test_an_endpoint_that_answers_again_gets_its_backlog_at_once(hook_app, receiver, clock):
+    _setup(hook_app, receiver)
+    receiver.answer = lambda n: 500 if n == 0 else 200
+    _fire(hook_app, "early")
+    pump(hook_app, rounds=1)  # fails: backed off by 5 s or more
+    clock.now += timedelta(seconds=2)
+    _fire(hook_app, "late", clock.now)
+    pump(hook_app, rounds=1)  # delivered: the endpoint is back
+    pump(hook_app, rounds=1)  # so the early one goes now, not 3 s or more later
+    assert sorted(r.event["data"]["n"] for r in receiver.delivered()) == ["early", "late"]
+    with hook_app.app_context(), get_db().transaction(write=False) as session:
+        assert {m.state for m in session.scalars(select(WebhookMessage))} == {"delivered"}

@@ -25,7 +25,7 @@ from ..webhooks import delivery
 from ..webhooks.addresses import http_session
 from ..webhooks.models import WebhookEndpoint
 from ..webhooks.outbox import fan_out
-from ..webhooks.queries import backlog
+from ..webhooks.queries import backlog, waiting
 from . import get_jobs
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,10 @@ def _run(app: Flask) -> None:
         db = get_db()
         last_gauges = 0.0
         while time.monotonic() < deadline:
-            with db.transaction() as session:
-                fanned = fan_out(session, settings.now())
+            fanned = 0
+            if waiting(db, settings.now()).fan_out:  # a read first: SQLite's write lock only when there is work
+                with db.transaction() as session:
+                    fanned = fan_out(session, settings.now())
             claimed = delivery.claim(db, settings.now(), lease_seconds=settings.webhook_lease_seconds, limit=BATCH)
             if claimed:
                 outcomes = list(pool.map(lambda c: _send(app, c), claimed))

@@ -27,6 +27,7 @@ from ..observability.metrics import WEBHOOK_DELIVERIES
 from .addresses import EndpointRefused
 from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookMessage
 from .outbox import FAILING_DISABLES_AFTER
+from .queries import waiting
 from .schedule import next_delay, retry_after
 from .secrets import unseal
 
@@ -66,6 +67,8 @@ class Outcome:
 def claim(db: Database, now: datetime, *, lease_seconds: float, limit: int) -> list[Claimed]:
     """Lease up to `limit` due messages of enabled endpoints to this caller."""
     lease = str(uuid.uuid4())
+    if not waiting(db, now).due:  # a read first: SQLite's write lock only when there is work
+        return []
     with db.transaction() as session:
         due = (select(WebhookMessage.id).join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_id)
                .where(WebhookMessage.state == "pending", WebhookMessage.next_attempt_at <= now,
@@ -176,6 +179,14 @@ def record(db: Database, outcomes: list[Outcome], now: datetime, *, scale: float
 def _endpoints(session: Any, now: datetime, succeeded: set[int], failed: set[int], gone: set[int]) -> None:
     """Success clears the failing streak; a failure starts it, and 3 days of it disable; 410 disables at once."""
     E = WebhookEndpoint
+    recovered = session.scalars(select(E.id).where(E.id.in_(succeeded), E.failing_since.is_not(None))).all() if succeeded else []
+    if recovered:
+        # It answers again: its backlog goes now rather than at each message's next backed-off try (a 429's
+        # Retry-After still stands).
+        M = WebhookMessage
+        session.execute(update(M).where(M.endpoint_id.in_(recovered), M.state == "pending", M.next_attempt_at > now,
+                                        or_(M.last_status.is_(None), M.last_status != 429))
+                        .values(next_attempt_at=now).execution_options(synchronize_session=False))
     if succeeded:
         session.execute(update(E).where(E.id.in_(succeeded), or_(E.failing_since.is_not(None), E.last_success_at.is_(None),
                                                                   E.last_success_at < now - timedelta(minutes=1)))

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
+
+from ..db import Database
 
 from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookMessage
 
@@ -67,3 +69,20 @@ def backlog(session: Session, now: datetime) -> Backlog:
     if earliest is not None and earliest.tzinfo is None:
         earliest = earliest.replace(tzinfo=UTC)
     return Backlog(pending + unsent, max(0.0, (now - earliest).total_seconds()) if earliest else 0.0, failing or 0)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    fan_out: bool  # events not yet fanned out
+    due: bool  # messages due now for an enabled endpoint
+
+
+def waiting(db: Database, now: datetime) -> Waiting:
+    """Whether the worker has anything to do, read without taking a write lock."""
+    with db.transaction(write=False) as session:
+        fan_out = session.scalar(select(exists().where(WebhookEvent.fanned_out_at.is_(None))))
+        due = session.scalar(select(exists().where(
+            WebhookMessage.state == "pending", WebhookMessage.next_attempt_at <= now,
+            or_(WebhookMessage.leased_until.is_(None), WebhookMessage.leased_until <= now),
+            WebhookMessage.endpoint_id.in_(select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True))))))
+    return Waiting(bool(fan_out), bool(due))
