@@ -1,11 +1,11 @@
-"""Run every benchmark in turn, or the ones named: `python -m bench [reports|webhooks|campaigns|budget|recordings ...]`."""
+"""Run every benchmark in turn, or the ones named: `python -m bench [reports|webhooks|campaigns|budget|recordings|outbound_webhooks ...]`."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 
-SUITES = ("reports", "webhooks", "campaigns", "budget", "recordings")
+SUITES = ("reports", "webhooks", "campaigns", "budget", "recordings", "outbound_webhooks")
 
 
 def main(argv: list[str]) -> int:

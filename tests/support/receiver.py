@@ -40,6 +40,7 @@ class Receiver:
     secrets: list[str] = field(default_factory=list)
     answer: Callable[[int], Answer] = lambda _n: 200
     delay: float = 0.0
+    port: int = 0  # 0: any free one
     received: list[Received] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -75,7 +76,7 @@ class Receiver:
             def log_message(self, *_args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)

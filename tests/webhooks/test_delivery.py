@@ -252,3 +252,16 @@ def test_an_endpoint_that_answers_again_gets_its_backlog_at_once(hook_app, recei
     assert sorted(r.event["data"]["n"] for r in receiver.delivered()) == ["early", "late"]
     with hook_app.app_context(), get_db().transaction(write=False) as session:
         assert {m.state for m in session.scalars(select(WebhookMessage))} == {"delivered"}
+
+
+def test_a_failing_endpoint_is_probed_with_one_message_not_its_backlog(hook_app, receiver, clock):
+    _setup(hook_app, receiver)
+    receiver.answer = lambda n: 503 if n < 2 else 200
+    _fire(hook_app, "first")
+    assert pump(hook_app, rounds=1) == 1
+    for n in range(20):
+        _fire(hook_app, f"more-{n}")
+    assert pump(hook_app, rounds=1) == 1  # down: one probe, not 20 attempts
+    assert pump(hook_app, rounds=1) == 1  # it answers: the probe goes through
+    assert pump(hook_app, rounds=2) == 20  # and the backlog follows at once
+    assert len(receiver.delivered()) == 21

@@ -90,7 +90,7 @@ def sweep_recordings(app: Flask) -> None:
 def deliver_webhooks(app: Flask) -> None:
     """One outbound webhook run; the next is queued while any endpoint exists (the periodic task restarts a broken chain)."""
     if run_delivery(app) and any_endpoint(app):
-        get_jobs(app).enqueue_in(0.05, deliver_webhooks)
+        get_jobs(app).enqueue(deliver_webhooks)
 
 
 def webhook_deliverer(app: Flask) -> None:

@@ -10,7 +10,6 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..db import Database
-
 from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookMessage
 
 RECENT = 50
