@@ -81,9 +81,8 @@ def _run(app: Flask) -> None:
                 with db.transaction() as session:
                     fanned = fan_out(session, settings.now())
             claimed = delivery.claim(db, settings.now(), lease_seconds=settings.webhook_lease_seconds, limit=BATCH)
-            if claimed:
-                outcomes = list(pool.map(lambda c: _send(app, c), claimed))
-                delivery.record(db, outcomes, settings.now(), scale=settings.webhook_retry_scale)
+            outcomes = list(pool.map(lambda c: _send(app, c), claimed))
+            delivery.record(db, outcomes, settings.now(), scale=settings.webhook_retry_scale)
             if time.monotonic() - last_gauges > 5:
                 last_gauges = time.monotonic()
                 with db.transaction(write=False) as session:
@@ -91,5 +90,5 @@ def _run(app: Flask) -> None:
                 WEBHOOK_BACKLOG.set(figures.pending)
                 WEBHOOK_OLDEST_UNDELIVERED.set(figures.oldest_seconds)
                 WEBHOOK_ENDPOINTS_FAILING.set(figures.failing)
-            if not claimed and not fanned:
-                time.sleep(settings.webhook_poll_seconds)
+            if not fanned and not any(outcome.delivered for outcome in outcomes):
+                time.sleep(settings.webhook_poll_seconds)  # idle, or only probes of endpoints that are down

@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 from cryptography.fernet import InvalidToken
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from standardwebhooks.webhooks import Webhook
 
 from ..db import Database
@@ -156,18 +156,22 @@ def record(db: Database, outcomes: list[Outcome], now: datetime, *, scale: float
     succeeded: set[int] = set()
     failed: set[int] = set()
     gone: set[int] = set()
+    done: dict[tuple[str, int | None], list[int]] = {}  # delivered messages by (lease, status): one UPDATE each
+    log_rows = []
     with db.transaction() as session:
         for outcome in outcomes:
             c = outcome.claimed
-            session.add(WebhookDelivery(event_id=c.event_id, endpoint_id=c.endpoint_id, attempt=c.attempt, at=now,
-                                        status_code=outcome.status_code, error=outcome.error and outcome.error[:300],
-                                        duration_ms=outcome.duration_ms, response=outcome.response))
+            log_rows.append({"event_id": c.event_id, "endpoint_id": c.endpoint_id, "attempt": c.attempt, "at": now,
+                             "status_code": outcome.status_code, "error": outcome.error and outcome.error[:300],
+                             "duration_ms": outcome.duration_ms, "response": outcome.response})
+            WEBHOOK_DELIVERIES.labels(outcome="delivered" if outcome.delivered else "failed").inc()
+            if outcome.delivered:
+                done.setdefault((c.lease, outcome.status_code), []).append(c.message_id)
+                succeeded.add(c.endpoint_id)
+                continue
             values: dict[str, Any] = {"attempts": c.attempt, "lease": None, "leased_until": None,
                                       "last_status": outcome.status_code}
-            if outcome.delivered:
-                values.update(state="delivered", finished_at=now)
-                succeeded.add(c.endpoint_id)
-            elif outcome.status_code == 410:
+            if outcome.status_code == 410:
                 values.update(state="failed", finished_at=now)
                 gone.add(c.endpoint_id)
             else:
@@ -179,9 +183,14 @@ def record(db: Database, outcomes: list[Outcome], now: datetime, *, scale: float
                     values.update(state="failed", finished_at=now, step=c.step + 1)
                 else:
                     values.update(step=c.step + 1, next_attempt_at=now + timedelta(seconds=delay))
-            WEBHOOK_DELIVERIES.labels(outcome="delivered" if outcome.delivered else "failed").inc()
+            # Only the lease holder moves the message on (a lease that expired was taken over).
             session.execute(update(WebhookMessage).where(WebhookMessage.id == c.message_id, WebhookMessage.lease == c.lease)
                             .values(values).execution_options(synchronize_session=False))
+        session.execute(insert(WebhookDelivery), log_rows)
+        for (lease, status), ids in done.items():
+            session.execute(update(WebhookMessage).where(WebhookMessage.id.in_(ids), WebhookMessage.lease == lease).values(
+                state="delivered", finished_at=now, attempts=WebhookMessage.attempts + 1, lease=None, leased_until=None,
+                last_status=status).execution_options(synchronize_session=False))
         _endpoints(session, now, succeeded, failed - succeeded, gone)
 
 

@@ -10,6 +10,7 @@ fails to decrypt instead of signing with an attacker's key.
 from __future__ import annotations
 
 import base64
+import functools
 import secrets
 
 from cryptography.fernet import Fernet
@@ -24,6 +25,7 @@ def new_secret() -> str:
     return PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+@functools.lru_cache(maxsize=8)
 def _fernet(secret_key: str) -> Fernet:
     # A key of its own, derived from SECRET_KEY: sessions' signing key is never used to encrypt.
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"webhook endpoint secrets").derive(secret_key.encode())
@@ -35,6 +37,7 @@ def seal(secret_key: str, secret: str) -> str:
     return _fernet(secret_key).encrypt(secret.encode()).decode()
 
 
+@functools.lru_cache(maxsize=256)  # the worker signs every delivery: decrypt each endpoint's secret once
 def unseal(secret_key: str, sealed: str) -> str:
     """The secret back from its stored form (cryptography.fernet.InvalidToken when SECRET_KEY changed)."""
     return _fernet(secret_key).decrypt(sealed.encode()).decode()
