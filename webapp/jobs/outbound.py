@@ -5,13 +5,18 @@ most one per worker process, so a worker's other threads stay free for
 campaigns and reconciliation. Each run sends a claimed batch on a small thread
 pool: a slow receiver holds its own requests, not the others', and never the
 callback path (which only writes the event row, in the database trigger).
+
+A run's threads are niced (NICE, Linux): where web and worker share a host's
+cores, a backlog being delivered yields the CPU to callbacks being ingested.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
@@ -30,6 +35,7 @@ from . import get_jobs
 
 log = logging.getLogger(__name__)
 
+NICE = 10
 DELIVERY_SLOTS = 2
 SENDERS = 8  # requests in flight at once per run
 BATCH = 64
@@ -52,13 +58,38 @@ def run_delivery(app: Flask) -> bool:
         for slot in range(DELIVERY_SLOTS):
             try:
                 with huey.lock_task(f"webhook-delivery-{slot}", ttl=int(settings.webhook_run_seconds + settings.webhook_timeout + 30)):
-                    _run(app)
+                    _in_niced_thread(lambda: _run(app))
                     return True
             except TaskLockedException:
                 continue
         return False
     finally:
         _running_here.release()
+
+
+def _in_niced_thread(work: Callable[[], None]) -> None:
+    """Run `work` in a thread of its own at lower CPU priority (its pool's threads inherit it); errors come back here.
+
+    A thread of its own because niceness cannot be given back without privileges, and the Huey thread
+    that called goes on to run other tasks."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + NICE)
+        except (AttributeError, OSError):  # not Linux: the same work at the same priority
+            pass
+        try:
+            work()
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=target, name="webhook-delivery")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
 
 
 def _send(app: Flask, claimed: delivery.Claimed) -> delivery.Outcome:
