@@ -4,7 +4,8 @@ For each database (PostgreSQL by default; BENCH_DATABASES=sqlite,postgresql for
 both) it migrates a scratch database, serves the app with gunicorn and starts two
 workers, then:
 1. "off": no endpoint exists (the triggers write nothing), wrk posts fresh calls'
-   callbacks for BENCH_SECONDS: the ingest rate with webhooks off;
+   callbacks for BENCH_SECONDS: the ingest rate with webhooks off (measured again
+   at the end, the endpoint deleted, and the two averaged: the machine's load drifts);
 2. "on": an endpoint is registered for a receiver that is not listening yet, and
    wrk posts the callbacks of BENCH_CALLS calls (each answered, then completed:
    two events each; one request in ten a duplicate), while the workers fan the
@@ -63,6 +64,18 @@ def _register(app, url: str) -> str:
     return secret
 
 
+def _unregister(app) -> None:
+    from webapp.accounts.audit import Actor
+    from webapp.db import get_db, utcnow
+    from webapp.webhooks import endpoints, queries
+
+    with app.app_context():
+        with get_db().transaction(write=False) as session:
+            ids = [endpoint.id for endpoint in queries.list_endpoints(session)]
+        for endpoint_id in ids:
+            endpoints.remove(get_db(), endpoint_id, actor=Actor("system"), now=utcnow())
+
+
 def _counts(app) -> dict:
     from sqlalchemy import func, select
 
@@ -95,17 +108,19 @@ def _rest(runset: RunSet, issued: list[int]) -> RunSet:
 
 def bench_database(kind: str, database_url: str, seconds: int, calls: int, down: float, workdir: Path) -> dict:
     off_calls = make_calls(3000 * seconds * 10 // 17)
+    after_calls = make_calls(3000 * seconds * 10 // 17)
     on_calls = [{**call, "outcome": "completed"} for call in make_calls(calls)]  # answered + completed: 2 events each
     migrate(database_url)
-    _insert_calls(database_url, off_calls + on_calls)
+    _insert_calls(database_url, off_calls + on_calls + after_calls)
     off_set = make_runset(f"{kind}-off", off_calls, WRK_THREADS, SECRET_KEY)
     on_set = make_runset(f"{kind}-on", on_calls, WRK_THREADS, SECRET_KEY)
+    after_set = make_runset(f"{kind}-off-after", after_calls, WRK_THREADS, SECRET_KEY)
     env = {key: value for key, value in os.environ.items() if not key.startswith(("EXOTEL_", "TEST_DATABASE"))}
     env.update({"DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY, "LOG_LEVEL": "WARNING", "WEBHOOK_ALLOW_PRIVATE": "1"})
     server = Gunicorn("webapp:create_app()", env, workdir / f"gunicorn-{kind}.log", gunicorn_settings(database_url))
     workers = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "webapp", "worker", "--threads", "2"], env=env, cwd=ROOT,
                                 stdout=open(workdir / f"worker-{kind}-{n}.log", "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
-               for n in range(2)]
+               for n in range(int(os.environ.get("BENCH_WORKER_PROCESSES", "2")))]
     app = _app(database_url)
     port = free_port()
     receiver: Receiver | None = None
@@ -117,6 +132,7 @@ def bench_database(kind: str, database_url: str, seconds: int, calls: int, down:
         requests_on = sum(len(items) for items in on_set.per_thread)
         on_seconds = max(2, int(0.8 * requests_on / off["rps"]))  # shorter than the whole set takes: wrk never wraps
         on = run_wrk(server.url, on_set, 16, on_seconds, workdir)
+        print(f"{kind}: ingest {off['rps']:.0f}/s off, {on['rps']:.0f}/s on", flush=True)
         rest = run_wrk(server.url, _rest(on_set, on["issued"]), 16, max(2, int(2 * requests_on / off["rps"])), workdir)
         sent = on_set.sent_events([len(items) for items in on_set.per_thread])
         redelivered = redeliver_missing(server.url, database_url, {"on": on_set}, sent)
@@ -133,6 +149,8 @@ def bench_database(kind: str, database_url: str, seconds: int, calls: int, down:
         counts = _counts(app)
         msg_ids = _msg_ids(app)
         delivered = receiver.delivered()
+        _unregister(app)  # webhooks off again: the same ingest once more, against drift on a shared machine
+        off_after = run_wrk(server.url, after_set, 16, seconds, workdir)
     finally:
         if receiver is not None:
             receiver.stop()
@@ -143,7 +161,7 @@ def bench_database(kind: str, database_url: str, seconds: int, calls: int, down:
         app.extensions["database"].engine.dispose()
     ids = [r.webhook_id for r in delivered]
     return {
-        "off_rps": off["rps"], "on_rps": on["rps"], "on_wrapped": on["wrapped"], "rest_non2xx": rest["non2xx"],
+        "off_rps": (off["rps"] + off_after["rps"]) / 2, "off_rounds": [off["rps"], off_after["rps"]], "on_rps": on["rps"], "on_wrapped": on["wrapped"], "rest_non2xx": rest["non2xx"],
         "non2xx": off["non2xx"] + on["non2xx"], "redelivered": redelivered["count"],
         "events": counts["events"], "calls": calls, "states": counts["states"],
         "attempts_during_outage": during_outage["attempts"], "attempts": counts["attempts"],
@@ -178,7 +196,8 @@ def main() -> int:
         status |= 0 if ok else 1
         print(f"\n| {kind} | value |\n|---|---:|")
         for label, value in (
-            ("ingest, webhooks off (callbacks/s)", f"{outcome['off_rps']:.0f}"),
+            ("ingest, webhooks off (callbacks/s; before, after)",
+             f"{outcome['off_rps']:.0f} ({', '.join(f'{r:.0f}' for r in outcome['off_rounds'])})"),
             ("ingest, webhooks on, receiver down (callbacks/s)", f"{outcome['on_rps']:.0f}"),
             (f"on / off (target >= {RATIO_TARGET})", f"{ratio:.2f}"),
             ("events written (expected)", f"{outcome['events']} ({2 * calls})"),

@@ -126,7 +126,6 @@ def upgrade() -> None:
         sa.Column("fanned_out_at", UTC, nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_events")),
         sa.UniqueConstraint("dedupe_key", name=op.f("uq_webhook_events_dedupe_key")),
-        sa.UniqueConstraint("msg_id", name=op.f("uq_webhook_events_msg_id")),
     )
     op.create_index("ix_webhook_events_fanned_out_at_id", "webhook_events", ["fanned_out_at", "id"], unique=False)
     op.create_index("ix_webhook_events_created_at", "webhook_events", ["created_at"], unique=False)

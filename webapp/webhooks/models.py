@@ -56,7 +56,7 @@ class WebhookEvent(Base):
     type: Mapped[str] = mapped_column(String(32))
     subject: Mapped[str | None] = mapped_column(String(64))  # the call's id or the campaign's
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
-    msg_id: Mapped[str | None] = mapped_column(String(40), unique=True)
+    msg_id: Mapped[str | None] = mapped_column(String(40))  # msg_<uuid4>: unique without an index to keep up
     payload: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     fanned_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
