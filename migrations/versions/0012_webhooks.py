@@ -127,7 +127,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_events")),
         sa.UniqueConstraint("dedupe_key", name=op.f("uq_webhook_events_dedupe_key")),
     )
-    op.create_index("ix_webhook_events_fanned_out_at_id", "webhook_events", ["fanned_out_at", "id"], unique=False)
+    op.create_index("ix_webhook_events_unfanned", "webhook_events", ["id"], unique=False,
+                    postgresql_where=sa.text("fanned_out_at IS NULL"), sqlite_where=sa.text("fanned_out_at IS NULL"))
     op.create_index("ix_webhook_events_created_at", "webhook_events", ["created_at"], unique=False)
     op.create_table(
         "webhook_messages",
@@ -150,8 +151,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_messages")),
         sa.UniqueConstraint("event_id", "endpoint_id", name=op.f("uq_webhook_messages_event_id")),
     )
-    op.create_index("ix_webhook_messages_state_next_attempt_at", "webhook_messages", ["state", "next_attempt_at"], unique=False)
-    op.create_index("ix_webhook_messages_endpoint_id_state", "webhook_messages", ["endpoint_id", "state"], unique=False)
+    op.create_index("ix_webhook_messages_pending", "webhook_messages", ["next_attempt_at"], unique=False,
+                    postgresql_where=sa.text("state = 'pending'"), sqlite_where=sa.text("state = 'pending'"))
     op.create_table(
         "webhook_deliveries",
         sa.Column("id", BIG, autoincrement=True, nullable=False),
@@ -170,7 +171,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_deliveries")),
     )
     op.create_index("ix_webhook_deliveries_endpoint_id_at", "webhook_deliveries", ["endpoint_id", "at"], unique=False)
-    op.create_index("ix_webhook_deliveries_event_id", "webhook_deliveries", ["event_id"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         for name, body in PG_FUNCTIONS.items():
             op.execute(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $${body}\n$$")

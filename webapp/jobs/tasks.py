@@ -93,6 +93,14 @@ def deliver_webhooks(app: Flask) -> None:
         get_jobs(app).enqueue(deliver_webhooks)
 
 
+def wake_webhooks(app: Flask | None = None) -> None:
+    """Start a delivery chain now (a new endpoint's first events need not wait for the periodic start)."""
+    try:
+        get_jobs(app).enqueue(deliver_webhooks)
+    except Exception:  # the queue being down must not fail the request: the periodic task starts it later
+        log.warning("could not queue webhook delivery", exc_info=True)
+
+
 def webhook_deliverer(app: Flask) -> None:
     """Start a webhook delivery chain every minute (one past the free slots ends at once)."""
     if any_endpoint(app):

@@ -25,7 +25,7 @@ from standardwebhooks.webhooks import Webhook
 from ..db import Database
 from ..observability.metrics import WEBHOOK_DELIVERIES
 from .addresses import EndpointRefused
-from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookMessage
+from .models import PENDING, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookMessage
 from .outbox import FAILING_DISABLES_AFTER
 from .queries import waiting
 from .schedule import next_delay, retry_after
@@ -98,7 +98,7 @@ def claim(db: Database, now: datetime, *, lease_seconds: float, limit: int) -> l
 def _due(now: datetime, which: Any, limit: int) -> Any:
     """Due messages of enabled endpoints matching `which`, earliest first, locked (PostgreSQL: others' skipped)."""
     return (select(WebhookMessage.id).join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_id)
-            .where(WebhookMessage.state == "pending", WebhookMessage.next_attempt_at <= now,
+            .where(PENDING, WebhookMessage.next_attempt_at <= now,
                    or_(WebhookMessage.leased_until.is_(None), WebhookMessage.leased_until <= now),
                    WebhookEndpoint.enabled.is_(True), which)
             .order_by(WebhookMessage.next_attempt_at).limit(limit).with_for_update(of=WebhookMessage, skip_locked=True))

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from ..calls.queries import call_to_dict, get_calls
 from ..campaigns.queries import campaign_to_dict, get_campaign
+from ..db import utcnow
 from .models import EVENT_TYPES, WebhookEndpoint, WebhookEvent, WebhookMessage
 
 FAN_OUT_BATCH = 500
@@ -34,13 +35,14 @@ def insert_for(session: Session, table: Any) -> Any:
     return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
 
 
-def record_event(session: Session, type: str, data: dict[str, Any], *, dedupe_key: str, now: datetime) -> bool:
+def record_event(session: Session, type: str, data: dict[str, Any], *, dedupe_key: str, now: datetime | None = None) -> bool:
     """Write one event in `session`'s transaction, once per `dedupe_key` (e.g. "alert.firing:<alert id>").
 
     Whether it was new. Nothing is written while no endpoint is registered.
     """
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {type!r}")
+    now = now or utcnow()
     if not session.scalar(select(exists().where(WebhookEndpoint.id.is_not(None)))):
         return False
     statement = insert_for(session, WebhookEvent).values(

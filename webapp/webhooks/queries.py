@@ -10,7 +10,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..db import Database
-from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookMessage
+from .models import PENDING, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookMessage
 
 RECENT = 50
 
@@ -59,7 +59,7 @@ class Backlog:
 
 def backlog(session: Session, now: datetime) -> Backlog:
     pending, oldest = session.execute(
-        select(func.count(), func.min(WebhookMessage.created_at)).where(WebhookMessage.state == "pending")).one()
+        select(func.count(), func.min(WebhookMessage.created_at)).where(PENDING)).one()
     unsent, first = session.execute(
         select(func.count(), func.min(WebhookEvent.created_at)).where(WebhookEvent.fanned_out_at.is_(None))).one()
     earliest: datetime | None = min((t for t in (oldest, first) if t is not None), default=None)
@@ -81,7 +81,7 @@ def waiting(db: Database, now: datetime) -> Waiting:
     with db.transaction(write=False) as session:
         fan_out = session.scalar(select(exists().where(WebhookEvent.fanned_out_at.is_(None))))
         due = session.scalar(select(exists().where(
-            WebhookMessage.state == "pending", WebhookMessage.next_attempt_at <= now,
+            PENDING, WebhookMessage.next_attempt_at <= now,
             or_(WebhookMessage.leased_until.is_(None), WebhookMessage.leased_until <= now),
             WebhookMessage.endpoint_id.in_(select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True))))))
     return Waiting(bool(fan_out), bool(due))

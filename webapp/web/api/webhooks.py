@@ -12,8 +12,7 @@ from flask import g, jsonify, request
 from ...accounts import can
 from ...config import get_settings
 from ...db import get_db, utcnow
-from ...jobs import get_jobs
-from ...jobs.tasks import deliver_webhooks
+from ...jobs.tasks import wake_webhooks
 from ...webhooks import endpoints, queries
 from ..errors import error_response
 from ..roles import current_actor, forbidden
@@ -70,7 +69,7 @@ def create_webhook():
                                             actor=current_actor(), now=utcnow())
     except endpoints.WebhookError as exc:
         return _refused(exc)
-    get_jobs().enqueue(deliver_webhooks)  # a first endpoint starts the worker's delivery chain now, not within the minute
+    wake_webhooks()  # a first endpoint starts the worker's delivery chain now, not within the minute
     return _with_secret(endpoint, secret, 201)
 
 

@@ -8,8 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
 from ...config import get_settings
 from ...db import get_db, utcnow
-from ...jobs import get_jobs
-from ...jobs.tasks import deliver_webhooks
+from ...jobs.tasks import wake_webhooks
 from ...webhooks import endpoints, queries
 from ..browser.forms import ConfirmForm
 from ..browser.webhook_forms import EndpointForm, ReplayForm
@@ -45,7 +44,7 @@ def create():
     except endpoints.WebhookError as exc:
         getattr(form, exc.field or "url").errors = [exc.message]
         return _index(form, status=422)
-    get_jobs().enqueue(deliver_webhooks)
+    wake_webhooks()
     return _index(secret=secret, status=201)
 
 
