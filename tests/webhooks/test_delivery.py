@@ -265,3 +265,30 @@ def test_a_failing_endpoint_is_probed_with_one_message_not_its_backlog(hook_app,
     assert pump(hook_app, rounds=1) == 1  # it answers: the probe goes through
     assert pump(hook_app, rounds=2) == 20  # and the backlog follows at once
     assert len(receiver.delivered()) == 21
+
+
+def test_while_every_endpoint_is_down_events_wait_in_the_outbox(hook_app, receiver, clock):
+    """The worker's run fans out only a trickle (for the probes) while no endpoint answers, then all at once."""
+    from webapp.jobs.outbound import run_delivery
+    from webapp.webhooks.models import WebhookEvent
+    from webapp.webhooks.outbox import FAN_OUT_TRICKLE
+
+    _setup(hook_app, receiver)
+    receiver.answer = lambda n: 503
+    _fire(hook_app, "first")
+    pump(hook_app, rounds=1)  # fails: the endpoint is failing from now on
+    for n in range(100):
+        _fire(hook_app, str(n))
+    with_settings(hook_app, webhook_run_seconds=0.2, webhook_poll_seconds=0.3)
+
+    def unfanned() -> int:
+        with hook_app.app_context(), get_db().transaction(write=False) as session:
+            return len(session.scalars(select(WebhookEvent.id).where(WebhookEvent.fanned_out_at.is_(None))).all())
+
+    assert run_delivery(hook_app)
+    assert 100 - FAN_OUT_TRICKLE <= unfanned() < 100
+    receiver.answer = lambda n: 200
+    with_settings(hook_app, webhook_run_seconds=3.0, webhook_poll_seconds=0.05)
+    assert run_delivery(hook_app)
+    assert unfanned() == 0
+    assert len({r.event["data"]["n"] for r in receiver.delivered()}) == 101

@@ -29,7 +29,7 @@ from ..observability.metrics import WEBHOOK_BACKLOG, WEBHOOK_ENDPOINTS_FAILING, 
 from ..webhooks import delivery
 from ..webhooks.addresses import http_session
 from ..webhooks.models import WebhookEndpoint
-from ..webhooks.outbox import fan_out
+from ..webhooks.outbox import FAN_OUT_BATCH, FAN_OUT_TRICKLE, fan_out
 from ..webhooks.queries import backlog, waiting
 from . import get_jobs
 
@@ -108,9 +108,12 @@ def _run(app: Flask) -> None:
         last_gauges = 0.0
         while time.monotonic() < deadline:
             fanned = 0
-            if waiting(db, settings.now()).fan_out:  # a read first: SQLite's write lock only when there is work
+            work = waiting(db, settings.now())  # a read first: SQLite's write lock only when there is work
+            if work.fan_out:
+                # While every endpoint is down, events wait in the outbox and only a trickle is queued (enough
+                # for the probes): an outage costs no write per event until a receiver answers again.
                 with db.transaction() as session:
-                    fanned = fan_out(session, settings.now())
+                    fanned = fan_out(session, settings.now(), limit=FAN_OUT_BATCH if work.healthy else FAN_OUT_TRICKLE)
             claimed = delivery.claim(db, settings.now(), lease_seconds=settings.webhook_lease_seconds, limit=BATCH)
             outcomes = list(pool.map(lambda c: _send(app, c), claimed))
             delivery.record(db, outcomes, settings.now(), scale=settings.webhook_retry_scale)
@@ -121,5 +124,5 @@ def _run(app: Flask) -> None:
                 WEBHOOK_BACKLOG.set(figures.pending)
                 WEBHOOK_OLDEST_UNDELIVERED.set(figures.oldest_seconds)
                 WEBHOOK_ENDPOINTS_FAILING.set(figures.failing)
-            if not fanned and not any(outcome.delivered for outcome in outcomes):
+            if not (fanned and work.healthy) and not any(outcome.delivered for outcome in outcomes):
                 time.sleep(settings.webhook_poll_seconds)  # idle, or only probes of endpoints that are down

@@ -27,6 +27,7 @@ from ..db import utcnow
 from .models import EVENT_TYPES, WebhookEndpoint, WebhookEvent, WebhookMessage
 
 FAN_OUT_BATCH = 500
+FAN_OUT_TRICKLE = 10  # events a round fans out while no endpoint answers: messages for the probes
 FAILING_DISABLES_AFTER = timedelta(days=3)
 
 

@@ -74,6 +74,7 @@ def backlog(session: Session, now: datetime) -> Backlog:
 class Waiting:
     fan_out: bool  # events not yet fanned out
     due: bool  # messages due now for an enabled endpoint
+    healthy: bool = True  # some enabled endpoint is not failing now
 
 
 def waiting(db: Database, now: datetime) -> Waiting:
@@ -84,4 +85,6 @@ def waiting(db: Database, now: datetime) -> Waiting:
             PENDING, WebhookMessage.next_attempt_at <= now,
             or_(WebhookMessage.leased_until.is_(None), WebhookMessage.leased_until <= now),
             WebhookMessage.endpoint_id.in_(select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True))))))
-    return Waiting(bool(fan_out), bool(due))
+        healthy = session.scalar(select(exists().where(
+            WebhookEndpoint.enabled.is_(True), WebhookEndpoint.failing_since.is_(None))))
+    return Waiting(bool(fan_out), bool(due), bool(healthy))
