@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
@@ -54,6 +54,8 @@ def _show(endpoint_id: int, *, secret: str | None = None, replay: ReplayForm | N
         if endpoint is None:
             abort(404, "No such webhook endpoint.")
         deliveries = queries.recent_deliveries(session, endpoint_id)
+    for delivery in deliveries:  # shown in the viewer's zone
+        delivery["when"] = datetime.fromisoformat(delivery["at"].replace("Z", "+00:00"))
     return render_template("webhooks/show.html", endpoint=endpoint, deliveries=deliveries, secret=secret,
                            confirm=ConfirmForm(), replay=replay or ReplayForm()), status
 
