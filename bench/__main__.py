@@ -1,11 +1,11 @@
-"""Run every benchmark in turn, or the ones named: `python -m bench [reports|webhooks|campaigns|budget|recordings|upgrade ...]`."""
+"""Run every benchmark in turn, or the ones named: `python -m bench [reports|webhooks|campaigns|budget|recordings|upgrade|outbound_webhooks ...]`."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 
-SUITES = ("reports", "webhooks", "campaigns", "budget", "recordings", "upgrade")
+SUITES = ("reports", "webhooks", "campaigns", "budget", "recordings", "upgrade", "outbound_webhooks")
 
 
 def main(argv: list[str]) -> int:

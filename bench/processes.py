@@ -46,8 +46,8 @@ def free_port() -> int:
 class Gunicorn:
     """gunicorn serving `target` on a free loopback port, its stderr in `log`."""
 
-    def __init__(self, target: str, env: dict[str, str], log: Path, settings: tuple[int, int]):
-        self.port = free_port()
+    def __init__(self, target: str, env: dict[str, str], log: Path, settings: tuple[int, int], port: int | None = None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(log, "ab")  # noqa: SIM115 - open for the server process's lifetime, closed in stop()
         command = [

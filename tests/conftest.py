@@ -25,6 +25,7 @@ TABLES = (
     "audit_log", "call_events", "idempotency_keys", "calls", "password_links", "user_sessions", "api_tokens", "users",
     "campaign_contacts", "campaigns", "suppressions", "call_recordings", "setup_codes", "alerts", "alert_signals",
     "worker_heartbeats",  # a worker that stops cleanly keeps its row (the home page names a stopped host)
+    "webhook_deliveries", "webhook_messages", "webhook_events", "webhook_endpoints",
     "report_quarters", "report_quarter_totals", "report_refresh",  # the report cache: a test reading /reports must not leave it to the next
 )
 

@@ -45,7 +45,8 @@ LAYERS: dict[str, tuple[str, ...]] = {  # top to bottom
     "wiring": ("webapp", "webapp.cli", "webapp.schema", "webapp.exotel_endpoint"),
     "web": ("webapp.web",),
     "jobs": ("webapp.jobs",),
-    "services": ("webapp.calls", "webapp.campaigns", "webapp.accounts", "webapp.reporting", "webapp.alerts"),
+    "services": ("webapp.calls", "webapp.campaigns", "webapp.accounts", "webapp.reporting", "webapp.alerts",
+                 "webapp.webhooks"),
     "access": ("webapp.exotel", "webapp.exotel_access", "webapp.models", "webapp.signals"),
     "base": ("webapp.db", "webapp.config", "webapp.observability"),
 }

@@ -20,6 +20,7 @@ ENVIRONMENT = (
     "QUEUE_URL", "EXOTEL_REQUESTS_PER_MINUTE", "RECONCILE_EVERY_MINUTES", "RECONCILE_OLDER_THAN_MINUTES",
     "RECONCILE_NEVER_PLACED_AFTER_MINUTES", "CAMPAIGN_LOST_AFTER_MINUTES", "RECORDINGS_DIR", "RECORDINGS_KEEP_DAYS",
     "ALERT_URLS",
+    "WEBHOOK_ALLOW_PRIVATE",
 )
 
 
@@ -104,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
         calls,
         exotel_account,
         home,
+        outbound_webhooks,
         recordings,
         reports,
         suppressions,  # noqa: F401 - its routes join the campaigns blueprint
@@ -129,6 +131,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(recordings.bp)
     app.register_blueprint(exotel_account.bp)
     app.register_blueprint(alerts.bp)
+    app.register_blueprint(outbound_webhooks.bp)
     # CSRF on every form; exempt exactly the machine endpoints (bearer token, per-call secret).
     init_security(app, exempt_blueprints=(api.bp, webhooks.bp))
 

@@ -175,9 +175,11 @@ def calls_seed(count: int, days: int, random_seed: int | None):
                    "--scheduler-period). For tests.")
 @click.option("--tune", "tuning", multiple=True, hidden=True, metavar="NAME=NUMBER",
               help="A tuning knob of webapp/config/tuning.py (e.g. ALERT_HOLD_MINUTES=0). For tests.")
+@click.option("--webhook-tuning", hidden=True, help="WEBHOOK_* tuning as name=value,... (e.g. lease_seconds=2). For tests.")
 def worker(
     threads: int, periodic: bool, scheduler_period: float | None, lock_seconds: float | None,
     dispatch_seconds: float | None, reconcile_seconds: float | None, tuning: tuple[str, ...],
+    webhook_tuning: str | None,
 ):
     """Run the background worker: scheduled reconciliation and queued tasks, until Ctrl-C."""
     from .jobs.runner import run_worker
@@ -197,6 +199,9 @@ def worker(
         except ValueError:
             raise click.BadParameter("give NAME=NUMBER", param_hint="--tune") from None
         app.extensions["settings"] = tune(get_settings(app), knobs)
+    if webhook_tuning:
+        with_settings(app, **{f"webhook_{name}": float(value) for name, value in
+                              (pair.split("=", 1) for pair in webhook_tuning.split(","))})
     run_worker(app, threads=threads, periodic=periodic, scheduler_period=scheduler_period)
 
 

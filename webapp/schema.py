@@ -15,7 +15,11 @@ from .campaigns import models as campaign_models  # campaigns, their contacts, t
 from .db import Base
 from .jobs import tables as job_tables  # worker heartbeats; the queue's and the Exotel budget's tables
 from .reporting import cache as report_cache  # the report's hourly cache
+from .webhooks import models as webhook_models  # outbound webhooks: endpoints, events, messages, deliveries
 
 metadata = Base.metadata
 
-__all__ = ["alert_models", "alert_signals", "campaign_models", "job_tables", "metadata", "models", "report_cache", "setup_codes"]
+__all__ = [
+    "alert_models", "alert_signals", "campaign_models", "job_tables", "metadata", "models", "report_cache", "setup_codes",
+    "webhook_models",
+]

@@ -7,7 +7,7 @@ A code pending in a host's `instance/setup_code` is not carried over: the next
 start prints a new one.
 
 Revision ID: 0013_setup_codes
-Revises: 0011_alerts
+Revises: 0012_webhooks
 Create Date: 2026-12-06 16:00:00
 """
 from alembic import op
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 UTC = sa.DateTime(timezone=True)
 
 revision = "0013_setup_codes"
-down_revision = "0011_alerts"
+down_revision = "0012_webhooks"
 branch_labels = None
 depends_on = None
 

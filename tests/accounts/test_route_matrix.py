@@ -47,6 +47,11 @@ POLICY = {
     "campaigns.new_campaign": "session:place",
     "campaigns.start": "session:place", "campaigns.resume": "session:place", "campaigns.pause": "session:place",
     "campaigns.cancel": "session:place", "campaigns.remove_suppression": "session:place",
+    **dict.fromkeys(("webhook_endpoints.index", "webhook_endpoints.create", "webhook_endpoints.show",
+                     "webhook_endpoints.rotate", "webhook_endpoints.toggle", "webhook_endpoints.delete",
+                     "webhook_endpoints.replay"), "session:admin"),
+    **dict.fromkeys(("api.index_webhooks", "api.create_webhook", "api.show_webhook", "api.change_webhook",
+                     "api.rotate_webhook", "api.delete_webhook", "api.replay_webhook"), "token:admin"),
     # One endpoint, two needs: reading the list, and adding to it.
     "campaigns.suppressions": {"GET": "session:read", "POST": "session:place"},
 }
@@ -75,7 +80,7 @@ def world(database_url, sim):
     values = {
         "campaign_id": campaign["id"], "number": "+919876543211",
         "call_id": call["id"], "user_id": target.id, "token_id": target_token, "table": next(iter(TABLES)),
-        "filename": "app.css", "alert_id": 1,
+        "filename": "app.css", "alert_id": 1, "endpoint_id": 1,
     }
     yield app, users, tokens, values
     app.extensions["database"].engine.dispose()

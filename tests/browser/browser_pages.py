@@ -18,7 +18,7 @@ CSV = "number,custom_field\n+919876500010,order-1\n+919876500021,order-2\n12,bad
 class Page:
     name: str  # its screenshots are <name>-<width>.png
     role: str | None  # who looks at it; None: signed out
-    path: str  # may name {call}, {failed}, {campaign}, {link}, {user}, {token} and {alert}, the site's ids
+    path: str  # may name {call}, {failed}, {campaign}, {link}, {user}, {token}, {alert} and {webhook}, the site's ids
     status: int = 200  # what the page (or the form's answer) is served with
     submit: Callable[..., None] | None = None  # (page, tag): sends a form of the page at `path`
 
@@ -51,6 +51,10 @@ def _add_user(page, tag: str) -> None:
 def _add_token(page, tag: str) -> None:
     page.get_by_label("Name").fill(f"crm-{tag}")
     page.get_by_role("button", name="Create token").click()
+
+
+def _empty_webhook(page, tag: str) -> None:
+    page.get_by_role("button", name="Register endpoint").click()
 
 
 def _wrong_password(page, tag: str) -> None:
@@ -105,4 +109,7 @@ PAGES = [
     Page("audit-filtered", "admin", "/admin/audit?action=sign_in"),
     Page("exotel-check", "admin", "/admin/exotel"),
     Page("alert", "admin", "/alerts/{alert}"),
+    Page("webhooks", "admin", "/admin/webhooks"),
+    Page("webhooks-refused", "admin", "/admin/webhooks", 422, _empty_webhook),
+    Page("webhook", "admin", "/admin/webhooks/{webhook}"),
 ]

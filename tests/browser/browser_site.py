@@ -19,6 +19,7 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from tests.support.apps import LiveServer, make_app
+from tests.support.webhooks import webhook_endpoint
 from webapp.accounts import create_token, create_user
 from webapp.accounts.audit import Actor
 from webapp.accounts.links import issue_link
@@ -67,6 +68,7 @@ class Site:
             self.ids["campaign"] = str(self._campaign(db))
             self.ids["alert"] = str(self._alerts(db))
             self.ids["token"] = str(db.session().scalar(select(ApiToken.id).where(ApiToken.name == "crm")))
+            self.ids["webhook"] = str(webhook_endpoint(db))
 
     @staticmethod
     def _alerts(db) -> int:

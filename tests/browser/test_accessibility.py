@@ -29,7 +29,7 @@ WIDTHS = (1280, 375)
 NOT_PAGES = {"health.healthz": "JSON for load balancers", "metrics.metrics": "Prometheus text", "static": "files",
              "recordings.call_recording": "audio"}
 SAMPLE_IDS = {"call": "00000000-0000-4000-8000-000000000000", "failed": "00000000-0000-4000-8000-000000000000",
-              "campaign": "1", "link": "a-link", "user": "1", "token": "1", "alert": "1"}
+              "campaign": "1", "link": "a-link", "user": "1", "token": "1", "alert": "1", "webhook": "1"}
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,8 @@ def queue(request, tmp_path):
         with engine.begin() as connection:
             # Campaigns too: a campaign left running would be dialled by the next test's workers.
             connection.execute(text(f"TRUNCATE call_events, idempotency_keys, calls, api_tokens, {', '.join(QUEUE_TABLES)}, "
-                                    "campaign_contacts, campaigns, suppressions, audit_log, alerts, alert_signals RESTART IDENTITY CASCADE"))
+                                    "campaign_contacts, campaigns, suppressions, audit_log, alerts, alert_signals, "
+                                    "webhook_deliveries, webhook_messages, webhook_events, webhook_endpoints RESTART IDENTITY CASCADE"))
         engine.dispose()
 
     empty()

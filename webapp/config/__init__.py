@@ -20,6 +20,7 @@ from .values import (
     _allowed_hosts,
     _check_origin,
     _clean,
+    _flag,
     _integer,
     _minutes,
     _multiproc_dir,
@@ -97,6 +98,12 @@ class Settings:
     answer_rate_drop_ratio: float = 0.5  # fires under this share of the 7 days' answer rate
     worker_down_after_seconds: float = 90.0  # no worker heartbeat for this long
     unsettled_after_minutes: float = 60.0  # a call without a final status this long after it began
+    webhook_allow_private: bool = False  # WEBHOOK_ALLOW_PRIVATE: endpoints on loopback or private addresses allowed
+    webhook_timeout: float = 15.0  # one delivery's connect and read timeouts
+    webhook_lease_seconds: float = 60.0  # a claimed delivery is another worker's to retry after this long
+    webhook_retry_scale: float = 1.0  # the retry schedule's delays times this (tests shrink it)
+    webhook_run_seconds: float = 5.0  # one delivery run of the worker
+    webhook_poll_seconds: float = 0.5  # the run looks for new events this often when idle
     # Exotel's regional API origins over config.REGIONS (tests point them at simulators).
     region_origins: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     # The app's one clock (UTC datetimes); None is the real one. A test sets it (CLOCK in the config,
@@ -203,6 +210,7 @@ def load_settings(env: dict[str, str], instance_path: Path) -> Settings:
         recordings_dir=_recordings_dir(_clean(env, "RECORDINGS_DIR")),
         recordings_keep_days=_integer(env, "RECORDINGS_KEEP_DAYS", 0, 0, 36_500),
         alert_urls=_alert_urls(_clean(env, "ALERT_URLS")),
+        webhook_allow_private=_flag(env, "WEBHOOK_ALLOW_PRIVATE"),
     )
 
 

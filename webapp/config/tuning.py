@@ -43,6 +43,11 @@ TUNING: dict[str, tuple[str, float]] = {
     "ANSWER_RATE_DROP_RATIO": ("answer_rate_drop_ratio", 0.0),
     "WORKER_DOWN_AFTER_SECONDS": ("worker_down_after_seconds", 1.0),
     "UNSETTLED_AFTER_MINUTES": ("unsettled_after_minutes", 1.0),
+    "WEBHOOK_TIMEOUT": ("webhook_timeout", 0.01),
+    "WEBHOOK_LEASE_SECONDS": ("webhook_lease_seconds", 1.0),
+    "WEBHOOK_RETRY_SCALE": ("webhook_retry_scale", 0.0001),
+    "WEBHOOK_RUN_SECONDS": ("webhook_run_seconds", 0.1),
+    "WEBHOOK_POLL_SECONDS": ("webhook_poll_seconds", 0.01),
 }
 WHOLE = ("health_min_free_bytes", "home_poll_seconds", "recording_max_bytes", "recording_archive_batch",
          "callbacks_missing_calls", "budget_saturated_minutes", "answer_rate_min_calls")  # counted in whole units

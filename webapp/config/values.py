@@ -171,6 +171,14 @@ def _queue_url(env: dict[str, str], database_url: str, instance_path: Path) -> s
     return value
 
 
+def _flag(env: dict[str, str], name: str) -> bool:
+    """`1` (or `true`, `yes`) on, unset, empty or `0` (`false`, `no`) off; anything else stops start-up."""
+    value = (_clean(env, name) or "0").lower()
+    if value not in ("0", "1", "true", "false", "yes", "no"):
+        raise ConfigError(name, f"use 1 or 0, not {value!r}")
+    return value in ("1", "true", "yes")
+
+
 def _integer(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
     value = _clean(env, name)
     if value is None:

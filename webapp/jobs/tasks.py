@@ -28,6 +28,7 @@ from .archiving import run_archive, run_sweep
 from .checking import run_checks
 from .dispatching import run_dispatcher, send_claimed_attempt
 from .intervals import claim_interval
+from .outbound import any_endpoint, run_delivery
 from .reconciling import every_minutes, run_reconcile
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,26 @@ def sweep_recordings(app: Flask) -> None:
         run_sweep(app)
 
 
+def deliver_webhooks(app: Flask) -> None:
+    """One outbound webhook run; the next is queued while any endpoint exists (the periodic task restarts a broken chain)."""
+    if run_delivery(app) and any_endpoint(app):
+        get_jobs(app).enqueue(deliver_webhooks)
+
+
+def wake_webhooks(app: Flask | None = None) -> None:
+    """Start a delivery chain now (a new endpoint's first events need not wait for the periodic start)."""
+    try:
+        get_jobs(app).enqueue(deliver_webhooks)
+    except Exception:  # the queue being down must not fail the request: the periodic task starts it later
+        log.warning("could not queue webhook delivery", exc_info=True)
+
+
+def webhook_deliverer(app: Flask) -> None:
+    """Start a webhook delivery chain every minute (one past the free slots ends at once)."""
+    if any_endpoint(app):
+        get_jobs(app).enqueue(deliver_webhooks)
+
+
 def _bound(app: Flask, task: Callable[..., None]) -> Callable[..., None]:
     """`task` with the app bound; its module and name stay the task's, so Huey's identifiers do not change."""
 
@@ -157,4 +178,6 @@ def register_tasks(huey: Any, app: Flask) -> dict[Callable[..., None], Any]:
         sweep_recordings: huey.periodic_task(every_minutes(60), name="sweep_recordings")(_bound(app, sweep_recordings)),
         evaluate_alerts: huey.periodic_task(every_minutes(1), name="evaluate_alerts")(_bound(app, evaluate_alerts)),
         deliver_alerts: huey.task(name="deliver_alerts")(_bound(app, deliver_alerts)),
+        deliver_webhooks: huey.task(name="deliver_webhooks")(_bound(app, deliver_webhooks)),
+        webhook_deliverer: huey.periodic_task(every_minutes(1), name="webhook_deliverer")(_bound(app, webhook_deliverer)),
     }

@@ -128,3 +128,10 @@ def init_app(app: Flask) -> None:
 # Alerts (webapp/alerts): set from the alerts table by whichever process evaluated last.
 ALERTS_FIRING = Gauge("alerts_firing", "1 while the product's alert of this rule fires, else 0.", ["rule"],
                       multiprocess_mode="mostrecent")
+
+# Outbound webhooks (webapp/webhooks): attempts by outcome, the worker's view of the backlog (failing endpoints: above).
+WEBHOOK_DELIVERIES = Counter("webhook_deliveries_total", "Outbound webhook attempts, by outcome (delivered, failed).", ["outcome"])
+WEBHOOK_BACKLOG = Gauge("webhook_backlog", "Webhook messages not yet delivered nor given up, as a worker last saw it.",
+                        multiprocess_mode="max")
+WEBHOOK_OLDEST_UNDELIVERED = Gauge("webhook_oldest_undelivered_seconds", "Age of the oldest undelivered webhook message.",
+                                   multiprocess_mode="max")

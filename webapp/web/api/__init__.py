@@ -4,7 +4,7 @@ The blueprint lives in `blueprint.py`; each resource's routes (alerts, calls, ca
 suppressions) add themselves to it, so importing this package loads them all.
 """
 
-from . import alerts, calls, campaigns, suppressions
+from . import alerts, calls, campaigns, suppressions, webhooks
 from .blueprint import bp
 
-__all__ = ["alerts", "bp", "calls", "campaigns", "suppressions"]
+__all__ = ["alerts", "bp", "calls", "campaigns", "suppressions", "webhooks"]

@@ -13,11 +13,13 @@ from ....config import Settings
 from .paths import PATHS
 from .requests import call_request, campaign_request
 from .schemas import SCHEMAS
+from .webhooks import PATHS as WEBHOOK_PATHS
+from .webhooks import SCHEMAS as WEBHOOK_SCHEMAS
 
 
 def document(budget: int = Settings.exotel_requests_per_minute) -> dict[str, Any]:
     """The whole OpenAPI document; `budget` is the deployment's EXOTEL_REQUESTS_PER_MINUTE (a campaign's top pace)."""
-    schemas = {**SCHEMAS, "CallRequest": call_request(), "CampaignRequest": campaign_request(max(budget, 1))}
+    schemas = {**SCHEMAS, **WEBHOOK_SCHEMAS, "CallRequest": call_request(), "CampaignRequest": campaign_request(max(budget, 1))}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Exotel calls", "version": "1", "description": "Place calls and run campaigns through Exotel."},
@@ -27,5 +29,5 @@ def document(budget: int = Settings.exotel_requests_per_minute) -> dict[str, Any
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}],
-        "paths": PATHS,
+        "paths": {**PATHS, **WEBHOOK_PATHS},
     }
