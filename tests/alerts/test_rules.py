@@ -19,6 +19,7 @@ from tests.support.calls import add_call
 from tests.support.credentials import API_TOKEN, SECRET_KEY
 from webapp import signals
 from webapp.accounts import create_token
+from webapp.accounts.audit import Actor
 from webapp.alerts import Alert
 from webapp.alerts.runs import record_reconcile, run_rules, watch_workers
 from webapp.campaigns.models import Campaign
@@ -26,6 +27,8 @@ from webapp.config.tuning import with_clock
 from webapp.db import get_db
 from webapp.jobs.alerting import send_due
 from webapp.models import CallEvent
+from webapp.webhooks import endpoints
+from webapp.webhooks.models import WebhookEndpoint, WebhookEvent
 
 # Now (calls placed through the simulator are dated by the real clock), at :30: each evaluation has a minute of its own.
 T0 = datetime.now(UTC).replace(second=30, microsecond=0) + timedelta(minutes=1)
@@ -134,6 +137,22 @@ def campaign_resumed(app, now):
         session.execute(update(Campaign).values(status="running", status_reason=None))
 
 
+def webhook_failing(app, now):
+    """An endpoint (its URL carrying a token, which no notification may repeat) failing for two hours."""
+    given = endpoints.EndpointInput(url="https://crm.example.com/hooks/hook-pass-s3cret?key=hook-pass-s3cret",
+                                    events=("call.completed",), description="CRM")
+    with app.app_context():
+        endpoint, _secret = endpoints.create(get_db(), given, secret_key=SECRET_KEY, actor=Actor("system"), now=now)
+        with get_db().transaction() as session:
+            session.execute(update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id)
+                            .values(failing_since=now - timedelta(hours=2)))
+
+
+def webhook_delivering(app, now):
+    with app.app_context(), get_db().transaction() as session:
+        session.execute(update(WebhookEndpoint).values(failing_since=None, last_success_at=now))
+
+
 CASES = {
     "callbacks_missing": (callbacks_missing, callbacks_back),
     "exotel_refusing": (exotel_refusing, exotel_accepting),
@@ -142,6 +161,7 @@ CASES = {
     "reconcile_stale": (reconcile_stale, reconcile_runs),
     "calls_unsettled": (calls_unsettled, calls_settled),
     "campaign_paused_by_system": (campaign_paused, campaign_resumed),
+    "webhook_failing": (webhook_failing, webhook_delivering),
 }
 
 
@@ -234,3 +254,32 @@ def test_the_metric_says_which_rules_fire(alert_app):
     _evaluate(alert_app, T0 + timedelta(minutes=1))
     _evaluate(alert_app, T0 + timedelta(minutes=6))
     assert 'alerts_firing{rule="calls_unsettled"} 0.0' in alert_app.test_client().get("/metrics").get_data(as_text=True)
+
+
+def test_an_alert_writes_one_webhook_event_as_it_fires_and_one_as_it_resolves(alert_app, receiver):
+    app = alert_app
+    given = endpoints.EndpointInput(url="https://crm.example.com/hooks", events=("alert.firing", "alert.resolved"))
+    with app.app_context():
+        endpoints.create(get_db(), given, secret_key=SECRET_KEY, actor=Actor("system"), now=T0)
+
+    def outbox():
+        with app.app_context(), get_db().transaction(write=False) as session:
+            return [(e.type, e.dedupe_key, json.loads(e.payload)["data"])
+                    for e in session.scalars(select(WebhookEvent).order_by(WebhookEvent.id))]
+
+    with_clock(app, lambda: T0)
+    campaign_paused(app, T0)
+    _evaluate(app, T0)
+    _evaluate(app, T0 + timedelta(minutes=1))  # holds: no second event
+    [alert] = _alerts(app)
+    [(kind, key, data)] = outbox()
+    assert (kind, key) == ("alert.firing", f"alert.firing:{alert.id}")
+    assert data["rule"] == "campaign_paused_by_system" and data["state"] == "firing" and data["id"] == alert.id
+
+    campaign_resumed(app, T0 + timedelta(minutes=2))
+    for minutes in (2, 7, 8):
+        _evaluate(app, T0 + timedelta(minutes=minutes))
+    assert [(kind, key, data["state"]) for kind, key, data in outbox()] == [
+        ("alert.firing", f"alert.firing:{alert.id}", "firing"),
+        ("alert.resolved", f"alert.resolved:{alert.id}", "resolved"),
+    ]

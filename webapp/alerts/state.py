@@ -1,8 +1,8 @@
 """Fire, hold, resolve: each alert fires once, holds while its condition holds, and resolves once after a hold time.
 
 Every fire goes through `fire` and every resolve through `resolve`, each inside
-the transaction that writes the row (the place to add anything that must commit
-with them, e.g. an outbound webhook event). At most one alert per rule fires at
+the transaction that writes the row, with its outbound webhook event
+(`alert.firing`, `alert.resolved`): both commit, or neither. At most one alert per rule fires at
 a time: a unique index on (rule) where state = 'firing', so two evaluations
 racing each other insert one row; the loser's insert fails and it holds instead.
 """
@@ -19,7 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db import Database
+from ..webhooks import record_event
 from .models import FIRING, RESOLVED, Alert
+from .queries import as_json
 from .rules import Context, Finding, Rule
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ def fire(session: Session, rule: Rule, finding: Finding, now: datetime) -> Alert
             session.flush()
     except IntegrityError:
         return None
+    record_event(session, "alert.firing", as_json(alert), dedupe_key=f"alert.firing:{alert.id}", now=now)
     log.warning("alert %s firing: %s", rule.name, finding.summary, extra={"event": "alert_firing", "rule": rule.name})
     return alert
 
@@ -56,6 +59,7 @@ def resolve(session: Session, alert: Alert, now: datetime) -> None:
     """The alert's condition has been clear for the hold time: it resolves (and its second notification is due)."""
     alert.state, alert.resolved_at, alert.clear_since = RESOLVED, now, None
     alert.next_notify_at, alert.notify_attempts, alert.notify_error = None, 0, None
+    record_event(session, "alert.resolved", as_json(alert), dedupe_key=f"alert.resolved:{alert.id}", now=now)
     log.warning("alert %s resolved", alert.rule, extra={"event": "alert_resolved", "rule": alert.rule})
 
 

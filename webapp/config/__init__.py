@@ -98,6 +98,7 @@ class Settings:
     answer_rate_drop_ratio: float = 0.5  # fires under this share of the 7 days' answer rate
     worker_down_after_seconds: float = 90.0  # no worker heartbeat for this long
     unsettled_after_minutes: float = 60.0  # a call without a final status this long after it began
+    webhook_failing_after_minutes: float = 60.0  # an outbound webhook endpoint failing this long fires webhook_failing
     webhook_allow_private: bool = False  # WEBHOOK_ALLOW_PRIVATE: endpoints on loopback or private addresses allowed
     webhook_timeout: float = 15.0  # one delivery's connect and read timeouts
     webhook_lease_seconds: float = 60.0  # a claimed delivery is another worker's to retry after this long

@@ -43,6 +43,7 @@ TUNING: dict[str, tuple[str, float]] = {
     "ANSWER_RATE_DROP_RATIO": ("answer_rate_drop_ratio", 0.0),
     "WORKER_DOWN_AFTER_SECONDS": ("worker_down_after_seconds", 1.0),
     "UNSETTLED_AFTER_MINUTES": ("unsettled_after_minutes", 1.0),
+    "WEBHOOK_FAILING_AFTER_MINUTES": ("webhook_failing_after_minutes", 0.0),
     "WEBHOOK_TIMEOUT": ("webhook_timeout", 0.01),
     "WEBHOOK_LEASE_SECONDS": ("webhook_lease_seconds", 1.0),
     "WEBHOOK_RETRY_SCALE": ("webhook_retry_scale", 0.0001),

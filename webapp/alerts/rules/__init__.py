@@ -1,8 +1,7 @@
 """The rules, one small module per area; RULES is the registry the evaluation walks.
 
 A new rule is a function `check(session, context) -> Finding | None` and one
-line in RULES (e.g. `webhook_failing`, once outbound webhooks exist: count the
-failing deliveries of webhook_deliveries in its module, add `Rule("webhook_failing", WARNING, ...)` here).
+line in RULES.
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ from .base import CRITICAL, WARNING, Context, Finding, Rule
 from .calls import answer_rate_drop, callbacks_missing, calls_unsettled
 from .campaigns import campaign_paused_by_system
 from .exotel import budget_saturated, exotel_refusing
+from .webhooks import webhook_failing
 from .workers import reconcile_stale, worker_down
 
 RULES: tuple[Rule, ...] = (
@@ -22,6 +22,7 @@ RULES: tuple[Rule, ...] = (
     Rule("reconcile_stale", WARNING, reconcile_stale),
     Rule("calls_unsettled", WARNING, calls_unsettled),
     Rule("campaign_paused_by_system", WARNING, campaign_paused_by_system),
+    Rule("webhook_failing", WARNING, webhook_failing),
 )
 BY_NAME = {rule.name: rule for rule in RULES}
 
