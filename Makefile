@@ -53,7 +53,7 @@ faketime:
 # The suite in TEST_WORKERS processes (README, "Running the tests"); loadgroup keeps an xdist_group on one.
 TEST_WORKERS ?= 3
 test: $(VENV)/.installed-test browser proxy promtool netns faketime
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25
 
 # Style and types: ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade) and mypy.
 lint: $(VENV)/.installed-lint

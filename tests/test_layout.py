@@ -378,3 +378,10 @@ def test_tests_and_bench_take_helpers_from_the_support_module():
         if path != Path(__file__).resolve() and re.search(r"^\s*(from [\w.]*conftest import|import [\w.]*conftest)", path.read_text(), re.M)
     ]
     assert offenders == []
+
+
+def test_no_two_test_files_share_a_name():
+    """The test folders are not packages: pytest imports each file by its base name, so a second file of the same
+    name anywhere under tests/ fails to collect ("import file mismatch") in a full run, though it passes alone."""
+    names = [path.name for path in Path(__file__).parent.rglob("test_*.py")]
+    assert sorted({name for name in names if names.count(name) > 1}) == []
