@@ -6,8 +6,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from tests.support.apps import make_app
-from tests.support.receiver import Receiver
 from tests.support.webhooks import admin_headers, pump, register
 from webapp.accounts import create_token
 from webapp.db import get_db, utcnow
@@ -15,20 +13,6 @@ from webapp.models import AuditEntry
 from webapp.webhooks import record_event
 from webapp.webhooks.endpoints import REPLAYS_PER_MINUTE
 from webapp.webhooks.models import WebhookEndpoint
-
-
-@pytest.fixture
-def hook_app(database_url, sim):
-    app = make_app(database_url, sim.base_url, WEBHOOK_ALLOW_PRIVATE="1")
-    yield app
-    app.extensions["database"].engine.dispose()
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

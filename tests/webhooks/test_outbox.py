@@ -6,9 +6,7 @@ import pytest
 import requests
 from sqlalchemy import select, update
 
-from tests.support.apps import make_app
 from tests.support.calls import callback_path
-from tests.support.receiver import Receiver
 from tests.support.webhooks import admin_headers, events, pump, register
 from webapp.campaigns.models import Campaign
 from webapp.db import get_db, utcnow
@@ -21,20 +19,6 @@ ANSWERED = {"CallSid": SID, "EventType": "answered", "Status": "in-progress", "D
 TERMINAL = {"CallSid": SID, "EventType": "terminal", "Status": "completed", "DateUpdated": "2026-11-27 14:01:30",
             "EndTime": "2026-11-27 14:01:29", "ConversationDuration": "84"}
 NO_ANSWER = {**TERMINAL, "Status": "no-answer", "ConversationDuration": "0"}
-
-
-@pytest.fixture
-def hook_app(database_url, sim):
-    app = make_app(database_url, sim.base_url, WEBHOOK_ALLOW_PRIVATE="1")
-    yield app
-    app.extensions["database"].engine.dispose()
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver()
-    yield server
-    server.stop()
 
 
 def _call(app) -> str:

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select, text
 
 from tests.support.apps import make_app
-from tests.support.receiver import Receiver
 from tests.support.webhooks import admin_headers, pump, register
 from webapp.config.tuning import with_settings
 from webapp.db import get_db
@@ -39,13 +38,6 @@ def hook_app(database_url, sim, clock):
     app = make_app(database_url, sim.base_url, WEBHOOK_ALLOW_PRIVATE="1", CLOCK=clock)
     yield app
     app.extensions["database"].engine.dispose()
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver()
-    yield server
-    server.stop()
 
 
 def _fire(app, key: str = "1", now: datetime = START) -> None:

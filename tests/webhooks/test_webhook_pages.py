@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
-from tests.support.receiver import Receiver
 from tests.support.signin import page_token, sign_in
 from tests.support.webhooks import pump
 from webapp.accounts import create_user
@@ -16,13 +13,6 @@ from webapp.db import get_db, utcnow
 from webapp.webhooks import record_event
 
 SECRET = re.compile(r'value="(whsec_[^"]+)"')
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver()
-    yield server
-    server.stop()
 
 
 def _register(client, url: str):
