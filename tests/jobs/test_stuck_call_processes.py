@@ -7,6 +7,7 @@ import re
 import time
 import uuid
 from datetime import timedelta
+from functools import partial
 
 import pytest
 import requests
@@ -17,6 +18,7 @@ from tests.support.credentials import ACCOUNT_SID, API_KEY, API_TOKEN
 from tests.support.processes import gunicorn, stop
 from tests.support.signin import EMAIL, PASSWORD, csrf_token
 from tests.support.teams import audit_rows
+from tests.support.waiting import wait_until
 from tests.support.workers import CALLER_ID, number, worker_env
 from webapp.accounts import create_user
 from webapp.calls.status import FINAL
@@ -28,13 +30,7 @@ pytestmark = pytest.mark.processes
 FLOW = "http://my.exotel.com/x/exoml/start_voice/1"
 
 
-def _wait(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return predicate()
+_wait = partial(wait_until, interval=0.2)  # each poll reads the database: five a second is plenty
 
 
 def _add_calls(app, sim, ages: dict[str, timedelta], *, unlisted: tuple[str, ...] = ()) -> dict[str, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import signal
 import time
+from functools import partial
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from tests.support.apps import make_app
 from tests.support.calls import callback_path
 from tests.support.receiver import Receiver
+from tests.support.waiting import wait_until
 from tests.support.webhooks import admin_headers, register
 from tests.support.workers import worker_env
 from webapp.db import get_db, utcnow
@@ -24,13 +26,7 @@ pytestmark = pytest.mark.processes
 TUNING = ("--webhook-tuning", "lease_seconds=3,run_seconds=2,poll_seconds=0.1,retry_scale=0.01")
 
 
-def _wait(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return predicate()
+_wait = partial(wait_until, interval=0.2)  # each poll reads the database: five a second is plenty
 
 
 @pytest.fixture
