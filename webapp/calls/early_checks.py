@@ -21,14 +21,14 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, tuple_, update
 
 from ..db import Database
 from ..exotel import BudgetSpent, ExotelClient, ExotelError, NotSent
 from ..exotel.client import BULK_LIMIT
 from ..models import Call
 from .overdue import GRACE, overdue_since
-from .reconcile import ReconcileReport, ask_by_sid, keyset_pages
+from .reconcile import ReconcileReport, ask_by_sid
 from .status import FINAL, KNOWN
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,17 @@ def _open_pages(db: Database, now: datetime) -> Iterator[list[Any]]:
         Call.status.in_(sorted(KNOWN - FINAL)), Call.sid.is_not(None), Call.placed_at <= now - GRACE - CHECK_AFTER[0],
         func.coalesce(Call.checks, 0) < MAX_CHECKS,
     )
-    return keyset_pages(db, query, Call.placed_at, PAGE_SIZE)
+    after: tuple[datetime, str] | None = None
+    while True:
+        page_query = query if after is None else query.where(tuple_(Call.placed_at, Call.id) > tuple_(*after))
+        with db.transaction(write=False) as session:
+            rows = list(session.execute(page_query.order_by(Call.placed_at, Call.id).limit(PAGE_SIZE)).all())
+        if not rows:
+            return
+        yield rows
+        after = (rows[-1].placed_at, rows[-1].id)
+        if len(rows) < PAGE_SIZE:
+            return
 
 
 def claim(db: Database, call_ids: list[str], now: datetime, gap: timedelta = CLAIM_GAP) -> list[Any]:

@@ -53,28 +53,24 @@ class ReconcileReport:
     incomplete: bool = False  # stopped early (deadline or budget): the next run goes on
 
 
-def keyset_pages(db: Database, query: Any, key: Any, page_size: int) -> Iterator[list[Any]]:
-    """`query`'s rows ordered by (`key`, Call.id), `page_size` at a time, each page in a short read transaction:
-    keyset pages, so a long sweep neither holds one transaction open nor skips rows the way OFFSET would."""
-    after: tuple[datetime, str] | None = None
-    while True:
-        page_query = query if after is None else query.where(tuple_(key, Call.id) > tuple_(*after))
-        with db.transaction(write=False) as session:
-            rows = list(session.execute(page_query.order_by(key, Call.id).limit(page_size)).all())
-        if not rows:
-            return
-        yield rows
-        after = (getattr(rows[-1], key.key), rows[-1].id)
-        if len(rows) < page_size:
-            return
-
-
 def _open_pages(db: Database, cutoff: datetime, *, with_sid: bool, page_size: int) -> Iterator[list[Any]]:
-    """Open calls created before `cutoff`, oldest first, `page_size` at a time."""
+    """Open calls created before `cutoff`, oldest first, `page_size` at a time (keyset pages)."""
     columns = (Call.id, Call.sid, Call.status, Call.from_number, Call.caller_id, Call.created_at, Call.time_limit)
     query = select(*columns).where(Call.status.not_in(FINAL), Call.created_at <= cutoff)
     query = query.where(Call.sid.is_not(None) if with_sid else Call.sid.is_(None))
-    return keyset_pages(db, query, Call.created_at, page_size)
+    after: tuple[datetime, str] | None = None
+    while True:
+        page_query = query
+        if after is not None:
+            page_query = page_query.where(tuple_(Call.created_at, Call.id) > tuple_(*after))
+        with db.transaction(write=False) as session:
+            rows = list(session.execute(page_query.order_by(Call.created_at, Call.id).limit(page_size)).all())
+        if not rows:
+            return
+        yield rows
+        after = (rows[-1].created_at, rows[-1].id)
+        if len(rows) < page_size:
+            return
 
 
 def open_call(db: Database, call_id: str) -> Any:
