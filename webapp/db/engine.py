@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 
 from .answer import answer_deadline, answer_within
+from .checkpoint import SAFETY_NET_PAGES
 
 # SQLite transactions that will write take the write lock up front (BEGIN IMMEDIATE):
 # a deferred transaction that reads first and writes later fails at once with
@@ -42,6 +43,8 @@ def _sqlite_setup(engine: Engine, busy_timeout: float) -> None:
             # WAL + NORMAL: a commit survives an application crash; only power loss can
             # take the last transactions, which is the trade-off SQLite documents for WAL.
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # Checkpoints run on a thread of their own (db.checkpoint); a commit checkpoints only past this.
+            cursor.execute(f"PRAGMA wal_autocheckpoint={SAFETY_NET_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

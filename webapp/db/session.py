@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..config import get_settings
 from . import probe
 from .answer import answer_within
+from .checkpoint import keep_checkpoints
 from .clock import keep_clock
 from .engine import ANSWER_SECONDS, WRITE, make_engine
 from .fastpath import SQLiteWriteLock, run_write
@@ -46,16 +47,20 @@ class Database:
         os.register_at_fork(after_in_child=forget_parent_connections)
         app.extensions["database"] = self
         app.teardown_appcontext(self._close_session)
-        if url.get_backend_name() == "postgresql":
-            # Times written here are compared with other hosts' (clock.py): a thread keeps this process on the
-            # database's clock, started by the first request of each process (gunicorn forks after create_app).
-            app.before_request(lambda: keep_clock(self.engine))
+        # Started by the first request of each process (gunicorn forks after create_app); a worker calls it itself.
+        app.before_request(self.keep_up)
 
     @staticmethod
     def _close_session(_exc: BaseException | None) -> None:
         session = g.pop("db_session", None)
         if session is not None:
             session.close()
+
+    def keep_up(self) -> None:
+        """This process's background threads for the database: PostgreSQL's clock (clock.py), SQLite's checkpoints
+        (checkpoint.py). Times written here are compared with other hosts'; a commit should not pay for a checkpoint."""
+        keep_clock(self.engine)
+        keep_checkpoints(self.engine)
 
     @property
     def dialect(self) -> str:

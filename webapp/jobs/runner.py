@@ -10,7 +10,7 @@ from huey.consumer import Consumer, Scheduler
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..db import get_db
-from ..db.clock import keep_clock, sync_clock
+from ..db.clock import sync_clock
 from ..observability.metrics import QUEUE_DEPTH, WORKER_TASKS
 from . import get_jobs
 from .heartbeat import Heartbeat
@@ -48,7 +48,7 @@ def run_worker(app: Flask, *, threads: int, periodic: bool, scheduler_period: fl
         sync_clock(db.engine)
     except SQLAlchemyError as exc:
         log.warning("clock sync failed: %s; retried in the background", type(exc).__name__)
-    keep_clock(db.engine)
+    db.keep_up()
     heartbeat = Heartbeat(db, periodic=periodic, on_beat=lambda: QUEUE_DEPTH.set(huey.pending_count())).start()
     log.info("worker %s: %d thread(s), periodic tasks %s", heartbeat.worker_id, threads, "on" if periodic else "off")
     try:
