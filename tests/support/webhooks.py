@@ -41,7 +41,7 @@ def pump(app, *, rounds: int = 3) -> int:
         for _ in range(rounds):
             with db.transaction() as session:
                 fan_out(session, settings.now())
-            claimed = delivery.claim(db, settings.now(), lease_seconds=60, limit=100)
+            claimed = delivery.claim(db, settings.now(), lease_seconds=60, limit=100, scale=settings.webhook_retry_scale)
             outcomes = [delivery.send(c, http, secret_key=settings.secret_key, timeout=settings.webhook_timeout)
                         for c in claimed]
             delivery.record(db, outcomes, settings.now(), scale=settings.webhook_retry_scale)

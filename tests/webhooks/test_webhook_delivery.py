@@ -15,6 +15,7 @@ from webapp.config.tuning import with_settings
 from webapp.db import get_db
 from webapp.webhooks import failing_endpoints, record_event
 from webapp.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookMessage
+from webapp.webhooks.probing import PROBE_MAX, PROBE_MIN
 from webapp.webhooks.schedule import ATTEMPTS, DELAYS, total_span
 
 START = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
@@ -253,17 +254,40 @@ def test_a_failing_endpoint_is_probed_with_one_message_not_its_backlog(hook_app,
     assert pump(hook_app, rounds=1) == 1
     for n in range(20):
         _fire(hook_app, f"more-{n}")
+    clock.now += timedelta(seconds=PROBE_MIN)
     assert pump(hook_app, rounds=1) == 1  # down: one probe, not 20 attempts
+    clock.now += timedelta(seconds=PROBE_MIN)
     assert pump(hook_app, rounds=1) == 1  # it answers: the probe goes through
     assert pump(hook_app, rounds=2) == 20  # and the backlog follows at once
     assert len(receiver.delivered()) == 21
 
 
+def test_a_failing_endpoint_is_probed_once_per_interval_growing_with_the_outage(hook_app, receiver, clock):
+    """Each worker looks every half second; the probes go every 2 s at first, then every minute at most."""
+    _setup(hook_app, receiver)
+    receiver.answer = lambda n: 503
+    _fire(hook_app, "first")
+    assert pump(hook_app, rounds=1) == 1  # the endpoint is failing from now on
+    failing_since = clock.now
+    for n in range(40):
+        _fire(hook_app, str(n))
+    probes = []
+    while clock.now < failing_since + timedelta(minutes=40):
+        clock.now += timedelta(seconds=0.5 if clock.now < failing_since + timedelta(minutes=2) else 5)
+        if pump(hook_app, rounds=1):
+            probes.append(clock.now)
+    gaps = [(later - earlier).total_seconds() for earlier, later in zip(probes, probes[1:], strict=False)]
+    assert gaps[:5] == [PROBE_MIN] * 5
+    assert max(gaps) <= PROBE_MAX + 5
+    assert gaps[-1] >= PROBE_MAX
+    assert len(probes) < 100  # not 4 a second
+
+
 def test_while_every_endpoint_is_down_events_wait_in_the_outbox(hook_app, receiver, clock):
-    """The worker's run fans out only a trickle (for the probes) while no endpoint answers, then all at once."""
+    """The worker's run fans nothing out while no endpoint answers and each has a message to probe with;
+    then all at once."""
     from webapp.jobs.outbound import run_delivery
     from webapp.webhooks.models import WebhookEvent
-    from webapp.webhooks.outbox import FAN_OUT_TRICKLE
 
     _setup(hook_app, receiver)
     receiver.answer = lambda n: 503
@@ -278,7 +302,8 @@ def test_while_every_endpoint_is_down_events_wait_in_the_outbox(hook_app, receiv
             return len(session.scalars(select(WebhookEvent.id).where(WebhookEvent.fanned_out_at.is_(None))).all())
 
     assert run_delivery(hook_app)
-    assert 100 - FAN_OUT_TRICKLE <= unfanned() < 100
+    assert unfanned() == 100
+    clock.now += timedelta(seconds=DELAYS[0] * 1.2 + PROBE_MIN)  # the first message's retry is due: the probe
     receiver.answer = lambda n: 200
     with_settings(hook_app, webhook_run_seconds=3.0, webhook_poll_seconds=0.05)
     assert run_delivery(hook_app)

@@ -108,13 +108,14 @@ def _run(app: Flask) -> None:
         last_gauges = 0.0
         while time.monotonic() < deadline:
             fanned = 0
-            work = waiting(db, settings.now())  # a read first: SQLite's write lock only when there is work
+            work = waiting(db, settings.now(), scale=settings.webhook_retry_scale)  # a read first: SQLite's write lock only when there is work
             if work.fan_out:
-                # While every endpoint is down, events wait in the outbox and only a trickle is queued (enough
-                # for the probes): an outage costs no write per event until a receiver answers again.
+                # While every endpoint is down, events wait in the outbox (a trickle is queued only for an
+                # endpoint left with nothing to probe with): an outage costs no write per event.
                 with db.transaction() as session:
                     fanned = fan_out(session, settings.now(), limit=FAN_OUT_BATCH if work.healthy else FAN_OUT_TRICKLE)
-            claimed = delivery.claim(db, settings.now(), lease_seconds=settings.webhook_lease_seconds, limit=BATCH)
+            claimed = delivery.claim(db, settings.now(), lease_seconds=settings.webhook_lease_seconds, limit=BATCH,
+                                   scale=settings.webhook_retry_scale)
             outcomes = list(pool.map(lambda c: _send(app, c), claimed))
             delivery.record(db, outcomes, settings.now(), scale=settings.webhook_retry_scale)
             if time.monotonic() - last_gauges > 5:

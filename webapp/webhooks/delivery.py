@@ -27,6 +27,7 @@ from ..observability.metrics import WEBHOOK_DELIVERIES
 from .addresses import EndpointRefused
 from .models import PENDING, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookMessage
 from .outbox import FAILING_DISABLES_AFTER
+from .probing import probes_due
 from .queries import waiting
 from .schedule import next_delay, retry_after
 from .secrets import unseal
@@ -64,17 +65,14 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def claim(db: Database, now: datetime, *, lease_seconds: float, limit: int) -> list[Claimed]:
-    """Lease up to `limit` due messages of enabled endpoints to this caller."""
+def claim(db: Database, now: datetime, *, lease_seconds: float, limit: int, scale: float = 1.0) -> list[Claimed]:
+    """Lease up to `limit` due messages of enabled endpoints to this caller; a failing endpoint gets one, its probe."""
     lease = str(uuid.uuid4())
-    if not waiting(db, now).due:  # a read first: SQLite's write lock only when there is work
+    if not waiting(db, now, scale=scale).due:  # a read first: SQLite's write lock only when there is work
         return []
     with db.transaction() as session:
         ids = list(session.scalars(_due(now, WebhookEndpoint.failing_since.is_(None), limit)))
-        # An endpoint failing now is probed with one message per claim rather than sent its whole backlog:
-        # an outage costs a few attempts a second, not thousands, and the first success sends the rest.
-        for endpoint_id in session.scalars(select(WebhookEndpoint.id).where(
-                WebhookEndpoint.enabled.is_(True), WebhookEndpoint.failing_since.is_not(None))):
+        for endpoint_id in probes_due(session, now, scale=scale, lock=True):
             ids += session.scalars(_due(now, WebhookEndpoint.id == endpoint_id, 1))
         if not ids:
             return []

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..db import Database
 from .models import PENDING, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookMessage
+from .probing import probes_due, starved
 
 RECENT = 50
 
@@ -72,19 +73,22 @@ def backlog(session: Session, now: datetime) -> Backlog:
 
 @dataclass(frozen=True)
 class Waiting:
-    fan_out: bool  # events not yet fanned out
-    due: bool  # messages due now for an enabled endpoint
+    fan_out: bool  # events to fan out now: some endpoint answers, or a failing one has nothing to probe with
+    due: bool  # messages due now for an enabled endpoint that answers, or a probe due (probing.py)
     healthy: bool = True  # some enabled endpoint is not failing now
 
 
-def waiting(db: Database, now: datetime) -> Waiting:
+def waiting(db: Database, now: datetime, *, scale: float = 1.0) -> Waiting:
     """Whether the worker has anything to do, read without taking a write lock."""
     with db.transaction(write=False) as session:
-        fan_out = session.scalar(select(exists().where(WebhookEvent.fanned_out_at.is_(None))))
+        unfanned = session.scalar(select(exists().where(WebhookEvent.fanned_out_at.is_(None))))
+        healthy = session.scalar(select(exists().where(
+            WebhookEndpoint.enabled.is_(True), WebhookEndpoint.failing_since.is_(None))))
         due = session.scalar(select(exists().where(
             PENDING, WebhookMessage.next_attempt_at <= now,
             or_(WebhookMessage.leased_until.is_(None), WebhookMessage.leased_until <= now),
-            WebhookMessage.endpoint_id.in_(select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True))))))
-        healthy = session.scalar(select(exists().where(
-            WebhookEndpoint.enabled.is_(True), WebhookEndpoint.failing_since.is_(None))))
+            WebhookMessage.endpoint_id.in_(select(WebhookEndpoint.id).where(
+                WebhookEndpoint.enabled.is_(True), WebhookEndpoint.failing_since.is_(None))))))
+        due = due or bool(probes_due(session, now, scale=scale))
+        fan_out = unfanned and (healthy or starved(session))
     return Waiting(bool(fan_out), bool(due), bool(healthy))
