@@ -43,14 +43,16 @@ def test_only_an_admins_token_manages_webhooks(hook_app, role):
 
 def test_the_secret_is_shown_once_and_changes_are_audited(hook_app, admin, receiver):
     client = hook_app.test_client()
-    created = register(client, admin, receiver.url, ["call.completed", "call.answered", "call.completed"])
+    created = register(client, admin, f"{receiver.url}/catch/tok-in-path?token=tok-in-query",
+                       ["call.completed", "call.answered", "call.completed"])
     assert created["secret"].startswith("whsec_") and created["events"] == ["call.answered", "call.completed"]
     endpoint_id = created["id"]
     listed = client.get("/api/webhooks", headers=admin).get_json()["webhooks"]
     assert [e["id"] for e in listed] == [endpoint_id] and "secret" not in listed[0]
     shown = client.get(f"/api/webhooks/{endpoint_id}", headers=admin).get_json()
     assert "secret" not in shown and shown["deliveries"] == []
-    changed = client.patch(f"/api/webhooks/{endpoint_id}", json={"enabled": False, "description": "CRM"}, headers=admin)
+    changed = client.patch(f"/api/webhooks/{endpoint_id}", json={"enabled": False, "description": "CRM",
+                                                                  "url": f"{receiver.url}/catch/tok-new"}, headers=admin)
     assert changed.status_code == 200 and changed.get_json()["enabled"] is False and changed.get_json()["description"] == "CRM"
     assert client.post(f"/api/webhooks/{endpoint_id}/rotate", headers=admin).status_code == 200
     assert client.delete(f"/api/webhooks/{endpoint_id}", headers=admin).status_code == 204
@@ -61,6 +63,8 @@ def test_the_secret_is_shown_once_and_changes_are_audited(hook_app, admin, recei
     with hook_app.app_context(), get_db().transaction(write=False) as session:
         details = " ".join(a.detail or "" for a in session.scalars(select(AuditEntry)))
     assert created["secret"] not in details
+    # The receiver's host, never the path or query where receivers keep their own tokens.
+    assert receiver.url.split("/")[2] in details and "tok-" not in details
 
 
 @pytest.mark.parametrize("body, status, field", [

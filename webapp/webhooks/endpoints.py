@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.orm import Session
@@ -67,6 +68,13 @@ def parse_input(body: Any, *, partial: bool, allow_private: bool) -> EndpointInp
     return EndpointInput(url, events, description, enabled)
 
 
+def receiver(url: str) -> str:
+    """What the audit log keeps of an endpoint's URL: scheme, host and port. Receivers often put their token
+    in the path or the query (a CRM's "catch hook" URL), and the audit log outlives the endpoint."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
 def create(db: Database, given: EndpointInput, *, secret_key: str, actor: Actor, now: datetime) -> tuple[WebhookEndpoint, str]:
     """A new endpoint and its secret (returned this once; stored only encrypted)."""
     secret = new_secret()
@@ -79,7 +87,7 @@ def create(db: Database, given: EndpointInput, *, secret_key: str, actor: Actor,
         session.add(endpoint)
         session.flush()
         record(session, actor, "webhook.create", f"webhook:{endpoint.id}",
-               {"url": endpoint.url, "events": list(given.events or ())}, at=now)
+               {"receiver": receiver(endpoint.url), "events": list(given.events or ())}, at=now)
     return endpoint, secret
 
 
@@ -88,7 +96,8 @@ def update_endpoint(db: Database, endpoint_id: int, given: EndpointInput, *, act
         endpoint = _get(session, endpoint_id)
         changed: dict[str, Any] = {}
         if given.url is not None:
-            endpoint.url = changed["url"] = given.url
+            endpoint.url = given.url
+            changed["receiver"] = receiver(given.url)
         if given.events is not None:
             endpoint.events = ",".join(given.events)
             changed["events"] = list(given.events)
@@ -122,7 +131,7 @@ def remove(db: Database, endpoint_id: int, *, actor: Actor, now: datetime) -> No
         for table in (WebhookDelivery, WebhookMessage):
             session.execute(delete(table).where(table.endpoint_id == endpoint_id))
         session.delete(endpoint)
-        record(session, actor, "webhook.delete", f"webhook:{endpoint_id}", {"url": endpoint.url}, at=now)
+        record(session, actor, "webhook.delete", f"webhook:{endpoint_id}", {"receiver": receiver(endpoint.url)}, at=now)
 
 
 def replay(db: Database, endpoint_id: int, body: Any, *, actor: Actor, now: datetime) -> int:
