@@ -20,7 +20,7 @@ workers, then:
    events, deliveries, duplicates by webhook-id, failed attempts during the
    outage, and the time from recovery to the last delivery.
 
-Environment: BENCH_SECONDS (10), BENCH_ROUNDS (3), BENCH_CALLS (10000),
+Environment: BENCH_SECONDS (8), BENCH_ROUNDS (5), BENCH_CALLS (10000),
 BENCH_DOWN_SECONDS (120), BENCH_DATABASES (postgresql), BENCH_DATABASE_URL as
 for the other benchmarks.
 """
@@ -219,8 +219,8 @@ def bench_database(kind: str, database_url: str, seconds: int, rounds: int, call
 def main() -> int:
     sys.path.insert(0, str(ROOT))
     random.seed(11)
-    seconds = int(os.environ.get("BENCH_SECONDS", "10"))
-    rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
+    seconds = int(os.environ.get("BENCH_SECONDS", "8"))
+    rounds = int(os.environ.get("BENCH_ROUNDS", "5"))
     calls = int(os.environ.get("BENCH_CALLS", "10000"))
     down = float(os.environ.get("BENCH_DOWN_SECONDS", "120"))
     chosen = os.environ.get("BENCH_DATABASES", "postgresql").split(",")
