@@ -91,6 +91,9 @@ class Settings:
     # Alert rules' thresholds (README, "Alerts").
     alert_hold_minutes: float = 5.0  # an alert's condition stays clear this long before it resolves
     alert_watch_seconds: float = 60.0  # the web app checks the workers this often (0: never; tests: off unless set)
+    # One worker evaluates the rules once per this interval (tests: a few seconds, with a short --scheduler-period:
+    # by default the worker looks at its periodic tasks once a minute).
+    alert_evaluate_seconds: float = 60.0
     callbacks_missing_calls: int = 3  # accepted calls without a callback that fire callbacks_missing
     callbacks_missing_grace_minutes: float = 3.0  # ... once this old
     budget_saturated_minutes: int = 3  # minutes of the last 5 with budget waits or refusals

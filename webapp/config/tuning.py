@@ -36,6 +36,7 @@ TUNING: dict[str, tuple[str, float]] = {
     "RECORDING_ARCHIVE_BATCH": ("recording_archive_batch", 1.0),
     "ALERT_HOLD_MINUTES": ("alert_hold_minutes", 0.0),
     "ALERT_WATCH_SECONDS": ("alert_watch_seconds", 0.0),
+    "ALERT_EVALUATE_SECONDS": ("alert_evaluate_seconds", 1.0),
     "CALLBACKS_MISSING_CALLS": ("callbacks_missing_calls", 1.0),
     "CALLBACKS_MISSING_GRACE_MINUTES": ("callbacks_missing_grace_minutes", 0.0),
     "BUDGET_SATURATED_MINUTES": ("budget_saturated_minutes", 1.0),
