@@ -78,6 +78,7 @@ class Settings:
     exotel_budget_bulk_wait: float = 30.0  # background work (reconciliation, campaigns) this long
     check_call_delay: float = 180.0  # a call placed without Exotel's answer is looked up this long after
     dispatch_seconds: float = 5.0  # one campaign dispatcher run
+    dispatch_lock_margin: float = 15.0  # its lock outlives the run by this much (a worker killed mid-run holds it)
     reconcile_lock_seconds: float = 300.0  # a reconciliation run's lock lives this long at most
     reconcile_interval_seconds: float | None = None  # tests: the scheduled runs' interval, over the minutes
     sqlite_busy_timeout: float = 10.0

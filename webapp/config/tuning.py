@@ -24,6 +24,7 @@ TUNING: dict[str, tuple[str, float]] = {
     "EXOTEL_BUDGET_BULK_WAIT": ("exotel_budget_bulk_wait", 0.0),
     "CHECK_CALL_DELAY": ("check_call_delay", 0.0),
     "DISPATCH_SECONDS": ("dispatch_seconds", 0.01),
+    "DISPATCH_LOCK_MARGIN": ("dispatch_lock_margin", 1.0),
     "RECONCILE_LOCK_SECONDS": ("reconcile_lock_seconds", 1.0),
     "RECONCILE_INTERVAL_SECONDS": ("reconcile_interval_seconds", 1.0),
     "SQLITE_BUSY_TIMEOUT": ("sqlite_busy_timeout", 0.0),
