@@ -21,9 +21,9 @@ from webapp import signals
 from webapp.accounts import create_token
 from webapp.accounts.audit import Actor
 from webapp.alerts import Alert
-from webapp.alerts.runs import record_reconcile, run_rules, watch_workers
+from webapp.alerts.runs import evaluation_key, record_reconcile, run_rules, watch_workers
 from webapp.campaigns.models import Campaign
-from webapp.config.tuning import with_clock
+from webapp.config.tuning import with_clock, with_settings
 from webapp.db import get_db
 from webapp.jobs.alerting import send_due
 from webapp.models import CallEvent
@@ -242,6 +242,19 @@ def test_two_evaluations_of_one_minute_run_once(alert_app):
         second = run_rules(get_db(), alert_app.extensions["settings"], T0 + timedelta(seconds=20))
     assert first is not None and [c.rule for c in first] == ["calls_unsettled"]
     assert second is None
+
+
+def test_a_shorter_evaluation_interval_runs_once_per_interval(alert_app):
+    """ALERT_EVALUATE_SECONDS=5: one evaluation per 5 s interval, whatever the number of tries in it; the default
+    keeps the minute's own key."""
+    assert evaluation_key(T0, 60) == signals.minute_key(T0)
+    with_settings(alert_app, alert_evaluate_seconds=5.0)
+    calls_unsettled(alert_app, T0)  # T0, at :30, starts an interval of 5 s
+    with alert_app.app_context():
+        runs = [run_rules(get_db(), alert_app.extensions["settings"], T0 + timedelta(seconds=seconds))
+                for seconds in (0, 4.9, 5, 9.9, 10)]
+    assert [None if run is None else [c.rule for c in run] for run in runs] == [
+        ["calls_unsettled"], None, [], None, []]  # the later runs hold the alert: no change
 
 
 def test_the_metric_says_which_rules_fire(alert_app):

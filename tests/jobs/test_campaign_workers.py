@@ -23,6 +23,8 @@ CONTACTS = 300
 # A killed worker's reconciliation lock lives 5 s, not 5 minutes; the workers reconcile every second between
 # them (the interval each run claims), not once a minute.
 LOCK = ("--lock-seconds", "5", "--reconcile-seconds", "1")
+# A killed worker's dispatcher lock outlives its run by 3 s, not 15.
+DISPATCH = ("--tune", "DISPATCH_LOCK_MARGIN=3")
 
 
 def _env(queue, sim, site, *, older_than: float, lost_after: float, never_placed_after: float, reconcile: bool = True):
@@ -43,7 +45,7 @@ def test_three_workers_one_killed_never_place_an_attempt_twice(queue, sim, worke
     # seconds while the killed worker's dispatcher lock expires (an attempt marked lost is not sent but tried
     # again: never twice).
     env = _env(queue, sim, site, older_than=3, lost_after=6, never_placed_after=12)
-    running = [workers(env, "--threads", "2", "--dispatch-seconds", "5", *LOCK) for _ in range(3)]
+    running = [workers(env, "--threads", "2", "--dispatch-seconds", "5", *DISPATCH, *LOCK) for _ in range(3)]
 
     wait_for(lambda: len(site.calls(campaign_id)) >= CONTACTS // 4, timeout=60, what="a quarter of the list dialled")
     running[0].stop(signal.SIGKILL)
@@ -74,14 +76,15 @@ def test_attempts_a_killed_worker_held_are_settled_by_reconciliation(queue, sim,
     sim.state.add_fault("timeout", delay=20, place=True)
     sim.state.add_fault("timeout", delay=20, place=False)
     thresholds = dict(older_than=0, lost_after=1, never_placed_after=6)
-    victim = workers(_env(queue, sim, site, **thresholds, reconcile=False), "--threads", "2", "--dispatch-seconds", "1")
+    victim = workers(_env(queue, sim, site, **thresholds, reconcile=False), "--threads", "2", "--dispatch-seconds", "1",
+                     *DISPATCH)
     campaign_id = site.create([us_number(i) for i in range(5)], max_in_flight=2)["id"]
     wait_for(lambda: not sim.state.faults and len(sim.state.connects.entries()) == 2, timeout=30,
              what="both threads waiting on Exotel")
     sim.state.configure(drop_callbacks=0.0)  # the calls placed from now on call back as usual
     victim.stop(signal.SIGKILL)
     placed, not_placed = (entry["from"] for entry in sim.state.connects.entries())
-    workers(_env(queue, sim, site, **thresholds), "--threads", "2", "--dispatch-seconds", "1", *LOCK)
+    workers(_env(queue, sim, site, **thresholds), "--threads", "2", "--dispatch-seconds", "1", *DISPATCH, *LOCK)
     wait_for(lambda: site.campaign(campaign_id)["status"] == "completed", timeout=60, what="the campaign completed")
 
     def attempts(number):

@@ -12,7 +12,9 @@ from webapp.campaigns import store
 from webapp.campaigns.dispatch import dispatch
 from webapp.campaigns.spec import parse_campaign
 from webapp.db import get_db, utcnow
-from webapp.jobs.dispatching import run_dispatcher
+from webapp.jobs import get_jobs
+from webapp.jobs.dispatching import DISPATCH_LOCK, run_dispatcher
+from webapp.jobs.tasks import dispatch_campaigns
 from webapp.models import Call
 
 
@@ -32,6 +34,23 @@ def test_an_attempt_pending_past_campaign_lost_after_minutes_becomes_unknown(dat
         with app.app_context(), get_db().transaction(write=False) as session:
             assert session.get(Call, claimed.call_id).status == status
         assert sent == []  # its contact is in flight: nothing else to dial, and it is never dialled again
+    finally:
+        app.extensions["jobs"].close()
+        app.extensions["database"].engine.dispose()
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize(("margin", "ttl"), [(None, 16), (2, 3)])
+def test_the_dispatchers_lock_outlives_its_run_by_dispatch_lock_margin(database_url, sim, monkeypatch, margin, ttl):
+    """What a worker killed mid-run leaves: its lock, for the run's length and the margin (a second run of 0.05 s here)."""
+    app = make_app(database_url, sim.base_url, PUBLIC_BASE_URL="http://127.0.0.1:9", DISPATCH_SECONDS=0.05,
+                   DISPATCH_LOCK_MARGIN=margin)
+    try:
+        huey = get_jobs(app).huey
+        taken, lock_task = [], huey.lock_task
+        monkeypatch.setattr(huey, "lock_task", lambda name, ttl=None: taken.append((name, ttl)) or lock_task(name, ttl))
+        dispatch_campaigns(app)
+        assert taken == [(DISPATCH_LOCK, ttl)]
     finally:
         app.extensions["jobs"].close()
         app.extensions["database"].engine.dispose()

@@ -20,6 +20,8 @@ from webapp.models import Call, CallEvent
 
 pytestmark = pytest.mark.processes
 
+INTERVAL = 20  # seconds: the scheduled reconciliation's interval, instead of RECONCILE_EVERY_MINUTES' minute
+
 
 def _wait(predicate, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
@@ -109,21 +111,23 @@ def _runs(worker) -> list[tuple[float, float]]:
     return runs
 
 
-def test_two_workers_reconcile_once_a_minute_between_them(queue_app, sim, workers):
-    """Each worker's scheduler enqueues the periodic reconciliation (here every second, for a one-minute
-    interval): the interval's claim lets one run through per minute across both."""
+def test_two_workers_reconcile_once_an_interval_between_them(queue_app, sim, workers):
+    """Each worker's scheduler enqueues the periodic reconciliation (here every second, for an interval of 20 s
+    standing in for RECONCILE_EVERY_MINUTES' minute): the interval's claim lets one run through per interval
+    across both."""
     app, kind, database_url, queue_url = queue_app
     with app.app_context():
         open_calls_in_simulator(sim, get_db(), 3)
-    env = worker_env(database_url, queue_url, sim.base_url)  # RECONCILE_EVERY_MINUTES=1
-    first, second = workers(env), workers(env)
+    env = worker_env(database_url, queue_url, sim.base_url)
+    every = ("--reconcile-seconds", str(INTERVAL))
+    first, second = workers(env, *every), workers(env, *every)
     assert _wait(lambda: len(_runs(first)) + len(_runs(second)) >= 1, 30), first.lines()[-20:]
-    time.sleep(66)  # past the next interval's claim
+    time.sleep(INTERVAL * 1.1)  # past the next interval's claim (its time to live: 0.9 of the interval)
     first.stop(), second.stop()
     runs = sorted(_runs(first) + _runs(second))
-    assert len(runs) == 2, runs  # the first minute's and the next one's, whichever worker ran them
+    assert len(runs) == 2, runs  # the first interval's and the next one's, whichever worker ran them
     (_, first_end), (second_start, _) = runs
-    assert second_start - runs[0][0] >= 50, runs  # a minute apart, less the claim's margin
+    assert second_start - runs[0][0] >= INTERVAL * 50 / 60, runs  # an interval apart, less the claim's margin
     assert second_start >= first_end  # never two at once
     skipped = [line for w in (first, second) for line in w.lines() if '"reason": "interval"' in line]
     assert skipped, "the workers never met at the interval's claim"
@@ -139,15 +143,16 @@ def test_a_worker_killed_mid_run_leaves_nothing_undone(queue_app, sim, workers):
         return sum(status in FINAL for status in _statuses(app, ids).values())
 
     env = worker_env(database_url, queue_url, sim.base_url)
-    victim = workers(env, "--lock-seconds", "3")
+    interval = ("--reconcile-seconds", "10")  # not a minute: the heir waits for the victim's claim to end
+    victim = workers(env, "--lock-seconds", "3", *interval)
     assert _wait(lambda: settled() > 0, 30), victim.lines()[-20:]
     victim.stop(signal.SIGKILL)
     left = len(ids) - settled()
     assert left > 0, "the run finished before the kill: nothing to redo"
 
-    # The killed worker's lock and its claim of the interval expire (the claim with its minute); the next
+    # The killed worker's lock and its claim of the interval expire (the claim with its interval); the next
     # interval's run settles what was left, each call once (in one run: long enough for the rest).
-    heir = workers(env, "--lock-seconds", "60")
+    heir = workers(env, "--lock-seconds", "60", *interval)
     assert _wait(lambda: settled() == len(ids), 90), heir.lines()[-20:]
     events = _events(app)
     assert sorted(events) == sorted(ids)

@@ -24,9 +24,17 @@ def refresh_gauges(db: Database) -> None:
         ALERTS_FIRING.labels(rule.name).set(1 if rule.name in firing else 0)
 
 
+def evaluation_key(now: datetime, seconds: float) -> str:
+    """The claim's key for the evaluation interval holding `now`: the minute itself at the default 60 s (the key
+    the claims have always had, so workers of the previous release meet the same claim), else the interval's
+    number since the epoch (a shorter ALERT_EVALUATE_SECONDS)."""
+    return signals.minute_key(now) if seconds == 60 else signals.bucket_key(now, seconds)
+
+
 def run_rules(db: Database, settings: Settings, now: datetime) -> list[Change] | None:
-    """The worker's rules, once per minute across every worker; None when another worker has this minute."""
-    if not signals.claim(db, signals.EVALUATED, signals.minute_key(now), now):
+    """The worker's rules, once per ALERT_EVALUATE_SECONDS (a minute) across every worker; None when another worker
+    has this interval."""
+    if not signals.claim(db, signals.EVALUATED, evaluation_key(now, settings.alert_evaluate_seconds), now):
         return None
     changes = evaluate(db, tuple(rule for rule in RULES if not rule.by_web), Context(settings, now))
     with db.transaction() as session:

@@ -78,6 +78,7 @@ class Settings:
     exotel_budget_bulk_wait: float = 30.0  # background work (reconciliation, campaigns) this long
     check_call_delay: float = 180.0  # a call placed without Exotel's answer is looked up this long after
     dispatch_seconds: float = 5.0  # one campaign dispatcher run
+    dispatch_lock_margin: float = 15.0  # its lock outlives the run by this much (a worker killed mid-run holds it)
     reconcile_lock_seconds: float = 300.0  # a reconciliation run's lock lives this long at most
     reconcile_interval_seconds: float | None = None  # tests: the scheduled runs' interval, over the minutes
     sqlite_busy_timeout: float = 10.0
@@ -91,6 +92,9 @@ class Settings:
     # Alert rules' thresholds (README, "Alerts").
     alert_hold_minutes: float = 5.0  # an alert's condition stays clear this long before it resolves
     alert_watch_seconds: float = 60.0  # the web app checks the workers this often (0: never; tests: off unless set)
+    # One worker evaluates the rules once per this interval (tests: a few seconds, with a short --scheduler-period:
+    # by default the worker looks at its periodic tasks once a minute).
+    alert_evaluate_seconds: float = 60.0
     callbacks_missing_calls: int = 3  # accepted calls without a callback that fire callbacks_missing
     callbacks_missing_grace_minutes: float = 3.0  # ... once this old
     budget_saturated_minutes: int = 3  # minutes of the last 5 with budget waits or refusals

@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
 
 
 def evaluate(app: Flask) -> bool:
-    """One evaluation of the worker's rules (skipped when another worker has this minute); True when
-    notifications may be due."""
+    """One evaluation of the worker's rules (skipped when another worker has this interval, a minute by default);
+    True when notifications may be due."""
     settings = get_settings(app)
     db: Database = app.extensions["database"]
     changes = run_rules(db, settings, settings.now())

@@ -31,17 +31,20 @@ log = logging.getLogger(__name__)
 
 DISPATCH_LOCK = "campaign-dispatcher"
 DISPATCH_TICK = 1.0  # seconds between dispatcher rounds
+LOCK_MARGIN = 15.0  # seconds the lock outlives its run: a slow last round still holds it
 
 
 def run_dispatcher(
     app: Flask, enqueue_send: Callable[[str, int], None], *, seconds: float, tick: float = DISPATCH_TICK,
+    lock_margin: float = LOCK_MARGIN,
 ) -> bool:
     """Campaigns' dispatcher for `seconds`: each round settles outcomes and claims due attempts, whose sending
     is queued for any worker. Whether campaigns are still live after it (False too when another worker holds
-    the lock: that worker carries on)."""
+    the lock: that worker carries on). A worker killed mid-run holds the lock for `lock_margin` past the run's
+    end at most."""
     huey = get_jobs(app).huey
     try:
-        with huey.lock_task(DISPATCH_LOCK, ttl=math.ceil(seconds + 15)), app.app_context():
+        with huey.lock_task(DISPATCH_LOCK, ttl=math.ceil(seconds + lock_margin)), app.app_context():
             settings = get_settings(app)
             if not settings.public_base_url:
                 log.warning("campaigns wait: PUBLIC_BASE_URL is not set, so Exotel could not send callbacks",

@@ -95,9 +95,9 @@ def send_attempt(app: Flask, call_id: str, campaign_id: int) -> None:
 def dispatch_campaigns(app: Flask) -> None:
     """One dispatcher run; the next is queued while campaigns are live (paused ones included: a resume is
     then dialled within seconds)."""
-    jobs = get_jobs(app)
+    jobs, settings = get_jobs(app), get_settings(app)
     if run_dispatcher(app, lambda call_id, campaign_id: jobs.enqueue(send_attempt, call_id, campaign_id),
-                      seconds=get_settings(app).dispatch_seconds):
+                      seconds=settings.dispatch_seconds, lock_margin=settings.dispatch_lock_margin):
         jobs.enqueue_in(0.1, dispatch_campaigns)
 
 
