@@ -25,9 +25,9 @@ from standardwebhooks.webhooks import Webhook
 from ..db import Database
 from ..observability.metrics import WEBHOOK_DELIVERIES
 from .addresses import EndpointRefused
-from .models import PENDING, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookMessage
+from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookMessage
 from .outbox import FAILING_DISABLES_AFTER
-from .probing import probes_due
+from .probing import due_messages, endpoint_ids, probes_due
 from .queries import waiting
 from .schedule import next_delay, retry_after
 from .secrets import unseal
@@ -71,9 +71,14 @@ def claim(db: Database, now: datetime, *, lease_seconds: float, limit: int, scal
     if not waiting(db, now, scale=scale).due:  # a read first: SQLite's write lock only when there is work
         return []
     with db.transaction() as session:
-        ids = list(session.scalars(_due(now, WebhookEndpoint.failing_since.is_(None), limit)))
+        # Endpoint by endpoint (each an index range): the earliest due of each, then the earliest of those.
+        due: list[tuple[Any, Any]] = []  # (next_attempt_at, message id)
+        for endpoint_id in endpoint_ids(session, failing=False):
+            query = due_messages(endpoint_id, now).add_columns(WebhookMessage.next_attempt_at).limit(limit)
+            due += [(at, message_id) for message_id, at in session.execute(_locked(query))]
+        ids = [message_id for _at, message_id in sorted(due)[:limit]]
         for endpoint_id in probes_due(session, now, scale=scale, lock=True):
-            ids += session.scalars(_due(now, WebhookEndpoint.id == endpoint_id, 1))
+            ids += session.scalars(_locked(due_messages(endpoint_id, now).limit(1)))
         if not ids:
             return []
         session.execute(update(WebhookMessage).where(WebhookMessage.id.in_(ids)).values(
@@ -93,13 +98,9 @@ def claim(db: Database, now: datetime, *, lease_seconds: float, limit: int, scal
     return claimed
 
 
-def _due(now: datetime, which: Any, limit: int) -> Any:
-    """Due messages of enabled endpoints matching `which`, earliest first, locked (PostgreSQL: others' skipped)."""
-    return (select(WebhookMessage.id).join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_id)
-            .where(PENDING, WebhookMessage.next_attempt_at <= now,
-                   or_(WebhookMessage.leased_until.is_(None), WebhookMessage.leased_until <= now),
-                   WebhookEndpoint.enabled.is_(True), which)
-            .order_by(WebhookMessage.next_attempt_at).limit(limit).with_for_update(of=WebhookMessage, skip_locked=True))
+def _locked(query: Any) -> Any:
+    """PostgreSQL: the rows locked, and those another worker is claiming skipped (SQLite: BEGIN IMMEDIATE serializes)."""
+    return query.with_for_update(skip_locked=True)
 
 
 def signature(secrets: list[str], msg_id: str, timestamp: datetime, payload: bytes) -> str:

@@ -92,6 +92,11 @@ class WebhookMessage(Base):
         # Partial: only messages still to send; a delivered one costs no index entry here.
         Index("ix_webhook_messages_pending", "next_attempt_at", postgresql_where=text("state = 'pending'"),
               sqlite_where=text("state = 'pending'")),
+        # One endpoint's messages to send, and those in flight: what the worker asks about each endpoint.
+        Index("ix_webhook_messages_endpoint_pending", "endpoint_id", "next_attempt_at",
+              postgresql_where=text("state = 'pending'"), sqlite_where=text("state = 'pending'")),
+        Index("ix_webhook_messages_leased", "endpoint_id", postgresql_where=text("lease IS NOT NULL"),
+              sqlite_where=text("lease IS NOT NULL")),
     )
 
 

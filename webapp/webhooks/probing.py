@@ -17,6 +17,7 @@ so the callbacks that keep arriving have the database to themselves.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
@@ -34,37 +35,50 @@ def probe_interval(failing_for: timedelta, *, scale: float = 1.0) -> timedelta:
     return timedelta(seconds=seconds * scale)
 
 
-def _failing(session: Session, *, lock: bool) -> list[WebhookEndpoint]:
-    query = select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True), WebhookEndpoint.failing_since.is_not(None))
+def endpoint_ids(session: Session, *, failing: bool, lock: bool = False) -> list[int]:
+    """Enabled endpoints that are failing now, or that are not."""
+    E = WebhookEndpoint
+    query = select(E.id).where(E.enabled.is_(True), E.failing_since.is_not(None) if failing else E.failing_since.is_(None))
     if lock:
         # PostgreSQL: a second worker claiming at the same moment skips the endpoint, so one probe goes, not two.
-        query = query.with_for_update(skip_locked=True, key_share=True)  # FOR NO KEY UPDATE: new messages still insert
-    return list(session.scalars(query.order_by(WebhookEndpoint.id)))
+        # FOR NO KEY UPDATE: new messages for the endpoint still insert meanwhile.
+        query = query.with_for_update(skip_locked=True, key_share=True)
+    return list(session.scalars(query.order_by(E.id)))
+
+
+def due_messages(endpoint_id: int, now: datetime) -> Any:
+    """One endpoint's messages due now and not held, earliest first (ix_webhook_messages_endpoint_pending)."""
+    M = WebhookMessage
+    return select(M.id).where(M.endpoint_id == endpoint_id, PENDING, M.next_attempt_at <= now,
+                              or_(M.leased_until.is_(None), M.leased_until <= now)).order_by(M.next_attempt_at)
+
+
+def has_due(session: Session, endpoint_id: int, now: datetime) -> bool:
+    return session.scalar(due_messages(endpoint_id, now).limit(1)) is not None
 
 
 def probes_due(session: Session, now: datetime, *, scale: float = 1.0, lock: bool = False) -> list[int]:
     """The failing endpoints to probe now: a due message waits, none is in flight, the last try is old enough."""
+    M = WebhookMessage
     due = []
-    for endpoint in _failing(session, lock=lock):
-        M = WebhookMessage
-        mine = (M.endpoint_id == endpoint.id, PENDING)
-        if session.scalar(select(exists().where(*mine, M.leased_until > now))):
-            continue  # a probe is in flight
-        if not session.scalar(select(exists().where(*mine, M.next_attempt_at <= now,
-                                                     or_(M.leased_until.is_(None), M.leased_until <= now)))):
+    for endpoint_id in endpoint_ids(session, failing=True, lock=lock):
+        if session.scalar(select(exists().where(M.endpoint_id == endpoint_id, M.lease.is_not(None), M.leased_until > now))):
+            continue  # a probe is in flight (ix_webhook_messages_leased)
+        if not has_due(session, endpoint_id, now):
             continue
-        last = session.scalar(select(func.max(WebhookDelivery.at)).where(WebhookDelivery.endpoint_id == endpoint.id))
-        failing_since = _aware(endpoint.failing_since, now)
+        endpoint = session.get(WebhookEndpoint, endpoint_id)
+        last = session.scalar(select(func.max(WebhookDelivery.at)).where(WebhookDelivery.endpoint_id == endpoint_id))
+        failing_since = _aware(endpoint.failing_since if endpoint else None, now)
         if last is None or now - _aware(last, now) >= probe_interval(now - failing_since, scale=scale):
-            due.append(endpoint.id)
+            due.append(endpoint_id)
     return due
 
 
 def starved(session: Session) -> bool:
     """Whether a failing endpoint has no message left to probe with (new events must be fanned out to it)."""
-    return bool(session.scalar(select(exists().where(
-        WebhookEndpoint.enabled.is_(True), WebhookEndpoint.failing_since.is_not(None),
-        ~exists().where(WebhookMessage.endpoint_id == WebhookEndpoint.id, PENDING)))))
+    M = WebhookMessage
+    return any(session.scalar(select(M.id).where(M.endpoint_id == endpoint_id, PENDING).limit(1)) is None
+               for endpoint_id in endpoint_ids(session, failing=True))
 
 
 def _aware(value: datetime | None, now: datetime) -> datetime:

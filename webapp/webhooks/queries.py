@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from ..db import Database
 from .models import PENDING, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookMessage
-from .probing import probes_due, starved
+from .probing import endpoint_ids, has_due, probes_due, starved
 
 RECENT = 50
 
@@ -79,16 +79,10 @@ class Waiting:
 
 
 def waiting(db: Database, now: datetime, *, scale: float = 1.0) -> Waiting:
-    """Whether the worker has anything to do, read without taking a write lock."""
+    """Whether the worker has anything to do, read without taking a write lock; a few index lookups per endpoint."""
     with db.transaction(write=False) as session:
         unfanned = session.scalar(select(exists().where(WebhookEvent.fanned_out_at.is_(None))))
-        healthy = session.scalar(select(exists().where(
-            WebhookEndpoint.enabled.is_(True), WebhookEndpoint.failing_since.is_(None))))
-        due = session.scalar(select(exists().where(
-            PENDING, WebhookMessage.next_attempt_at <= now,
-            or_(WebhookMessage.leased_until.is_(None), WebhookMessage.leased_until <= now),
-            WebhookMessage.endpoint_id.in_(select(WebhookEndpoint.id).where(
-                WebhookEndpoint.enabled.is_(True), WebhookEndpoint.failing_since.is_(None))))))
-        due = due or bool(probes_due(session, now, scale=scale))
-        fan_out = unfanned and (healthy or starved(session))
-    return Waiting(bool(fan_out), bool(due), bool(healthy))
+        healthy = endpoint_ids(session, failing=False)
+        due = any(has_due(session, endpoint_id, now) for endpoint_id in healthy) or bool(probes_due(session, now, scale=scale))
+        fan_out = unfanned and (bool(healthy) or starved(session))
+    return Waiting(bool(fan_out), due, bool(healthy))
