@@ -73,8 +73,10 @@ def test_attempts_a_killed_worker_held_are_settled_by_reconciliation(queue, sim,
     first and, once Exotel still does not list the second, settles it as never placed; only then is that contact
     tried again. At most two in flight: the worker holds those two attempts and nothing else when it dies."""
     sim.state.configure(drop_callbacks=1.0)
-    sim.state.add_fault("timeout", delay=20, place=True)
-    sim.state.add_fault("timeout", delay=20, place=False)
+    # Each connect hangs a minute: the kill must find both threads still waiting, even when the second thread
+    # picks its attempt up late (a loaded machine). With 20 s, the first answer could come back before the kill.
+    sim.state.add_fault("timeout", delay=60, place=True)
+    sim.state.add_fault("timeout", delay=60, place=False)
     thresholds = dict(older_than=0, lost_after=1, never_placed_after=6)
     victim = workers(_env(queue, sim, site, **thresholds, reconcile=False), "--threads", "2", "--dispatch-seconds", "1",
                      *DISPATCH)
