@@ -35,15 +35,21 @@ def probe_interval(failing_for: timedelta, *, scale: float = 1.0) -> timedelta:
     return timedelta(seconds=seconds * scale)
 
 
-def endpoint_ids(session: Session, *, failing: bool, lock: bool = False) -> list[int]:
-    """Enabled endpoints that are failing now, or that are not."""
+def _enabled(session: Session, *, failing: bool, lock: bool = False) -> list[tuple[int, datetime | None]]:
+    """(id, failing_since) of the enabled endpoints that are failing now, or that are not."""
     E = WebhookEndpoint
-    query = select(E.id).where(E.enabled.is_(True), E.failing_since.is_not(None) if failing else E.failing_since.is_(None))
+    query = select(E.id, E.failing_since).where(
+        E.enabled.is_(True), E.failing_since.is_not(None) if failing else E.failing_since.is_(None))
     if lock:
         # PostgreSQL: a second worker claiming at the same moment skips the endpoint, so one probe goes, not two.
         # FOR NO KEY UPDATE: new messages for the endpoint still insert meanwhile.
         query = query.with_for_update(skip_locked=True, key_share=True)
-    return list(session.scalars(query.order_by(E.id)))
+    return [(endpoint_id, since) for endpoint_id, since in session.execute(query.order_by(E.id))]
+
+
+def endpoint_ids(session: Session, *, failing: bool) -> list[int]:
+    """Enabled endpoints that are failing now, or that are not."""
+    return [endpoint_id for endpoint_id, _since in _enabled(session, failing=failing)]
 
 
 def due_messages(endpoint_id: int, now: datetime) -> Any:
@@ -61,15 +67,13 @@ def probes_due(session: Session, now: datetime, *, scale: float = 1.0, lock: boo
     """The failing endpoints to probe now: a due message waits, none is in flight, the last try is old enough."""
     M = WebhookMessage
     due = []
-    for endpoint_id in endpoint_ids(session, failing=True, lock=lock):
+    for endpoint_id, failing_since in _enabled(session, failing=True, lock=lock):
         if session.scalar(select(exists().where(M.endpoint_id == endpoint_id, M.lease.is_not(None), M.leased_until > now))):
             continue  # a probe is in flight (ix_webhook_messages_leased)
         if not has_due(session, endpoint_id, now):
             continue
-        endpoint = session.get(WebhookEndpoint, endpoint_id)
         last = session.scalar(select(func.max(WebhookDelivery.at)).where(WebhookDelivery.endpoint_id == endpoint_id))
-        failing_since = _aware(endpoint.failing_since if endpoint else None, now)
-        if last is None or now - _aware(last, now) >= probe_interval(now - failing_since, scale=scale):
+        if last is None or now - _aware(last, now) >= probe_interval(now - _aware(failing_since, now), scale=scale):
             due.append(endpoint_id)
     return due
 
