@@ -123,7 +123,9 @@ def test_retry_after_is_honoured_on_429(hook_app, receiver, clock):
 
 def test_410_disables_the_endpoint(hook_app, receiver, clock):
     endpoint = _setup(hook_app, receiver)
-    receiver.answer = lambda n: 410
+    receiver.answer = lambda n: 200 if n == 0 else 410
+    _fire(hook_app, "0")
+    assert pump(hook_app) == 1  # it has answered once: later events go in batches
     _fire(hook_app, "1")
     _fire(hook_app, "2")
     pump(hook_app, rounds=1)
@@ -132,7 +134,22 @@ def test_410_disables_the_endpoint(hook_app, receiver, clock):
     clock.now += timedelta(hours=1)
     _fire(hook_app, "3", clock.now)
     pump(hook_app)
-    assert len(receiver.received) == 2  # the batch already claimed, then nothing more: no message for a disabled endpoint
+    assert len(receiver.received) == 3  # the batch already claimed, then nothing more: no message for a disabled endpoint
+
+
+def test_a_new_endpoint_gets_one_message_before_its_backlog(hook_app, receiver, clock):
+    """A mistyped URL costs one attempt, not a batch; the first 2xx sends the rest at once."""
+    endpoint = _setup(hook_app, receiver)
+    receiver.answer = lambda n: 404 if n == 0 else 200
+    for n in range(5):
+        _fire(hook_app, str(n))
+    assert pump(hook_app, rounds=1) == 1
+    assert pump(hook_app, rounds=1) == 0  # failing now: the next probe waits its interval
+    assert _endpoint(hook_app, endpoint["id"]).failing_since is not None
+    clock.now += timedelta(seconds=DELAYS[0] * 1.2 + PROBE_MIN)
+    assert pump(hook_app, rounds=1) == 1  # the probe answers
+    assert pump(hook_app, rounds=1) == 4  # and the backlog follows in one round
+    assert len(receiver.delivered()) == 5
 
 
 def test_three_days_of_failure_disable_the_endpoint_and_report_it(hook_app, receiver, clock):
@@ -309,3 +326,31 @@ def test_while_every_endpoint_is_down_events_wait_in_the_outbox(hook_app, receiv
     assert run_delivery(hook_app)
     assert unfanned() == 0
     assert len({r.event["data"]["n"] for r in receiver.delivered()}) == 101
+
+
+def test_while_every_endpoint_is_down_a_run_reads_once_per_probe_not_each_poll(hook_app, receiver, clock):
+    """Nothing can happen before the next probe is due, so the run sleeps until then, not a poll at a time."""
+    from sqlalchemy import event
+
+    from webapp.jobs.outbound import run_delivery
+
+    _setup(hook_app, receiver)
+    receiver.answer = lambda n: 503
+    _fire(hook_app, "first")
+    assert pump(hook_app, rounds=1) == 1  # it fails: failing from now on, the next probe in PROBE_MIN
+    for n in range(3):
+        _fire(hook_app, str(n))
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_rest) -> None:
+        statements.append(statement)
+
+    engine = hook_app.extensions["database"].engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with_settings(hook_app, webhook_run_seconds=1.0, webhook_poll_seconds=0.05)
+        assert run_delivery(hook_app)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(receiver.received) == 1  # no probe before its time
+    assert 0 < len(statements) < 30, len(statements)  # one look (a handful of reads), not one each 0.05 s

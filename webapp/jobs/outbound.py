@@ -23,14 +23,14 @@ from flask import Flask
 from huey.exceptions import TaskLockedException
 from sqlalchemy import exists, select
 
-from ..config import get_settings
+from ..config import Settings, get_settings
 from ..db import get_db
 from ..observability.metrics import WEBHOOK_BACKLOG, WEBHOOK_ENDPOINTS_FAILING, WEBHOOK_OLDEST_UNDELIVERED
 from ..webhooks import delivery
 from ..webhooks.addresses import http_session
 from ..webhooks.models import WebhookEndpoint
 from ..webhooks.outbox import FAN_OUT_BATCH, FAN_OUT_TRICKLE, fan_out
-from ..webhooks.queries import backlog, waiting
+from ..webhooks.queries import Waiting, backlog, waiting
 from . import get_jobs
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,20 @@ def _send(app: Flask, claimed: delivery.Claimed) -> delivery.Outcome:
     return delivery.send(claimed, session, secret_key=settings.secret_key, timeout=settings.webhook_timeout)
 
 
+def _idle_seconds(work: Waiting, settings: Settings, deadline: float, *, sent: bool) -> float:
+    """How long an idle run waits before looking again.
+
+    WEBHOOK_POLL_SECONDS while some endpoint answers (its new events go out within that), or while one
+    being probed has nothing waiting. Otherwise every endpoint's backlog waits on its next probe, and
+    nothing can happen before it is due, so the run sleeps until then (at most to its end, when the next
+    run looks anyway): an outage costs the database a few reads per probe, not several a second.
+    """
+    poll = settings.webhook_poll_seconds
+    if work.healthy or sent or work.fan_out or work.next_probe is None:
+        return poll
+    return max(poll, min((work.next_probe - settings.now()).total_seconds(), deadline - time.monotonic()))
+
+
 def _run(app: Flask) -> None:
     settings = get_settings(app)
     deadline = time.monotonic() + settings.webhook_run_seconds
@@ -114,8 +128,9 @@ def _run(app: Flask) -> None:
                 # endpoint left with nothing to probe with): an outage costs no write per event.
                 with db.transaction() as session:
                     fanned = fan_out(session, settings.now(), limit=FAN_OUT_BATCH if work.healthy else FAN_OUT_TRICKLE)
+            # What `waiting` read still holds unless this round fanned events out to an endpoint that answers.
             claimed = delivery.claim(db, settings.now(), lease_seconds=settings.webhook_lease_seconds, limit=BATCH,
-                                   scale=settings.webhook_retry_scale)
+                                   scale=settings.webhook_retry_scale, work=None if fanned and work.healthy else work)
             outcomes = list(pool.map(lambda c: _send(app, c), claimed))
             delivery.record(db, outcomes, settings.now(), scale=settings.webhook_retry_scale)
             if time.monotonic() - last_gauges > 5:
@@ -126,4 +141,4 @@ def _run(app: Flask) -> None:
                 WEBHOOK_OLDEST_UNDELIVERED.set(figures.oldest_seconds)
                 WEBHOOK_ENDPOINTS_FAILING.set(figures.failing)
             if not (fanned and work.healthy) and not any(outcome.delivered for outcome in outcomes):
-                time.sleep(settings.webhook_poll_seconds)  # idle, or only probes of endpoints that are down
+                time.sleep(_idle_seconds(work, settings, deadline, sent=bool(outcomes)))

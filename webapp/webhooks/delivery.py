@@ -28,7 +28,7 @@ from .addresses import EndpointRefused
 from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookMessage
 from .outbox import FAILING_DISABLES_AFTER
 from .probing import due_messages, endpoint_ids, probes_due
-from .queries import waiting
+from .queries import Waiting, waiting
 from .schedule import next_delay, retry_after
 from .secrets import unseal
 
@@ -65,10 +65,13 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def claim(db: Database, now: datetime, *, lease_seconds: float, limit: int, scale: float = 1.0) -> list[Claimed]:
-    """Lease up to `limit` due messages of enabled endpoints to this caller; a failing endpoint gets one, its probe."""
+def claim(db: Database, now: datetime, *, lease_seconds: float, limit: int, scale: float = 1.0,
+          work: Waiting | None = None) -> list[Claimed]:
+    """Lease up to `limit` due messages of enabled endpoints to this caller; one being probed gets one, its probe.
+
+    `work`: what `waiting` said at `now`, if the caller has just asked."""
     lease = str(uuid.uuid4())
-    if not waiting(db, now, scale=scale).due:  # a read first: SQLite's write lock only when there is work
+    if not (work or waiting(db, now, scale=scale)).due:  # a read first: SQLite's write lock only when there is work
         return []
     with db.transaction() as session:
         # Endpoint by endpoint (each an index range): the earliest due of each, then the earliest of those.

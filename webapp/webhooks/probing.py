@@ -1,13 +1,16 @@
-"""Probing an endpoint that is failing: one due message at a time, at most once per probe interval.
+"""Probing an endpoint that is failing, or new: one due message at a time, at most once per probe interval.
 
 While an endpoint fails, sending its backlog would only multiply failures, so
 each claim sends it a single due message, its probe; the first 2xx sends the
-rest at once (delivery._endpoints). A probe goes only when none is in flight
-for the endpoint and its last attempt is older than the probe interval, which
-grows with the outage: every PROBE_MIN seconds at first, one-twentieth of the
-outage's length later on, at most every PROBE_MAX seconds. A receiver back after
-2 minutes is therefore found within seconds, one back after a weekend within a
-minute, and a long outage costs an attempt a minute, not several a second.
+rest at once (delivery._endpoints). An endpoint that has never answered 2xx is
+probed the same way, its first probe at once: a mistyped URL, or a receiver not
+yet deployed, costs one failed attempt rather than a batch. A probe goes only
+when none is in flight for the endpoint and its last attempt is older than the
+probe interval, which grows with the outage: every PROBE_MIN seconds at first,
+one-twentieth of the outage's length later on, at most every PROBE_MAX seconds.
+A receiver back after 2 minutes is therefore found within seconds, one back
+after a weekend within a minute, and a long outage costs an attempt a minute,
+not several a second.
 
 Events are not fanned out to a failing endpoint that already has a message to
 probe with (outbound.py): during an outage the workers write nearly nothing,
@@ -36,10 +39,10 @@ def probe_interval(failing_for: timedelta, *, scale: float = 1.0) -> timedelta:
 
 
 def _enabled(session: Session, *, failing: bool, lock: bool = False) -> list[tuple[int, datetime | None]]:
-    """(id, failing_since) of the enabled endpoints that are failing now, or that are not."""
+    """(id, failing_since) of the enabled endpoints to probe (failing now, or never answered), or of the others."""
     E = WebhookEndpoint
-    query = select(E.id, E.failing_since).where(
-        E.enabled.is_(True), E.failing_since.is_not(None) if failing else E.failing_since.is_(None))
+    probed = or_(E.failing_since.is_not(None), E.last_success_at.is_(None))
+    query = select(E.id, E.failing_since).where(E.enabled.is_(True), probed if failing else ~probed)
     if lock:
         # PostgreSQL: a second worker claiming at the same moment skips the endpoint, so one probe goes, not two.
         # FOR NO KEY UPDATE: new messages for the endpoint still insert meanwhile.
@@ -48,7 +51,7 @@ def _enabled(session: Session, *, failing: bool, lock: bool = False) -> list[tup
 
 
 def endpoint_ids(session: Session, *, failing: bool) -> list[int]:
-    """Enabled endpoints that are failing now, or that are not."""
+    """Enabled endpoints to probe (failing now, or never answered), or those that answer."""
     return [endpoint_id for endpoint_id, _since in _enabled(session, failing=failing)]
 
 
@@ -63,19 +66,29 @@ def has_due(session: Session, endpoint_id: int, now: datetime) -> bool:
     return session.scalar(due_messages(endpoint_id, now).limit(1)) is not None
 
 
-def probes_due(session: Session, now: datetime, *, scale: float = 1.0, lock: bool = False) -> list[int]:
-    """The failing endpoints to probe now: a due message waits, none is in flight, the last try is old enough."""
+def next_probes(session: Session, now: datetime, *, scale: float = 1.0, lock: bool = False) -> dict[int, datetime]:
+    """When each endpoint being probed can next be: its first pending message is due and the last try old enough.
+
+    Endpoints with a probe in flight, or with nothing pending, are left out."""
     M = WebhookMessage
-    due = []
+    times = {}
     for endpoint_id, failing_since in _enabled(session, failing=True, lock=lock):
         if session.scalar(select(exists().where(M.endpoint_id == endpoint_id, M.lease.is_not(None), M.leased_until > now))):
             continue  # a probe is in flight (ix_webhook_messages_leased)
-        if not has_due(session, endpoint_id, now):
+        first = session.scalar(select(func.min(M.next_attempt_at)).where(M.endpoint_id == endpoint_id, PENDING))
+        if first is None:
             continue
         last = session.scalar(select(func.max(WebhookDelivery.at)).where(WebhookDelivery.endpoint_id == endpoint_id))
-        if last is None or now - _aware(last, now) >= probe_interval(now - _aware(failing_since, now), scale=scale):
-            due.append(endpoint_id)
-    return due
+        ready = _aware(first, now)
+        if last is not None:
+            ready = max(ready, _aware(last, now) + probe_interval(now - _aware(failing_since, now), scale=scale))
+        times[endpoint_id] = ready
+    return times
+
+
+def probes_due(session: Session, now: datetime, *, scale: float = 1.0, lock: bool = False) -> list[int]:
+    """The endpoints to probe now: a due message waits, none is in flight, the last try is old enough."""
+    return [endpoint_id for endpoint_id, ready in next_probes(session, now, scale=scale, lock=lock).items() if ready <= now]
 
 
 def starved(session: Session) -> bool:

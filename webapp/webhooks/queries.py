@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..db import Database
 from .models import PENDING, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookMessage
-from .probing import endpoint_ids, has_due, probes_due, starved
+from .probing import endpoint_ids, has_due, next_probes, starved
 
 RECENT = 50
 
@@ -73,9 +73,10 @@ def backlog(session: Session, now: datetime) -> Backlog:
 
 @dataclass(frozen=True)
 class Waiting:
-    fan_out: bool  # events to fan out now: some endpoint answers, or a failing one has nothing to probe with
+    fan_out: bool  # events to fan out now: some endpoint answers, or one being probed has nothing to probe with
     due: bool  # messages due now for an enabled endpoint that answers, or a probe due (probing.py)
-    healthy: bool = True  # some enabled endpoint is not failing now
+    healthy: bool = True  # some enabled endpoint answers (neither failing now nor never answered)
+    next_probe: datetime | None = None  # when the next probe can go (None: no endpoint has one waiting)
 
 
 def waiting(db: Database, now: datetime, *, scale: float = 1.0) -> Waiting:
@@ -83,6 +84,7 @@ def waiting(db: Database, now: datetime, *, scale: float = 1.0) -> Waiting:
     with db.transaction(write=False) as session:
         unfanned = session.scalar(select(exists().where(WebhookEvent.fanned_out_at.is_(None))))
         healthy = endpoint_ids(session, failing=False)
-        due = any(has_due(session, endpoint_id, now) for endpoint_id in healthy) or bool(probes_due(session, now, scale=scale))
+        probes = next_probes(session, now, scale=scale)
+        due = any(has_due(session, endpoint_id, now) for endpoint_id in healthy) or any(at <= now for at in probes.values())
         fan_out = unfanned and (bool(healthy) or starved(session))
-    return Waiting(bool(fan_out), due, bool(healthy))
+    return Waiting(bool(fan_out), due, bool(healthy), min(probes.values(), default=None))
