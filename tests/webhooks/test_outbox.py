@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 import requests
 from sqlalchemy import select, update
@@ -52,6 +55,33 @@ def test_one_event_per_transition_whatever_the_callbacks(hook_app, receiver, ord
     assert "events" not in completed["data"]
     assert completed["data"]["conversation_duration"] == 84
     assert len({r.webhook_id for r in got}) == 2
+
+
+def test_two_transactions_ending_one_call_at_once_make_one_event(hook_app, receiver):
+    """A call's events rest on its row, not on a unique key: the second writer waits for the first, then sees
+    the call already ended, so its trigger writes nothing."""
+    from webapp.calls.updates import advance_call
+
+    register(hook_app.test_client(), admin_headers(hook_app), receiver.url)
+    call_id = _call(hook_app)
+    first_wrote = threading.Event()
+
+    def end(wait_for: threading.Event | None, hold: float) -> None:
+        with hook_app.app_context(), get_db().transaction() as session:
+            if wait_for is not None:
+                wait_for.wait(10)
+            advance_call(session, call_id, status="completed", fill={"answered_at": utcnow()})
+            if wait_for is None:
+                first_wrote.set()
+                time.sleep(hold)  # the other transaction's UPDATE now waits on this one's row (or write lock)
+
+    second = threading.Thread(target=end, args=(first_wrote, 0))
+    second.start()
+    end(None, 0.5)
+    second.join(15)
+    assert sorted(events(hook_app)) == [("call.answered", call_id), ("call.completed", call_id)]
+    with hook_app.app_context(), get_db().transaction(write=False) as session:
+        assert session.scalars(select(WebhookEvent.dedupe_key)).all() == [None, None]  # no unique index page to write
 
 
 def test_a_call_never_answered_has_only_its_completed_event(hook_app, receiver):

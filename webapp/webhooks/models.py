@@ -44,9 +44,11 @@ class WebhookEndpoint(Base):
 class WebhookEvent(Base):
     """One event, written in the transaction of the change that caused it (the outbox).
 
-    Call and campaign events are written by database triggers (migration
-    0012_webhooks) on every write path; `dedupe_key` makes a second write of the
-    same transition a no-op. `payload` (the body) and `msg_id` (the `webhook-id`)
+    Call and campaign events are written by database triggers (migrations
+    0012_webhooks, 0017_call_events_unkeyed) on every write path, once per
+    transition. A call's fire only as its row makes the transition, which the
+    status rules never undo, so they carry no `dedupe_key`; campaign and alert
+    events have one, which makes a second write a no-op. `payload` (the body) and `msg_id` (the `webhook-id`)
     are set once, when the worker first fans the event out, and never change.
     """
 
@@ -55,7 +57,7 @@ class WebhookEvent(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     type: Mapped[str] = mapped_column(String(32))
     subject: Mapped[str | None] = mapped_column(String(64))  # the call's id or the campaign's
-    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)  # NULL for call events
     msg_id: Mapped[str | None] = mapped_column(String(40))  # msg_<uuid4>: unique without an index to keep up
     payload: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
