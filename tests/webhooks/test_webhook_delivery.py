@@ -15,6 +15,7 @@ from webapp.config.tuning import with_settings
 from webapp.db import get_db
 from webapp.webhooks import failing_endpoints, record_event
 from webapp.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookMessage
+from webapp.webhooks.outbox import FAN_OUT_TRICKLE
 from webapp.webhooks.probing import PROBE_MAX, PROBE_MIN
 from webapp.webhooks.schedule import ATTEMPTS, DELAYS, total_span
 
@@ -301,7 +302,7 @@ def test_a_failing_endpoint_is_probed_once_per_interval_growing_with_the_outage(
 
 
 def test_while_every_endpoint_is_down_events_wait_in_the_outbox(hook_app, receiver, clock):
-    """The worker's run fans nothing out while no endpoint answers and each has a message to probe with;
+    """While no endpoint answers, the worker's run fans out only a trickle, the messages its probes need;
     then all at once."""
     from webapp.jobs.outbound import run_delivery
     from webapp.webhooks.models import WebhookEvent
@@ -319,13 +320,32 @@ def test_while_every_endpoint_is_down_events_wait_in_the_outbox(hook_app, receiv
             return len(session.scalars(select(WebhookEvent.id).where(WebhookEvent.fanned_out_at.is_(None))).all())
 
     assert run_delivery(hook_app)
-    assert unfanned() == 100
+    assert unfanned() == 100 - FAN_OUT_TRICKLE  # "first" backs off: newer events for the next probe, not all 100
+    assert run_delivery(hook_app)
+    assert unfanned() == 100 - FAN_OUT_TRICKLE  # those wait for the probe interval: nothing more
     clock.now += timedelta(seconds=DELAYS[0] * 1.2 + PROBE_MIN)  # the first message's retry is due: the probe
     receiver.answer = lambda n: 200
     with_settings(hook_app, webhook_run_seconds=3.0, webhook_poll_seconds=0.05)
     assert run_delivery(hook_app)
     assert unfanned() == 0
     assert len({r.event["data"]["n"] for r in receiver.delivered()}) == 101
+
+
+def test_an_outage_is_probed_with_new_events_while_the_tried_ones_back_off(hook_app, receiver, clock):
+    """The message already tried waits out its own backoff; the next probe goes on time with a newer event."""
+    from webapp.jobs.outbound import run_delivery
+
+    _setup(hook_app, receiver)
+    receiver.answer = lambda n: 503
+    _fire(hook_app, "first")
+    assert pump(hook_app, rounds=1) == 1  # failing from now on; "first" is next due in 5-6 s
+    for n in range(30):
+        _fire(hook_app, str(n))
+    clock.now += timedelta(seconds=PROBE_MIN)  # the probe interval has passed, "first"'s backoff has not
+    with_settings(hook_app, webhook_run_seconds=0.3, webhook_poll_seconds=0.05)
+    assert run_delivery(hook_app)
+    assert len(receiver.received) == 2
+    assert receiver.received[1].event["data"]["n"] != "first"
 
 
 def test_while_every_endpoint_is_down_a_run_reads_once_per_probe_not_each_poll(hook_app, receiver, clock):

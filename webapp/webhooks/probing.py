@@ -12,8 +12,8 @@ A receiver back after 2 minutes is therefore found within seconds, one back
 after a weekend within a minute, and a long outage costs an attempt a minute,
 not several a second.
 
-Events are not fanned out to a failing endpoint that already has a message to
-probe with (outbound.py): during an outage the workers write nearly nothing,
+Events are not fanned out to a failing endpoint that already has a message due
+to probe with (outbound.py): during an outage the workers write nearly nothing,
 so the callbacks that keep arriving have the database to themselves.
 """
 
@@ -91,11 +91,12 @@ def probes_due(session: Session, now: datetime, *, scale: float = 1.0, lock: boo
     return [endpoint_id for endpoint_id, ready in next_probes(session, now, scale=scale, lock=lock).items() if ready <= now]
 
 
-def starved(session: Session) -> bool:
-    """Whether a failing endpoint has no message left to probe with (new events must be fanned out to it)."""
-    M = WebhookMessage
-    return any(session.scalar(select(M.id).where(M.endpoint_id == endpoint_id, PENDING).limit(1)) is None
-               for endpoint_id in endpoint_ids(session, failing=True))
+def starved(session: Session, now: datetime) -> bool:
+    """Whether an endpoint being probed has no message due to probe with (new events must be fanned out to it).
+
+    Due, not merely pending: a message already tried waits out its own backoff (5 s, 30 s, 2 min ...), and
+    an outage's next probe must not wait for it while newer events sit in the outbox."""
+    return any(not has_due(session, endpoint_id, now) for endpoint_id in endpoint_ids(session, failing=True))
 
 
 def _aware(value: datetime | None, now: datetime) -> datetime:

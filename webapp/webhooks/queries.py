@@ -86,5 +86,5 @@ def waiting(db: Database, now: datetime, *, scale: float = 1.0) -> Waiting:
         healthy = endpoint_ids(session, failing=False)
         probes = next_probes(session, now, scale=scale)
         due = any(has_due(session, endpoint_id, now) for endpoint_id in healthy) or any(at <= now for at in probes.values())
-        fan_out = unfanned and (bool(healthy) or starved(session))
+        fan_out = unfanned and (bool(healthy) or starved(session, now))
     return Waiting(bool(fan_out), due, bool(healthy), min(probes.values(), default=None))
