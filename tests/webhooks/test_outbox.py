@@ -66,19 +66,20 @@ def test_two_transactions_ending_one_call_at_once_make_one_event(hook_app, recei
     call_id = _call(hook_app)
     first_wrote = threading.Event()
 
-    def end(wait_for: threading.Event | None, hold: float) -> None:
+    def end(first: bool) -> None:
+        if not first:
+            assert first_wrote.wait(10)
         with hook_app.app_context(), get_db().transaction() as session:
-            if wait_for is not None:
-                wait_for.wait(10)
             advance_call(session, call_id, status="completed", fill={"answered_at": utcnow()})
-            if wait_for is None:
+            if first:
                 first_wrote.set()
-                time.sleep(hold)  # the other transaction's UPDATE now waits on this one's row (or write lock)
+                time.sleep(0.5)  # the second transaction now waits on this one's row lock (SQLite: its write lock)
 
-    second = threading.Thread(target=end, args=(first_wrote, 0))
+    second = threading.Thread(target=end, args=(False,))
     second.start()
-    end(None, 0.5)
+    end(True)
     second.join(15)
+    assert not second.is_alive()
     assert sorted(events(hook_app)) == [("call.answered", call_id), ("call.completed", call_id)]
     with hook_app.app_context(), get_db().transaction(write=False) as session:
         assert session.scalars(select(WebhookEvent.dedupe_key)).all() == [None, None]  # no unique index page to write
