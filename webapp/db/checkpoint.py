@@ -18,12 +18,13 @@ runs no thread (the CLI, a script) still bounds the WAL.
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import threading
 import time
 
 from sqlalchemy import Engine
+
+from .per_process import PerProcess
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,6 @@ class _Checkpointer:
     def __init__(self, path: str, every: float):
         self.path = path
         self.every = every
-        self.pid = os.getpid()
         self._connection: sqlite3.Connection | None = None
         self._connected_to = ""
         self._failing = False
@@ -73,8 +73,7 @@ class _Checkpointer:
             self.checkpoint()
 
 
-_checkpointer: _Checkpointer | None = None
-_lock = threading.Lock()
+_checkpointers: PerProcess[_Checkpointer] = PerProcess()
 
 
 def keep_checkpoints(engine: Engine, every: float = EVERY) -> None:
@@ -82,14 +81,7 @@ def keep_checkpoints(engine: Engine, every: float = EVERY) -> None:
 
     Cheap to call often (a web server calls it per request): it starts the thread once per process (again
     after a fork) and otherwise only points it at `engine`'s file."""
-    global _checkpointer
     path = engine.url.database
     if engine.dialect.name != "sqlite" or not path or path == ":memory:":
         return
-    checkpointer = _checkpointer
-    if checkpointer is not None and checkpointer.pid == os.getpid():
-        checkpointer.path = path
-        return
-    with _lock:
-        if _checkpointer is None or _checkpointer.pid != os.getpid():
-            _checkpointer = _Checkpointer(path, every)
+    _checkpointers.get(lambda: _Checkpointer(path, every)).path = path

@@ -14,7 +14,6 @@ nothing to measure.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from datetime import timedelta
@@ -25,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..config.timebase import clock_offset, set_clock_offset
 from .answer import answer_within
 from .engine import ANSWER_SECONDS
+from .per_process import PerProcess
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,6 @@ class _Keeper:
     def __init__(self, engine: Engine, every: float):
         self.engine = engine
         self.every = every
-        self.pid = os.getpid()
         self.thread = threading.Thread(target=self._run, name="clock-sync", daemon=True)
         self.thread.start()
 
@@ -86,21 +85,13 @@ class _Keeper:
             time.sleep(self.every)
 
 
-_keeper: _Keeper | None = None
-_keeper_lock = threading.Lock()
+_keepers: PerProcess[_Keeper] = PerProcess()
 
 
 def keep_clock(engine: Engine, every: float = SYNC_EVERY) -> None:
     """Keep this process's time on the database's clock: a thread measures now and every `every` seconds.
     Cheap to call often (a web server calls it per request): it starts the thread once per process (again
     after a fork) and otherwise only points it at `engine`."""
-    global _keeper
     if engine.dialect.name != "postgresql":
         return
-    keeper = _keeper
-    if keeper is not None and keeper.pid == os.getpid():
-        keeper.engine = engine
-        return
-    with _keeper_lock:
-        if _keeper is None or _keeper.pid != os.getpid():
-            _keeper = _Keeper(engine, every)
+    _keepers.get(lambda: _Keeper(engine, every)).engine = engine

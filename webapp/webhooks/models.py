@@ -48,8 +48,9 @@ class WebhookEvent(Base):
     0012_webhooks, 0017_call_events_unkeyed) on every write path, once per
     transition. A call's fire only as its row makes the transition, which the
     status rules never undo, so they carry no `dedupe_key`; campaign and alert
-    events have one, which makes a second write a no-op. `payload` (the body) and `msg_id` (the `webhook-id`)
-    are set once, when the worker first fans the event out, and never change.
+    events have one, which makes a second write a no-op. `payload` (the body)
+    and `msg_id` (the `webhook-id`) are set once, when the worker first fans
+    the event out, and never change.
     """
 
     __tablename__ = "webhook_events"
